@@ -1,0 +1,99 @@
+/**
+ * Model bundles on disk: a folder with `manifest.json` (validated by ManifestSchema) and the ONNX
+ * file it names. Loading validates everything it can without starting a session; checking the ONNX
+ * graph against the manifest happens when a session is opened (inference/session.ts).
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { SegError } from '../errors'
+import { atomicWriteFile } from '../fs/atomic'
+import { MANIFEST_FILE, MODEL_FILE, ManifestSchema, type Manifest, type ManifestInput } from './manifest'
+
+export interface Bundle {
+  /** Absolute path of the bundle folder. */
+  dir: string
+  manifest: Manifest
+  /** Absolute path of the ONNX model file. */
+  modelPath: string
+}
+
+/** Turns a zod issue list into one line: the first problem, with its JSON path. */
+function describeIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  const first = issues[0]
+  const where = first.path.length ? first.path.map(String).join('.') : '(root)'
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : ''
+  return `${where}: ${first.message}${more}`
+}
+
+/** Validates a parsed manifest object; throws BAD_MANIFEST with the first problem. */
+export function parseManifest(raw: unknown, where = MANIFEST_FILE): Manifest {
+  const result = ManifestSchema.safeParse(raw)
+  if (!result.success) {
+    throw new SegError('BAD_MANIFEST', `${where} is not a valid SegTransfer manifest: ${describeIssues(result.error.issues)}`)
+  }
+  const m = result.data
+  const values = m.output.labels.map((l) => l.value)
+  if (new Set(values).size !== values.length) {
+    throw new SegError('BAD_MANIFEST', `${where}: output.labels has duplicate values; expected each label value once`)
+  }
+  if (path.isAbsolute(m.model.file) || m.model.file.includes('..')) {
+    throw new SegError('BAD_MANIFEST', `${where}: model.file must be a file name inside the bundle, got '${m.model.file}'`)
+  }
+  return m
+}
+
+export async function loadBundle(dir: string): Promise<Bundle> {
+  const abs = path.resolve(dir)
+  let stat
+  try {
+    stat = await fs.stat(abs)
+  } catch {
+    throw new SegError('FILE_NOT_FOUND', `model bundle ${dir} does not exist; expected a folder with ${MANIFEST_FILE} and ${MODEL_FILE}`)
+  }
+  if (!stat.isDirectory()) {
+    throw new SegError('BAD_MANIFEST', `${dir} is a file, not a model bundle; expected a folder with ${MANIFEST_FILE} and ${MODEL_FILE} (use 'segtransfer import-model' for a plain .onnx)`)
+  }
+  const manifestPath = path.join(abs, MANIFEST_FILE)
+  let text: string
+  try {
+    text = await fs.readFile(manifestPath, 'utf8')
+  } catch {
+    throw new SegError('BAD_MANIFEST', `${dir} has no ${MANIFEST_FILE}; expected a SegTransfer model bundle`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (e) {
+    throw new SegError('BAD_MANIFEST', `${manifestPath} is not valid JSON (${(e as Error).message})`)
+  }
+  const manifest = parseManifest(raw, manifestPath)
+  const modelPath = path.join(abs, manifest.model.file)
+  try {
+    await fs.access(modelPath)
+  } catch {
+    throw new SegError('BAD_MANIFEST', `${dir} declares model file ${manifest.model.file} but it is missing`)
+  }
+  return { dir: abs, manifest, modelPath }
+}
+
+/**
+ * Writes a bundle folder: model first, manifest last, each atomically, so a folder with a manifest
+ * always has its model. Refuses to replace a folder that is not a bundle.
+ */
+export async function writeBundle(dir: string, manifest: ManifestInput, onnx: Uint8Array): Promise<Bundle> {
+  const abs = path.resolve(dir)
+  const parsed = parseManifest(manifest, `manifest for ${dir}`)
+  try {
+    const entries = await fs.readdir(abs)
+    if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
+      throw new SegError('OUTPUT_CONFLICT', `${dir} exists and is not a model bundle; expected a new or empty folder`)
+    }
+  } catch (e) {
+    if (e instanceof SegError) throw e
+    await fs.mkdir(abs, { recursive: true })
+  }
+  const modelPath = path.join(abs, parsed.model.file)
+  await atomicWriteFile(modelPath, onnx)
+  await atomicWriteFile(path.join(abs, MANIFEST_FILE), JSON.stringify(parsed, null, 2) + '\n')
+  return { dir: abs, manifest: parsed, modelPath }
+}

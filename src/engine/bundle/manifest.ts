@@ -1,0 +1,133 @@
+/**
+ * The model bundle manifest: a folder holds `model.onnx` and `manifest.json` validated by this schema.
+ * It declares everything the engine needs to run a model without model-specific code:
+ * input channels and their normalisation, the geometry the model expects, how to tile the volume,
+ * how to read the output, the labels, and where the model came from.
+ */
+import { z } from 'zod'
+import { IntensityNormalizationSchema } from '../volume/intensity'
+
+export const MANIFEST_FILE = 'manifest.json'
+export const MODEL_FILE = 'model.onnx'
+export const MANIFEST_VERSION = 1
+
+const Vec3 = z.tuple([z.number().positive(), z.number().positive(), z.number().positive()])
+const IntVec3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])
+/** nibabel-style axis codes: the world direction (RAS terms) each index axis points to, e.g. 'LIA'. */
+const AxisCodes = z
+  .string()
+  .regex(/^(?=.*[LR])(?=.*[PA])(?=.*[IS])[LRPAIS]{3}$/, 'three letters, one of L/R, P/A, I/S each, e.g. RAS or LIA')
+
+export const ChannelSchema = z.object({
+  name: z.string().min(1),
+  /** Free text, but use the DICOM-ish family so users can match files: CT, T1, T2, FLAIR, PD, DWI… */
+  modality: z.string().min(1),
+  normalization: IntensityNormalizationSchema
+})
+
+export const GeometrySchema = z.discriminatedUnion('mode', [
+  /** Run on the input's own voxel grid. */
+  z.object({ mode: z.literal('native') }),
+  /** Permute/flip voxels to the given axis codes (exact, no interpolation). */
+  z.object({ mode: z.literal('reorient'), orientation: AxisCodes }),
+  /** Optionally reorient, then resample (trilinear) to a target spacing in mm. */
+  z.object({ mode: z.literal('resample'), orientation: AxisCodes.optional(), spacing: Vec3 }),
+  /** FreeSurfer/NiiVue conform: a fixed grid centred on the input; optional rescale to uint8 0..255. */
+  z.object({
+    mode: z.literal('conform'),
+    orientation: AxisCodes,
+    size: IntVec3,
+    spacing: Vec3,
+    uint8: z.boolean()
+  })
+])
+
+export const InferenceSchema = z.discriminatedUnion('mode', [
+  z.object({
+    mode: z.literal('whole'),
+    /** Pad each spatial dim up to a multiple of this (models that downsample k times need 2^k). */
+    divisibleBy: z.number().int().positive().default(1)
+  }),
+  z.object({
+    mode: z.literal('sliding-window'),
+    patchSize: IntVec3,
+    /** Fraction of the patch shared by neighbouring windows, in [0, 1). nnU-Net uses 0.5. */
+    overlap: z.number().min(0).lt(1).default(0.5),
+    /** Windows per model call. */
+    batchSize: z.number().int().positive().default(1),
+    /** Importance weighting of each window when blending: gaussian (sigma = sigmaScale × patch) or constant. */
+    blend: z.enum(['gaussian', 'constant']).default('gaussian'),
+    sigmaScale: z.number().positive().default(0.125)
+  })
+])
+
+export const LabelSchema = z.object({
+  value: z.number().int().min(0).max(65535),
+  name: z.string().min(1),
+  color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
+})
+
+export const OutputSchema = z.object({
+  /**
+   * softmax: the output holds one channel per class (logits or probabilities): argmax, class c → labels[c].value.
+   * sigmoid: one channel per foreground label: voxel gets labels[c].value of the most probable channel
+   * whose sigmoid ≥ threshold, else 0.
+   */
+  kind: z.enum(['softmax', 'sigmoid']),
+  threshold: z.number().gt(0).lt(1).default(0.5),
+  labels: z.array(LabelSchema).min(1),
+  /** Keep only the largest 26-connected component of each listed label value (true = all foreground labels). */
+  largestComponent: z.union([z.boolean(), z.array(z.number().int())]).default(false)
+})
+
+export const ClassificationSchema = z.object({
+  /** Name of the ONNX output with [N, K] class logits. */
+  output: z.string().min(1),
+  classes: z.array(z.string().min(1)).min(2)
+})
+
+export const ProvenanceEntrySchema = z.object({
+  date: z.string(),
+  operation: z.string().min(1),
+  source: z.string().optional(),
+  tool: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional()
+})
+
+export const ManifestSchema = z
+  .object({
+    format: z.literal('segtransfer-bundle'),
+    version: z.literal(MANIFEST_VERSION),
+    name: z.string().min(1),
+    description: z.string().default(''),
+    model: z.object({
+      file: z.string().default(MODEL_FILE),
+      input: z.string().min(1),
+      output: z.string().min(1),
+      /**
+       * How the voxels fill the tensor's spatial dims [N, C, d0, d1, d2] (C order, d2 fastest).
+       * 'zyx': d0=k, d1=j, d2=i — the storage order of NIfTI/ITK (x fastest), no copy.
+       * 'xyz': d0=i, d1=j, d2=k — what nibabel's get_fdata() arrays give in PyTorch pipelines.
+       */
+      axisOrder: z.enum(['zyx', 'xyz']).default('zyx')
+    }),
+    channels: z.array(ChannelSchema).min(1),
+    geometry: GeometrySchema,
+    inference: InferenceSchema,
+    output: OutputSchema,
+    classification: ClassificationSchema.optional(),
+    /** Architecture facts recorded by the transfer toolkit (family, depth, widths, frozen stages…). */
+    architecture: z.record(z.string(), z.unknown()).optional(),
+    provenance: z.array(ProvenanceEntrySchema).default([]),
+    license: z.string().optional()
+  })
+  .strict()
+
+export type Manifest = z.infer<typeof ManifestSchema>
+export type ManifestInput = z.input<typeof ManifestSchema>
+export type Geometry = z.infer<typeof GeometrySchema>
+export type InferenceSettings = z.infer<typeof InferenceSchema>
+export type SlidingWindowSettings = Extract<InferenceSettings, { mode: 'sliding-window' }>
+export type OutputSettings = z.infer<typeof OutputSchema>
+export type LabelInfo = z.infer<typeof LabelSchema>
+export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>

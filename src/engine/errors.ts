@@ -1,0 +1,35 @@
+/**
+ * Every failure the engine can foresee is a SegError: a stable `code` the UI can switch on and a
+ * one-line `message` that says what was wrong and what was expected. Anything else is a bug.
+ */
+export type SegErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'NOT_AN_IMAGE'
+  | 'CORRUPT_FILE'
+  | 'BAD_DIMENSION'
+  | 'NON_FINITE_VOXELS'
+  | 'GRID_MISMATCH'
+  | 'TOO_LARGE'
+  | 'BAD_MANIFEST'
+  | 'MODEL_MISMATCH'
+  | 'BAD_ARGUMENT'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'CANCELLED'
+  | 'OUTPUT_CONFLICT'
+  | 'BAD_CHECKPOINT'
+  | 'UNSAFE_CHECKPOINT'
+  | 'UNSUPPORTED'
+
+export class SegError extends Error {
+  readonly code: SegErrorCode
+  constructor(code: SegErrorCode, message: string) {
+    // One line, always: the CLI prints it as is and the UI shows it in a banner.
+    super(message.replace(/\s*\n\s*/g, ' '))
+    this.name = 'SegError'
+    this.code = code
+  }
+}
+
+export function isSegError(e: unknown): e is SegError {
+  return e instanceof SegError
+}

@@ -1,0 +1,180 @@
+/**
+ * The clinician's job, headless: file(s) → Volume → Bundle → inference → LabelMap (on the input's
+ * own grid). The CLI, the app's worker and the tests all call this one function.
+ */
+import { SegError } from '../errors'
+import type { Bundle } from '../bundle/bundle'
+import type { Manifest } from '../bundle/manifest'
+import type { Grid, Volume, Vec3 } from '../volume/volume'
+import { voxelCount } from '../volume/volume'
+import { readVolume } from '../volume/read'
+import { stackChannels } from '../volume/stack'
+import { reorient } from '../volume/orientation'
+import { resampleToGrid } from '../volume/resample'
+import { conform } from '../volume/conform'
+import { normalize } from '../volume/intensity'
+import { openSession, checkModelIO } from '../inference/session'
+import { runModel } from '../inference/run'
+import { argmaxLabels, sigmoidLabels, largestComponent } from '../labelmap'
+import { toModelLayout, fromModelLayout } from './layout'
+import { targetSpacingGrid } from './grids'
+
+export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
+
+export interface SegmentProgress {
+  stage: 'read' | 'preprocess' | 'load-model' | 'inference' | 'postprocess'
+  /** Overall fraction done, 0..1. */
+  fraction: number
+  message: string
+}
+
+export interface SegmentOptions {
+  bundle: Bundle
+  /** One path or in-memory Volume per manifest channel, in the manifest's channel order. */
+  inputs: (string | Volume)[]
+  device?: Device
+  /** Intra-op threads for onnxruntime (default: its own choice, all cores). */
+  threads?: number
+  onProgress?: (p: SegmentProgress) => void
+  signal?: AbortSignal
+}
+
+export interface SegmentResult {
+  /** The label map on exactly the grid of the first input. */
+  labels: Volume
+  /** The first input as read (its source carries the header used to export the mask). */
+  reference: Volume
+  /** Class probabilities when the bundle has a classification head. */
+  classification?: { classes: string[]; probabilities: number[] }
+  provider: string
+  notes: string[]
+  timingsMs: Record<string, number>
+}
+
+function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
+}
+
+/** Brings one channel into the model's space, as the manifest's geometry section says. */
+export function toModelSpace(volume: Volume, geometry: Manifest['geometry']): Volume {
+  switch (geometry.mode) {
+    case 'native':
+      return volume
+    case 'reorient':
+      return reorient(volume, geometry.orientation)
+    case 'resample': {
+      const oriented = geometry.orientation ? reorient(volume, geometry.orientation) : volume
+      return resampleToGrid(oriented, targetSpacingGrid(oriented, geometry.spacing as Vec3), { interpolation: 'linear', fill: 0 })
+    }
+    case 'conform':
+      return conform(volume, {
+        size: geometry.size as Vec3,
+        spacing: geometry.spacing as Vec3,
+        orientation: geometry.orientation,
+        uint8: geometry.uint8
+      })
+  }
+}
+
+function gridOf(v: Grid): Grid {
+  return { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction }
+}
+
+export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
+  const { bundle, signal } = opts
+  const m = bundle.manifest
+  const notes: string[] = []
+  const timingsMs: Record<string, number> = {}
+  const report = (stage: SegmentProgress['stage'], fraction: number, message: string) =>
+    opts.onProgress?.({ stage, fraction, message })
+  let t = performance.now()
+  const lap = (name: string) => {
+    const now = performance.now()
+    timingsMs[name] = Math.round(now - t)
+    t = now
+  }
+
+  if (opts.inputs.length !== m.channels.length) {
+    const want = m.channels.map((c) => `${c.name} (${c.modality})`).join(', ')
+    throw new SegError('BAD_ARGUMENT', `model '${m.name}' needs ${m.channels.length} input volume(s): ${want}; got ${opts.inputs.length}`)
+  }
+
+  report('read', 0, 'reading volumes')
+  const volumes: Volume[] = []
+  for (const input of opts.inputs) {
+    checkCancelled(signal)
+    const v = typeof input === 'string' ? await readVolume(input) : input
+    for (const n of v.source?.notes ?? []) notes.push(n)
+    volumes.push(v)
+  }
+  stackChannels(volumes) // throws GRID_MISMATCH when the channels are not co-registered
+  const reference = volumes[0]
+  lap('read')
+
+  report('preprocess', 0.05, 'preprocessing')
+  const modelVolumes = volumes.map((v) => toModelSpace(v, m.geometry))
+  const modelGrid = gridOf(modelVolumes[0])
+  const n = voxelCount(modelGrid)
+  const channels = modelVolumes.map((v, c) => {
+    const f = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data)
+    return normalize(f, m.channels[c].normalization)
+  })
+  const { tensor, spatial } = toModelLayout(channels, modelGrid.size, m.model.axisOrder)
+  lap('preprocess')
+  checkCancelled(signal)
+
+  report('load-model', 0.08, 'loading model')
+  const { session, provider, notes: sessionNotes } = await openSession(bundle.modelPath, {
+    device: opts.device ?? 'auto',
+    threads: opts.threads
+  })
+  notes.push(...sessionNotes)
+  try {
+    const io = checkModelIO(session, m)
+    lap('load-model')
+    const K = m.output.labels.length - (m.output.kind === 'sigmoid' ? m.output.labels.filter((l) => l.value === 0).length : 0)
+    const out = await runModel({
+      session,
+      inputName: m.model.input,
+      outputName: m.model.output,
+      extraOutputs: m.classification ? [m.classification.output] : [],
+      input: tensor,
+      spatial,
+      channels: m.channels.length,
+      outChannels: io.outChannels ?? K,
+      settings: m.inference,
+      signal,
+      onProgress: (done, total) => report('inference', 0.1 + 0.85 * (done / total), `inference ${done}/${total}`)
+    })
+    lap('inference')
+    report('postprocess', 0.95, 'post-processing')
+    const probs = fromModelLayout(out.output, out.outChannels, modelGrid.size, m.model.axisOrder)
+    const values = m.output.labels.map((l) => l.value)
+    let labelData =
+      m.output.kind === 'softmax'
+        ? argmaxLabels(probs, out.outChannels, n, values)
+        : sigmoidLabels(probs, out.outChannels, n, m.output.threshold, values.filter((v) => v !== 0))
+    const lcc = m.output.largestComponent
+    const lccValues = lcc === true ? values.filter((v) => v !== 0) : lcc === false ? [] : lcc
+    for (const value of lccValues) labelData = largestComponent(labelData, modelGrid.size, value)
+
+    const modelLabels: Volume = { ...modelGrid, data: labelData }
+    const labels =
+      m.geometry.mode === 'native'
+        ? modelLabels
+        : resampleToGrid(modelLabels, gridOf(reference), { interpolation: 'nearest', fill: 0 })
+    let classification: SegmentResult['classification']
+    if (m.classification && out.extra[m.classification.output]) {
+      const logits = out.extra[m.classification.output]
+      const mx = Math.max(...logits)
+      const e = Array.from(logits, (x) => Math.exp(x - mx))
+      const s = e.reduce((a, b) => a + b, 0)
+      classification = { classes: m.classification.classes, probabilities: e.map((x) => x / s) }
+    }
+    lap('postprocess')
+    report('postprocess', 1, 'done')
+    return { labels, reference, classification, provider, notes, timingsMs }
+  } finally {
+    await session.release()
+  }
+}

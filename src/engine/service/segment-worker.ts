@@ -1,0 +1,44 @@
+/**
+ * Worker-thread entry: runs one segmentation off the caller's thread (the Electron main process must
+ * never block on a 10-second inference). Messages: in { bundleDir, inputs, device }, 'cancel';
+ * out { type: 'progress' | 'result' | 'error' }. Label voxels are transferred, not copied.
+ */
+import { parentPort } from 'node:worker_threads'
+import { loadBundle } from '../bundle/bundle'
+import { segment, type Device } from '../pipeline/segment'
+import { isSegError } from '../errors'
+
+export interface WorkerRequest {
+  bundleDir: string
+  inputs: string[]
+  device: Device
+}
+
+const port = parentPort
+if (!port) throw new Error('segment-worker must run in a worker thread')
+const controller = new AbortController()
+
+port.on('message', async (msg: WorkerRequest | 'cancel') => {
+  if (msg === 'cancel') {
+    controller.abort()
+    return
+  }
+  try {
+    const bundle = await loadBundle(msg.bundleDir)
+    const r = await segment({
+      bundle,
+      inputs: msg.inputs,
+      device: msg.device,
+      signal: controller.signal,
+      onProgress: (p) => port.postMessage({ type: 'progress', progress: p })
+    })
+    const { data, ...grid } = r.labels
+    const { data: _ref, source, ...refGrid } = r.reference
+    port.postMessage(
+      { type: 'result', labels: { ...grid, data }, referenceGrid: refGrid, referenceSource: source, provider: r.provider, notes: r.notes, classification: r.classification, timingsMs: r.timingsMs },
+      [data.buffer as ArrayBuffer]
+    )
+  } catch (e) {
+    port.postMessage({ type: 'error', code: isSegError(e) ? e.code : 'INTERNAL', message: isSegError(e) ? e.message : String((e as Error)?.message ?? e) })
+  }
+})

@@ -1,0 +1,7 @@
+import type { SegTransferApi } from '../shared/contract'
+
+declare global {
+  interface Window {
+    segtransfer: SegTransferApi
+  }
+}
