@@ -1,0 +1,85 @@
+/** Bundle manifests: what is accepted, and the one-line errors for what is not. */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { tempDir } from '../helpers/data'
+import { testManifest } from '../helpers/models'
+import { loadBundle, parseManifest } from '../../src/engine/bundle/bundle'
+import { parseLabels } from '../../src/engine/bundle/import-model'
+import { parseNorm } from '../../src/cli/commands/import-model'
+import { SegError } from '../../src/engine/errors'
+
+let tmp: ReturnType<typeof tempDir>
+beforeAll(() => (tmp = tempDir()))
+afterAll(() => tmp.cleanup())
+
+function errorOf(fn: () => unknown): SegError {
+  try {
+    fn()
+  } catch (e) {
+    expect(e).toBeInstanceOf(SegError)
+    return e as SegError
+  }
+  throw new Error('expected a SegError')
+}
+
+describe('manifest validation', () => {
+  it('accepts a complete manifest and fills the documented defaults', () => {
+    const m = parseManifest(testManifest({ inference: { mode: 'sliding-window', patchSize: [64, 64, 64] } }))
+    expect(m.inference).toEqual({ mode: 'sliding-window', patchSize: [64, 64, 64], overlap: 0.5, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 })
+    expect(m.output.largestComponent).toBe(false)
+  })
+  it('names the first invalid field', () => {
+    const e = errorOf(() => parseManifest({ ...testManifest({}), channels: [] }, 'x/manifest.json'))
+    expect(e.code).toBe('BAD_MANIFEST')
+    expect(e.message).toMatch(/^x\/manifest\.json is not a valid SegTransfer manifest: channels: /)
+  })
+  it('refuses bad axis codes, overlaps and duplicate labels', () => {
+    expect(errorOf(() => parseManifest(testManifest({ geometry: { mode: 'reorient', orientation: 'RRS' } }))).message).toMatch(/geometry\.orientation: three letters/)
+    expect(errorOf(() => parseManifest(testManifest({ inference: { mode: 'sliding-window', patchSize: [8, 8, 8], overlap: 1 } }))).message).toMatch(/inference\.overlap/)
+    const dup = testManifest({})
+    dup.output.labels = [dup.output.labels[0], dup.output.labels[0]]
+    expect(errorOf(() => parseManifest(dup)).message).toMatch(/duplicate values/)
+  })
+  it('refuses unknown fields (a typo must not be silently ignored)', () => {
+    expect(errorOf(() => parseManifest({ ...testManifest({}), labels: [] })).message).toMatch(/labels|Unrecognized/)
+  })
+  it('loadBundle: missing folder, a file, no manifest, broken JSON, missing model', async () => {
+    await expect(loadBundle(join(tmp.dir, 'none'))).rejects.toThrow(/does not exist/)
+    writeFileSync(join(tmp.dir, 'model.onnx'), 'x')
+    await expect(loadBundle(join(tmp.dir, 'model.onnx'))).rejects.toThrow(/is a file, not a model bundle.*import-model/)
+    mkdirSync(join(tmp.dir, 'empty'))
+    await expect(loadBundle(join(tmp.dir, 'empty'))).rejects.toThrow(/has no manifest\.json/)
+    mkdirSync(join(tmp.dir, 'broken'))
+    writeFileSync(join(tmp.dir, 'broken', 'manifest.json'), '{ "format": ')
+    await expect(loadBundle(join(tmp.dir, 'broken'))).rejects.toThrow(/not valid JSON/)
+    mkdirSync(join(tmp.dir, 'nomodel'))
+    writeFileSync(join(tmp.dir, 'nomodel', 'manifest.json'), JSON.stringify(testManifest({})))
+    await expect(loadBundle(join(tmp.dir, 'nomodel'))).rejects.toThrow(/declares model file model\.onnx but it is missing/)
+  })
+})
+
+describe('label files in circulation', () => {
+  it('brainchop colormap', () => {
+    expect(parseLabels({ R: [0, 255], G: [0, 10], B: [0, 20], labels: ['bg', 'wm'] }, 'l.json')).toEqual([
+      { value: 0, name: 'bg', color: [0, 0, 0] },
+      { value: 1, name: 'wm', color: [255, 10, 20] }
+    ])
+  })
+  it('MONAI value→name and nnU-Net name→value maps', () => {
+    expect(parseLabels({ '0': 'background', '1': 'spleen' }, 'l.json').map((l) => [l.value, l.name])).toEqual([[0, 'background'], [1, 'spleen']])
+    expect(parseLabels({ background: 0, liver: 1, tumour: 2 }, 'l.json').map((l) => [l.value, l.name])).toEqual([[0, 'background'], [1, 'liver'], [2, 'tumour']])
+  })
+  it('refuses what it cannot read, saying what it expected', () => {
+    expect(() => parseLabels(42, 'l.json')).toThrow(/l\.json: .*expected a brainchop colormap/)
+  })
+})
+
+describe('--norm specs', () => {
+  it('parses every normalisation and refuses nonsense', () => {
+    expect(parseNorm('window:-57,164')).toEqual({ kind: 'window', lower: -57, upper: 164 })
+    expect(parseNorm('percentile:0.5,99.5,zscore')).toEqual({ kind: 'percentile', lower: 0.5, upper: 99.5, then: 'zscore' })
+    expect(parseNorm('zscore-nonzero')).toEqual({ kind: 'zscore', nonzeroOnly: true })
+    expect(() => parseNorm('window:5,1')).toThrow(/--norm window:5,1 is not valid/)
+  })
+})

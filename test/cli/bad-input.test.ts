@@ -1,0 +1,105 @@
+/**
+ * Bad input through `segtransfer segment`: a non-zero exit, one specific line on stderr saying what
+ * was wrong and what was expected, and no output file. Never a crash or a partial file.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { data, tempDir } from '../helpers/data'
+import { conv3Bundle, conv3Model, testManifest } from '../helpers/models'
+import { writeCrafted } from '../volume/fixtures'
+import { writeBundle } from '../../src/engine/bundle/bundle'
+import { cli } from './run-cli'
+
+let tmp: ReturnType<typeof tempDir>
+let bundle1: string
+let bundle2: string
+beforeAll(async () => {
+  tmp = tempDir()
+  bundle1 = (await conv3Bundle(join(tmp.dir, 'one'))).dir
+  bundle2 = (await conv3Bundle(join(tmp.dir, 'two'), { channels: 2 })).dir
+})
+afterAll(() => tmp.cleanup())
+
+const f32 = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer)
+
+async function expectRefused(args: { model?: string; inputs: string[] }, pattern: RegExp): Promise<string> {
+  const out = join(tmp.dir, `out_${Math.random().toString(36).slice(2)}.nii.gz`)
+  const r = await cli('segment', '--model', args.model ?? bundle1, ...args.inputs.flatMap((i) => ['--input', i]), '--out', out, '--quiet', '--device', 'cpu')
+  expect(r.code).toBe(2)
+  const lines = r.err.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^error: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(existsSync(out)).toBe(false)
+  return lines[0]
+}
+
+describe('segment refuses bad input with one line and no output', () => {
+  it('a missing file', async () => {
+    await expectRefused({ inputs: [join(tmp.dir, 'nope.nii.gz')] }, /nope\.nii\.gz.*(not exist|not found)/i)
+  })
+  it('a non-image file', async () => {
+    const p = join(tmp.dir, 'notes.nii.gz')
+    writeFileSync(p, 'these are my notes, not an image\n')
+    await expectRefused({ inputs: [p] }, /notes\.nii\.gz.*(not a|image)/i)
+  })
+  it('a truncated .nii.gz', async () => {
+    const src = readFileSync(data('spine/t2.nii.gz'))
+    const p = join(tmp.dir, 'truncated.nii.gz')
+    writeFileSync(p, src.subarray(0, Math.floor(src.length / 2)))
+    await expectRefused({ inputs: [p] }, /truncated\.nii\.gz.*(truncated|corrupt|incomplete)/i)
+  })
+  it('a 2D image where 3D is expected', async () => {
+    const p = writeCrafted(join(tmp.dir, 'flat.nii'), { dim: [2, 8, 8], datatype: 16, bitpix: 32, voxels: f32(Array(64).fill(1)) })
+    await expectRefused({ inputs: [p] }, /flat\.nii.*2D|3D/i)
+  })
+  it('a 4D series where 3D is expected', async () => {
+    const p = writeCrafted(join(tmp.dir, 'series.nii'), { dim: [4, 4, 4, 4, 3], datatype: 16, bitpix: 32, voxels: f32(Array(192).fill(1)) })
+    await expectRefused({ inputs: [p] }, /series\.nii.*(4D|3 (time|volumes)|3D)/i)
+  })
+  it('NaN voxels', async () => {
+    const values = Array(64).fill(1)
+    values[5] = NaN
+    values[9] = Infinity
+    const p = writeCrafted(join(tmp.dir, 'nan.nii'), { dim: [3, 4, 4, 4], datatype: 16, bitpix: 32, voxels: f32(values) })
+    await expectRefused({ inputs: [p] }, /nan\.nii.*2 NaN\/Inf/i)
+  })
+  it('channel volumes on different grids', async () => {
+    await expectRefused({ model: bundle2, inputs: [data('spine/t2.nii.gz'), data('geometry/t1_RAS.nii.gz')] }, /grid|size|spacing/i)
+  })
+  it('a volume that would not fit in memory, before allocating', async () => {
+    const p = writeCrafted(join(tmp.dir, 'huge.nii'), { dim: [3, 4000, 4000, 4000], datatype: 16, bitpix: 32 })
+    await expectRefused({ inputs: [p] }, /huge\.nii.*needs .*GB/i)
+  })
+  it('a bundle whose manifest is invalid', async () => {
+    const dir = join(tmp.dir, 'badmanifest')
+    await writeBundle(dir, testManifest({}), conv3Model(1, 2))
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
+    m.inference = { mode: 'sliding-window', patchSize: [64, 64, 64], overlap: 1.5 }
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m))
+    await expectRefused({ model: dir, inputs: [data('spine/t2.nii.gz')] }, /manifest.*inference\.overlap/i)
+  })
+  it('a bundle whose ONNX input does not match its manifest', async () => {
+    const dir = join(tmp.dir, 'mismatch')
+    await writeBundle(dir, testManifest({ channels: 2 }), conv3Model(1, 2))
+    await expectRefused({ model: dir, inputs: [data('spine/t2.nii.gz'), data('spine/t2.nii.gz')] }, /model\.onnx|input.*channel/i)
+  })
+  it('the wrong number of inputs for the model', async () => {
+    await expectRefused({ model: bundle2, inputs: [data('spine/t2.nii.gz')] }, /needs 2 input volume/)
+  })
+  it('an output path that is one of the inputs (inputs are never touched)', async () => {
+    const src = readFileSync(data('spine/t2.nii.gz'))
+    const p = join(tmp.dir, 'precious.nii.gz')
+    writeFileSync(p, src)
+    const r = await cli('segment', '--model', bundle1, '--input', p, '--out', p, '--quiet', '--device', 'cpu')
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^error: .*input/i)
+    expect(readFileSync(p).equals(src)).toBe(true)
+  })
+  it('an unknown option', async () => {
+    const r = await cli('segment', '--modle', bundle1)
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^error: .*--modle/)
+  })
+})

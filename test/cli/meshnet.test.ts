@@ -1,0 +1,38 @@
+/**
+ * The independently trained MeshNet grey/white-matter model, wrapped by `import-model` following its
+ * model card, reproduces its reference output exactly through `segtransfer segment`.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { join } from 'node:path'
+import { data, tempDir } from '../helpers/data'
+import { cli } from './run-cli'
+import { readVolume } from '../../src/engine/volume/read'
+
+let tmp: ReturnType<typeof tempDir>
+beforeAll(() => (tmp = tempDir()))
+afterAll(() => tmp.cleanup())
+
+describe('MeshNet through the CLI', () => {
+  it('import-model + segment reproduce t1_crop_reference exactly on CPU', async () => {
+    const bundle = join(tmp.dir, 'meshnet')
+    const imp = await cli('import-model', data('meshnet-gwm/model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--name', 'MeshNet GWM',
+      '--channels', 'T1:T1', '--conform', '256', '--conform-spacing', '1', '--conform-orientation', 'LIA', '--conform-uint8', '--norm', 'minmax', '--out', bundle)
+    expect(imp.err).toBe('')
+    expect(imp.code).toBe(0)
+    const out = join(tmp.dir, 'mask.nii.gz')
+    const stats = join(tmp.dir, 'stats.csv')
+    const seg = await cli('segment', '--model', bundle, '--input', data('mri/t1_crop.nii.gz'), '--out', out, '--device', 'cpu', '--stats', stats, '--quiet')
+    expect(seg.code, seg.err).toBe(0)
+    expect(seg.out).toContain('White Matter')
+    const mask = await readVolume(out)
+    const ref = await readVolume(data('meshnet-gwm/t1_crop_reference.nii.gz'))
+    expect(mask.size).toEqual(ref.size)
+    let differ = 0
+    for (let i = 0; i < ref.data.length; i++) if (mask.data[i] !== ref.data[i]) differ++
+    console.log(`MeshNet via CLI: ${differ} of ${ref.data.length} voxels differ from the reference`)
+    expect(differ).toBe(0)
+    const input = await readVolume(data('mri/t1_crop.nii.gz'))
+    for (let i = 0; i < 3; i++) expect(mask.origin[i]).toBeCloseTo(input.origin[i], 6)
+    for (let i = 0; i < 9; i++) expect(mask.direction[i]).toBeCloseTo(input.direction[i], 6)
+  })
+})

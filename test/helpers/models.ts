@@ -1,0 +1,58 @@
+/**
+ * Small real ONNX models built in the tests (through the project's own GraphBuilder) and wrapped in
+ * bundles, for exercising the pipeline's geometry without a large network.
+ */
+import { GraphBuilder } from '../../src/engine/onnx'
+import { writeBundle, type Bundle } from '../../src/engine/bundle/bundle'
+import type { ManifestInput } from '../../src/engine/bundle/manifest'
+
+/** A deterministic pseudo-random stream (mulberry32), so the weights are the same in every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A 3x3x3 convolution (zero padded) from C channels to K logits: orientation-sensitive (its kernel is
+ * not symmetric), so a wrong reorientation would change its output.
+ */
+export function conv3Model(C: number, K: number, seed = 1): Uint8Array {
+  const rnd = prng(seed)
+  const w = Float32Array.from({ length: K * C * 27 }, () => rnd() * 2 - 1)
+  const b = Float32Array.from({ length: K }, () => rnd() * 0.2 - 0.1)
+  const g = new GraphBuilder('conv3')
+  g.input('image', 'float32', ['N', C, 'D', 'H', 'W'])
+  g.initializer('w', { dims: [K, C, 3, 3, 3], data: w })
+  g.initializer('b', { dims: [K], data: b })
+  g.node('Conv', ['image', 'w', 'b'], ['logits'], { kernel_shape: [3, 3, 3], pads: [1, 1, 1, 1, 1, 1] })
+  g.output('logits', 'float32', ['N', K, 'D', 'H', 'W'])
+  return g.toModel({ opset: 17 })
+}
+
+export function testManifest(over: Partial<ManifestInput> & { channels?: number; classes?: number }): ManifestInput {
+  const C = over.channels ?? 1
+  const K = over.classes ?? 2
+  const { channels: _c, classes: _k, ...rest } = over
+  return {
+    format: 'segtransfer-bundle',
+    version: 1,
+    name: 'test conv3',
+    model: { file: 'model.onnx', input: 'image', output: 'logits', axisOrder: 'zyx' },
+    channels: Array.from({ length: C }, (_, i) => ({ name: `ch${i}`, modality: 'other', normalization: { kind: 'zscore' as const } })),
+    geometry: { mode: 'native' },
+    inference: { mode: 'whole', divisibleBy: 1 },
+    output: { kind: 'softmax', labels: Array.from({ length: K }, (_, i) => ({ value: i, name: `class ${i}`, color: [i * 60, 100, 200] as [number, number, number] })) },
+    ...rest
+  }
+}
+
+export async function conv3Bundle(dir: string, over: Parameters<typeof testManifest>[0] = {}, modelChannels?: number): Promise<Bundle> {
+  const m = testManifest(over)
+  return writeBundle(dir, m, conv3Model(modelChannels ?? m.channels.length, m.output.labels.length))
+}
