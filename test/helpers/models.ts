@@ -35,16 +35,22 @@ export function conv3Model(C: number, K: number, seed = 1): Uint8Array {
   return g.toModel({ opset: 17 })
 }
 
-export function testManifest(over: Partial<ManifestInput> & { channels?: number; classes?: number }): ManifestInput {
-  const C = over.channels ?? 1
+export type ManifestOverrides = Omit<Partial<ManifestInput>, 'channels'> & {
+  /** A channel count (z-scored channels) or the channel list itself. */
+  channels?: number | ManifestInput['channels']
+  classes?: number
+}
+
+export function testManifest(over: ManifestOverrides): ManifestInput {
+  const C = typeof over.channels === 'number' ? over.channels : (over.channels?.length ?? 1)
   const K = over.classes ?? 2
-  const { channels: _c, classes: _k, ...rest } = over
+  const { channels, classes: _k, ...rest } = over
   return {
     format: 'segtransfer-bundle',
     version: 1,
     name: 'test conv3',
     model: { file: 'model.onnx', input: 'image', output: 'logits', axisOrder: 'zyx' },
-    channels: Array.from({ length: C }, (_, i) => ({ name: `ch${i}`, modality: 'other', normalization: { kind: 'zscore' as const } })),
+    channels: Array.isArray(channels) ? channels : Array.from({ length: C }, (_, i) => ({ name: `ch${i}`, modality: 'other', normalization: { kind: 'zscore' as const } })),
     geometry: { mode: 'native' },
     inference: { mode: 'whole', divisibleBy: 1 },
     output: { kind: 'softmax', labels: Array.from({ length: K }, (_, i) => ({ value: i, name: `class ${i}`, color: [i * 60, 100, 200] as [number, number, number] })) },
@@ -52,7 +58,7 @@ export function testManifest(over: Partial<ManifestInput> & { channels?: number;
   }
 }
 
-export async function conv3Bundle(dir: string, over: Parameters<typeof testManifest>[0] = {}, modelChannels?: number): Promise<Bundle> {
+export async function conv3Bundle(dir: string, over: ManifestOverrides = {}, modelChannels?: number): Promise<Bundle> {
   const m = testManifest(over)
   return writeBundle(dir, m, conv3Model(modelChannels ?? m.channels.length, m.output.labels.length))
 }

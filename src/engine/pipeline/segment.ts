@@ -13,10 +13,14 @@ import { reorient } from '../volume/orientation'
 import { resampleToGrid } from '../volume/resample'
 import { conform } from '../volume/conform'
 import { normalize } from '../volume/intensity'
+import { promises as fs } from 'node:fs'
+import * as ort from 'onnxruntime-node'
 import { openSession, checkModelIO } from '../inference/session'
 import { runModel } from '../inference/run'
+import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
 import { argmaxLabels, sigmoidLabels, largestComponent } from '../labelmap'
-import { toModelLayout, fromModelLayout } from './layout'
+import { decodeModel } from '../onnx'
+import { relaxSpatialDims } from '../onnx/edit'
 import { targetSpacingGrid } from './grids'
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
@@ -80,6 +84,23 @@ function gridOf(v: Grid): Grid {
   return { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction }
 }
 
+/**
+ * The model to open for this bundle. A fully convolutional model exported with fixed spatial dims
+ * (brainchop's MeshNet: 256^3) cannot take sliding-window patches as is: declare its spatial dims free.
+ */
+async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string | Uint8Array> {
+  const m = bundle.manifest
+  if (m.inference.mode !== 'sliding-window') return bundle.modelPath
+  const bytes = new Uint8Array(await fs.readFile(bundle.modelPath))
+  const input = decodeModel(bytes).graph.inputs.find((v) => v.name === m.model.input)
+  const dims = input?.tensorType?.shape ?? []
+  const patch = m.inference.patchSize
+  const fixed = dims.slice(2).map((d) => (typeof d === 'number' ? d : undefined))
+  if (fixed.every((d, a) => d === undefined || d === patch[a])) return bundle.modelPath
+  notes.push(`model input is fixed at [${dims.join(',')}]; its spatial dims were freed to run ${patch.join('x')} patches (assumes a fully convolutional model)`)
+  return relaxSpatialDims(bytes)
+}
+
 export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   const { bundle, signal } = opts
   const m = bundle.manifest
@@ -119,41 +140,44 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     const f = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data)
     return normalize(f, m.channels[c].normalization)
   })
-  const { tensor, spatial } = toModelLayout(channels, modelGrid.size, m.model.axisOrder)
+  const stacked = new Float32Array(n * channels.length)
+  channels.forEach((c, i) => stacked.set(c, i * n))
+  const tensor = volumeToTensor(stacked, channels.length, modelGrid.size, m.model.axisOrder)
+  const spatial = tensorSpatial(modelGrid.size, m.model.axisOrder)
   lap('preprocess')
   checkCancelled(signal)
 
   report('load-model', 0.08, 'loading model')
-  const { session, provider, notes: sessionNotes } = await openSession(bundle.modelPath, {
+  const model = await modelForSettings(bundle, notes)
+  const { session, provider, notes: sessionNotes } = await openSession(model, {
     device: opts.device ?? 'auto',
     threads: opts.threads
   })
   notes.push(...sessionNotes)
   try {
-    const io = checkModelIO(session, m)
+    checkModelIO(session, m)
     lap('load-model')
-    const K = m.output.labels.length - (m.output.kind === 'sigmoid' ? m.output.labels.filter((l) => l.value === 0).length : 0)
+    const K = m.output.kind === 'softmax' ? m.output.labels.length : m.output.labels.filter((l) => l.value !== 0).length
     const out = await runModel({
       session,
       inputName: m.model.input,
       outputName: m.model.output,
-      extraOutputs: m.classification ? [m.classification.output] : [],
       input: tensor,
       spatial,
       channels: m.channels.length,
-      outChannels: io.outChannels ?? K,
+      outChannels: K,
       settings: m.inference,
       signal,
       onProgress: (done, total) => report('inference', 0.1 + 0.85 * (done / total), `inference ${done}/${total}`)
     })
     lap('inference')
     report('postprocess', 0.95, 'post-processing')
-    const probs = fromModelLayout(out.output, out.outChannels, modelGrid.size, m.model.axisOrder)
+    const probs = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
     const values = m.output.labels.map((l) => l.value)
     let labelData =
       m.output.kind === 'softmax'
-        ? argmaxLabels(probs, out.outChannels, n, values)
-        : sigmoidLabels(probs, out.outChannels, n, m.output.threshold, values.filter((v) => v !== 0))
+        ? argmaxLabels(probs, K, n, values)
+        : sigmoidLabels(probs, K, n, m.output.threshold, values.filter((v) => v !== 0))
     const lcc = m.output.largestComponent
     const lccValues = lcc === true ? values.filter((v) => v !== 0) : lcc === false ? [] : lcc
     for (const value of lccValues) labelData = largestComponent(labelData, modelGrid.size, value)
@@ -164,12 +188,14 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
         ? modelLabels
         : resampleToGrid(modelLabels, gridOf(reference), { interpolation: 'nearest', fill: 0 })
     let classification: SegmentResult['classification']
-    if (m.classification && out.extra[m.classification.output]) {
-      const logits = out.extra[m.classification.output]
+    if (m.classification) {
+      // The classification head needs the whole volume once; it is cheap next to the decoder.
+      const res = await session.run({ [m.model.input]: new ort.Tensor('float32', tensor, [1, m.channels.length, ...spatial]) }, [m.classification.output])
+      const logits = Array.from(res[m.classification.output].data as Float32Array)
       const mx = Math.max(...logits)
-      const e = Array.from(logits, (x) => Math.exp(x - mx))
-      const s = e.reduce((a, b) => a + b, 0)
-      classification = { classes: m.classification.classes, probabilities: e.map((x) => x / s) }
+      const e = logits.map((x) => Math.exp(x - mx))
+      const sum = e.reduce((x, y) => x + y, 0)
+      classification = { classes: m.classification.classes, probabilities: e.map((x) => x / sum) }
     }
     lap('postprocess')
     report('postprocess', 1, 'done')

@@ -1,0 +1,145 @@
+/**
+ * Running a segmentation model over a whole volume, per the manifest's `inference` section:
+ * - whole: one call on the volume, zero-padded (symmetrically) up to a multiple of `divisibleBy`, cropped back;
+ * - sliding-window: `slidingWindowInference` with an ONNX Runtime predictor that runs n windows as
+ *   one [n, C, ...patch] tensor.
+ * Layouts: input [C, d0, d1, d2] and result [K, d0, d1, d2], float32, C order (see layout.ts for the
+ * volume ↔ tensor conversion by `model.axisOrder`).
+ */
+import * as ort from 'onnxruntime-node'
+import type { InferenceSettings } from '../bundle/manifest'
+import { SegError } from '../errors'
+import { slidingWindowInference, type PatchPredictor, type Vec3i } from './sliding-window'
+
+export interface RunModelParams {
+  session: ort.InferenceSession
+  /** Name of the model input fed with [N, C, d0, d1, d2] float32. */
+  inputName: string
+  /** Name of the model output read as [N, K, d0, d1, d2] float32 scores. */
+  outputName: string
+  /** [C, d0, d1, d2] float32, C order; not modified. */
+  input: Float32Array
+  /** [d0, d1, d2] voxels. */
+  spatial: Vec3i
+  /** C. */
+  channels: number
+  /** K: output channels expected. */
+  outChannels: number
+  /** The manifest's `inference` section. */
+  settings: InferenceSettings
+  /** Windows (sliding) or calls (whole: 0 of 1, then 1 of 1) done so far. */
+  onProgress?: (done: number, total: number) => void
+  /** Checked before and after each model call (a running ORT call is not interrupted). */
+  signal?: AbortSignal
+}
+
+function cancelled(): SegError {
+  return new SegError('CANCELLED', 'inference cancelled')
+}
+
+/** Feed one [n, C, ...spatial] tensor, return the output's data after checking it is [n, K, ...spatial] float32. */
+async function runOnce(
+  session: ort.InferenceSession,
+  inputName: string,
+  outputName: string,
+  data: Float32Array,
+  dims: number[],
+  K: number
+): Promise<Float32Array> {
+  let result: ort.InferenceSession.OnnxValueMapType
+  try {
+    result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName])
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300)
+    throw new SegError('MODEL_MISMATCH', `model.onnx failed on input '${inputName}' [${dims.join(',')}]: ${msg}`)
+  }
+  const out = result[outputName] as ort.Tensor | undefined
+  const expected = [dims[0], K, ...dims.slice(2)]
+  if (!out || out.type !== 'float32' || out.dims.join(',') !== expected.join(',')) {
+    const got = out ? `${out.type} [${out.dims.join(',')}]` : 'nothing'
+    throw new SegError('MODEL_MISMATCH', `model.onnx output '${outputName}' is ${got}, expected float32 [${expected.join(',')}]`)
+  }
+  const values = out.data as Float32Array
+  // Some builds hand back a view into a larger buffer: fine; copy only when it is not a Float32Array.
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>)
+}
+
+/** Pad [C, ...spatial] with zeros to `padded`, `before` voxels before on each axis. */
+function pad(input: Float32Array, C: number, spatial: Vec3i, padded: Vec3i, before: Vec3i): Float32Array {
+  const [d0, d1, d2] = spatial
+  const [q0, q1, q2] = padded
+  const out = new Float32Array(C * q0 * q1 * q2)
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < d0; i++)
+      for (let j = 0; j < d1; j++) {
+        const src = ((c * d0 + i) * d1 + j) * d2
+        out.set(input.subarray(src, src + d2), ((c * q0 + i + before[0]) * q1 + j + before[1]) * q2 + before[2])
+      }
+  return out
+}
+
+/** Crop [K, ...padded] back to [K, ...spatial] starting at `before`. */
+function crop(data: Float32Array, K: number, spatial: Vec3i, padded: Vec3i, before: Vec3i): Float32Array {
+  const [d0, d1, d2] = spatial
+  const [q0, q1, q2] = padded
+  const out = new Float32Array(K * d0 * d1 * d2)
+  for (let k = 0; k < K; k++)
+    for (let i = 0; i < d0; i++)
+      for (let j = 0; j < d1; j++) {
+        const src = ((k * q0 + i + before[0]) * q1 + j + before[1]) * q2 + before[2]
+        out.set(data.subarray(src, src + d2), ((k * d0 + i) * d1 + j) * d2)
+      }
+  return out
+}
+
+/**
+ * Run the model on the whole volume or by sliding windows, per `settings`. Returns [K, d0, d1, d2]
+ * float32 scores (whatever the model outputs: logits or probabilities).
+ * @throws SegError BAD_ARGUMENT (inconsistent sizes), MODEL_MISMATCH (the model rejects the input or
+ *         returns another shape), CANCELLED
+ */
+export async function runModel(p: RunModelParams): Promise<Float32Array> {
+  const { session, inputName, outputName, input, spatial, channels: C, outChannels: K, settings } = p
+  if (spatial.length !== 3 || !spatial.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new SegError('BAD_ARGUMENT', `spatial must be 3 positive integers, got [${spatial.join(', ')}]`)
+  }
+  for (const [name, x] of [['channels', C], ['outChannels', K]] as const) {
+    if (!Number.isInteger(x) || x < 1) throw new SegError('BAD_ARGUMENT', `${name} must be a positive integer, got ${x}`)
+  }
+  const voxels = spatial[0] * spatial[1] * spatial[2]
+  if (input.length !== C * voxels) {
+    throw new SegError('BAD_ARGUMENT', `input holds ${input.length} values but [C, d0, d1, d2] = [${C}, ${spatial.join(', ')}] needs ${C * voxels}`)
+  }
+  if (p.signal?.aborted) throw cancelled()
+
+  if (settings.mode === 'whole') {
+    const m = settings.divisibleBy
+    if (!Number.isInteger(m) || m < 1) throw new SegError('BAD_ARGUMENT', `divisibleBy must be a positive integer, got ${m}`)
+    const padded = spatial.map((d) => Math.ceil(d / m) * m) as Vec3i
+    const before = spatial.map((d, a) => Math.floor((padded[a] - d) / 2)) as Vec3i
+    const same = padded.every((q, a) => q === spatial[a])
+    p.onProgress?.(0, 1)
+    const feed = same ? input : pad(input, C, spatial, padded, before)
+    const out = await runOnce(session, inputName, outputName, feed, [1, C, ...padded], K)
+    if (p.signal?.aborted) throw cancelled()
+    p.onProgress?.(1, 1)
+    return same ? out : crop(out, K, spatial, padded, before)
+  }
+
+  const predict: PatchPredictor = (batch, n, patch) => runOnce(session, inputName, outputName, batch, [n, C, ...patch], K)
+  return slidingWindowInference({
+    input,
+    channels: C,
+    spatial,
+    patchSize: settings.patchSize,
+    overlap: settings.overlap,
+    batchSize: settings.batchSize,
+    blend: settings.blend,
+    sigmaScale: settings.sigmaScale,
+    outChannels: K,
+    predict,
+    padValue: 0,
+    onProgress: p.onProgress,
+    signal: p.signal
+  })
+}

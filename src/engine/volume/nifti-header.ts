@@ -1,0 +1,213 @@
+/**
+ * NIfTI-1 header (348 bytes) parsing, our own, so that we know exactly which transform the file
+ * holds (qform, sform and their codes) and can write a label map back with the very same header.
+ *
+ * Layout: NIfTI-1 standard (nifti1.h). Both byte orders are accepted; `raw` is always the header
+ * normalised to little-endian. Only the first bytes of a .nii.gz are decompressed.
+ */
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { createGunzip } from 'node:zlib'
+
+export const NIFTI1_HEADER_BYTES = 348
+
+/** NIfTI datatype code → [name, bytes per voxel] for the scalar types we read. */
+export const NIFTI_DATATYPES: Record<number, [string, number]> = {
+  2: ['uint8', 1],
+  4: ['int16', 2],
+  8: ['int32', 4],
+  16: ['float32', 4],
+  64: ['float64', 8],
+  256: ['int8', 1],
+  512: ['uint16', 2],
+  768: ['uint32', 4],
+  1024: ['int64', 8],
+  1280: ['uint64', 8]
+}
+
+export interface NiftiHeader {
+  littleEndian: boolean
+  /** dim[0..7]: dim[0] is the number of dimensions, dim[1..] the sizes. */
+  dim: number[]
+  datatype: number
+  bitpix: number
+  /** pixdim[0..7]: pixdim[0] is qfac (±1), pixdim[1..3] the voxel sizes in mm (when xyzt_units says mm). */
+  pixdim: number[]
+  voxOffset: number
+  sclSlope: number
+  sclInter: number
+  xyztUnits: number
+  calMax: number
+  calMin: number
+  qformCode: number
+  sformCode: number
+  quatern: [number, number, number]
+  qoffset: [number, number, number]
+  /** srow_x, srow_y, srow_z: the sform's rows (RAS mm = srow · [i j k 1]). */
+  srow: [number[], number[], number[]]
+  magic: string
+  /** The 348 header bytes, little-endian. */
+  raw: Uint8Array
+}
+
+/** Numeric fields as [byte offset, bytes per element, element count] (for byte swapping). */
+const NUMERIC_FIELDS: [number, number, number][] = [
+  [0, 4, 1], [32, 4, 1], [36, 2, 1], [40, 2, 8], [56, 4, 3], [68, 2, 4], [76, 4, 8],
+  [108, 4, 3], [120, 2, 1], [124, 4, 4], [140, 4, 2], [252, 2, 2], [256, 4, 18]
+]
+
+/** Reverses the byte order of every numeric field of a 348-byte header, in place. */
+function swapHeader(bytes: Uint8Array): void {
+  for (const [offset, width, count] of NUMERIC_FIELDS) {
+    for (let n = 0; n < count; n++) {
+      const start = offset + n * width
+      bytes.subarray(start, start + width).reverse()
+    }
+  }
+}
+
+/**
+ * Which byte order a buffer holding a NIfTI-1 header uses, or null when it is not one
+ * (sizeof_hdr must be 348 read in one of the two orders).
+ */
+export function niftiByteOrder(bytes: Uint8Array): 'little' | 'big' | null {
+  if (bytes.length < 4) return null
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 4)
+  if (view.getInt32(0, true) === NIFTI1_HEADER_BYTES) return 'little'
+  if (view.getInt32(0, false) === NIFTI1_HEADER_BYTES) return 'big'
+  return null
+}
+
+/**
+ * Parses the first 348 bytes of a NIfTI-1 file (already decompressed).
+ * @returns the header, or null when `bytes` does not start with a NIfTI-1 header.
+ */
+export function parseNiftiHeader(bytes: Uint8Array): NiftiHeader | null {
+  const order = niftiByteOrder(bytes)
+  if (order === null || bytes.length < NIFTI1_HEADER_BYTES) return null
+  const raw = new Uint8Array(bytes.subarray(0, NIFTI1_HEADER_BYTES))
+  if (order === 'big') swapHeader(raw)
+  const v = new DataView(raw.buffer)
+  const i16 = (o: number): number => v.getInt16(o, true)
+  const f32 = (o: number): number => v.getFloat32(o, true)
+  const floats = (o: number, n: number): number[] => Array.from({ length: n }, (_, k) => f32(o + 4 * k))
+  const magic = String.fromCharCode(...raw.subarray(344, 347))
+  return {
+    littleEndian: order === 'little',
+    dim: Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k)),
+    datatype: i16(70),
+    bitpix: i16(72),
+    pixdim: floats(76, 8),
+    voxOffset: f32(108),
+    sclSlope: f32(112),
+    sclInter: f32(116),
+    xyztUnits: raw[123],
+    calMax: f32(124),
+    calMin: f32(128),
+    qformCode: i16(252),
+    sformCode: i16(254),
+    quatern: floats(256, 3) as [number, number, number],
+    qoffset: floats(268, 3) as [number, number, number],
+    srow: [floats(280, 4), floats(296, 4), floats(312, 4)],
+    magic,
+    raw
+  }
+}
+
+/** True when the file starts with the gzip magic bytes 1f 8b. */
+export async function isGzipFile(path: string): Promise<boolean> {
+  const fh = await open(path, 'r')
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0)
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * The first `n` decompressed bytes of a file (gzip or not), decompressing only as much as needed.
+ * @returns fewer than `n` bytes when the (decompressed) file is shorter; never throws for a
+ *   truncated gzip stream (it returns what could be decompressed).
+ */
+export async function readHeadBytes(path: string, n: number): Promise<Uint8Array> {
+  if (!(await isGzipFile(path))) {
+    const fh = await open(path, 'r')
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(n), 0, n, 0)
+      return new Uint8Array(buffer.subarray(0, bytesRead))
+    } finally {
+      await fh.close()
+    }
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let got = 0
+    const input = createReadStream(path, { highWaterMark: 16 * 1024 })
+    const gunzip = createGunzip()
+    const finish = (): void => {
+      input.destroy()
+      gunzip.destroy()
+      const all = Buffer.concat(chunks)
+      resolve(new Uint8Array(all.subarray(0, Math.min(n, all.length))))
+    }
+    gunzip.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      got += chunk.length
+      if (got >= n) finish()
+    })
+    gunzip.on('end', finish)
+    gunzip.on('error', finish)
+    input.on('error', finish)
+    input.pipe(gunzip)
+  })
+}
+
+/**
+ * Counts the decompressed bytes of a whole gzip file by streaming it (no big buffer is kept).
+ * @returns the byte count and whether the stream ended cleanly (false for a truncated/corrupt file).
+ */
+export async function gunzippedLength(path: string): Promise<{ bytes: number; complete: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0
+    const input = createReadStream(path, { highWaterMark: 1 << 20 })
+    const gunzip = createGunzip()
+    let done = false
+    const finish = (complete: boolean): void => {
+      if (done) return
+      done = true
+      input.destroy()
+      gunzip.destroy()
+      resolve({ bytes, complete })
+    }
+    gunzip.on('data', (chunk: Buffer) => (bytes += chunk.length))
+    gunzip.on('end', () => finish(true))
+    gunzip.on('error', () => finish(false))
+    input.on('error', () => finish(false))
+    input.pipe(gunzip)
+  })
+}
+
+/** Bytes per voxel of the stored type, or undefined for types we do not read (RGB, complex...). */
+export function niftiBytesPerVoxel(h: NiftiHeader): number | undefined {
+  return NIFTI_DATATYPES[h.datatype]?.[1]
+}
+
+/** The stored component type name (e.g. 'int16'), or `datatype <code>` when unknown. */
+export function niftiTypeName(h: NiftiHeader): string {
+  return NIFTI_DATATYPES[h.datatype]?.[0] ?? `datatype ${h.datatype}`
+}
+
+/** Number of voxels the header describes over all its dimensions (dim[1] * ... * dim[dim[0]]). */
+export function niftiVoxelCount(h: NiftiHeader): number {
+  let n = 1
+  for (let d = 1; d <= Math.min(Math.max(h.dim[0], 0), 7); d++) n *= Math.max(h.dim[d], 1)
+  return n
+}
+
+/** True when scl_slope/scl_inter change the values (slope not 0 or 1, or a non-zero intercept). */
+export function niftiIsScaled(h: NiftiHeader): boolean {
+  const slope = h.sclSlope
+  const scaled = Number.isFinite(slope) && slope !== 0 && slope !== 1
+  return scaled || (Number.isFinite(h.sclInter) && h.sclInter !== 0 && slope !== 0)
+}

@@ -1,0 +1,216 @@
+/**
+ * The checks we make on a NIfTI-1 file from its header alone, before any voxel is decoded:
+ * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry.
+ */
+import { basename } from 'node:path'
+import { createReadStream } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { createGunzip } from 'node:zlib'
+import { SegError } from '../errors'
+import {
+  gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
+  type NiftiHeader
+} from './nifti-header'
+import { apply3, flipRasLps, gridAffine, niftiGeometry, qformAffine, sformAffine, type NiftiGeometry } from './affine'
+import type { Vec3 } from './volume'
+
+/** "12.3 GB" style size (decimal units, as file managers show them). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`
+  return `${(bytes / 1e3).toFixed(1)} kB`
+}
+
+/** "64x64x30" from any list of sizes. */
+export function formatSize(size: readonly number[]): string {
+  return size.join('x')
+}
+
+/**
+ * Refuses (TOO_LARGE) when `bytes` of voxels exceed `maxBytes`.
+ * @param name file name for the message; bytes and maxBytes in bytes.
+ */
+export function checkMemory(name: string, bytes: number, maxBytes: number): void {
+  if (bytes > maxBytes) {
+    throw new SegError(
+      'TOO_LARGE',
+      `${name} needs ${formatBytes(bytes)} of memory for its voxels; the limit is ${formatBytes(maxBytes)}; ` +
+        'expected a smaller volume (crop or downsample it first)'
+    )
+  }
+}
+
+/**
+ * Refuses (BAD_DIMENSION) anything but one 3D volume: dim[0] must be 3, or 4..7 with every size
+ * beyond the third equal to 1 (a 4D file with a single time point is fine).
+ */
+export function checkNiftiDimensions(name: string, h: NiftiHeader): void {
+  const nd = h.dim[0]
+  const sizes = h.dim.slice(1, Math.min(Math.max(nd, 0), 7) + 1)
+  if (nd < 1 || nd > 7) {
+    throw new SegError('BAD_DIMENSION', `${name} declares ${nd} dimensions; expected a 3D volume`)
+  }
+  if (sizes.some((s) => s < 1)) {
+    throw new SegError('BAD_DIMENSION', `${name} has size ${formatSize(sizes)}; expected positive sizes`)
+  }
+  if (nd < 3) {
+    throw new SegError('BAD_DIMENSION', `${name} is ${nd}D (${formatSize(sizes)}); expected a 3D volume`)
+  }
+  const extra = sizes.slice(3)
+  if (extra.some((s) => s > 1)) {
+    const n = extra.reduce((a, b) => a * b, 1)
+    throw new SegError(
+      'BAD_DIMENSION',
+      `${name} is ${nd}D (${formatSize(sizes)}, ${n} volumes); expected a single 3D volume`
+    )
+  }
+}
+
+/**
+ * Bytes of memory the decoded voxels need: voxels × the decoded bytes per voxel (scl_slope makes
+ * itk-wasm decode to float32, 64-bit integers become float64).
+ */
+export function niftiDecodedBytes(h: NiftiHeader): number {
+  const stored = niftiBytesPerVoxel(h) ?? 8
+  const decoded = niftiIsScaled(h) ? Math.max(stored, 4) : stored
+  return niftiVoxelCount(h) * decoded
+}
+
+/**
+ * Refuses (CORRUPT_FILE) a file shorter than its header says: vox_offset + voxels × bytes per voxel.
+ * For .nii.gz the gzip trailer's ISIZE (length mod 2^32) is compared first; only when it disagrees
+ * is the whole file stream-decompressed to count its bytes (a never-hanging, bounded check).
+ */
+export async function checkNiftiLength(path: string, h: NiftiHeader): Promise<void> {
+  const name = basename(path)
+  const expected = Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0)
+  const gz = await isGzipFile(path)
+  let actual: number
+  if (!gz) {
+    actual = (await stat(path)).size
+  } else {
+    const size = (await stat(path)).size
+    const fh = await open(path, 'r')
+    let isize = -1
+    try {
+      const { buffer } = await fh.read(Buffer.alloc(4), 0, 4, Math.max(0, size - 4))
+      isize = buffer.readUInt32LE(0)
+    } finally {
+      await fh.close()
+    }
+    if (size >= 18 && isize === expected % 2 ** 32) return
+    const counted = await gunzippedLength(path)
+    if (!counted.complete) {
+      throw new SegError(
+        'CORRUPT_FILE',
+        `${name} is truncated or corrupt: its gzip stream ends early after ${formatBytes(counted.bytes)} of ` +
+          `the ${formatBytes(expected)} its header describes; expected a complete file`
+      )
+    }
+    actual = counted.bytes
+  }
+  if (actual < expected) {
+    throw new SegError(
+      'CORRUPT_FILE',
+      `${name} is truncated: it holds ${actual} bytes but its header describes ${expected}; expected a complete file`
+    )
+  }
+}
+
+/** Refuses (UNSUPPORTED) NIfTI voxel types other than the scalar integer and float types. */
+export function checkNiftiDatatype(name: string, h: NiftiHeader): void {
+  if (niftiBytesPerVoxel(h) === undefined) {
+    throw new SegError(
+      'UNSUPPORTED',
+      `${name} stores ${niftiTypeName(h)} voxels; expected a scalar type (uint8/int8/uint16/int16/uint32/int32/int64/uint64/float32/float64)`
+    )
+  }
+}
+
+/** The Volume geometry of a NIfTI header under our policy, with the notes the user should see. */
+export function niftiGeometryWithNotes(h: NiftiHeader): { geometry: NiftiGeometry; notes: string[] } {
+  const geometry = niftiGeometry(h)
+  const notes: string[] = []
+  if (geometry.skipped !== undefined) {
+    notes.push(`the ${geometry.skipped} is degenerate (singular or not finite) and was ignored; the ${geometry.from === 'default' ? 'default geometry' : geometry.from} was used`)
+  }
+  if (geometry.from === 'default') {
+    notes.push('no qform/sform: default geometry (spacing from pixdim, origin 0, identity direction) assumed')
+  }
+  if (geometry.shearDegrees > 0.01) {
+    const moved = shearDisplacement(h, geometry)
+    notes.push(
+      `the ${geometry.from} has a shear of ${geometry.shearDegrees.toFixed(1)}° (e.g. gantry tilt); it was dropped for ` +
+        `display (nearest rotation by polar decomposition, spacing = column norms; corner voxels move up to ${moved.toFixed(1)} mm); ` +
+        'masks are still written with the original header'
+    )
+  }
+  return { geometry, notes }
+}
+
+/**
+ * Largest distance (mm) between where the header's own affine and the orthonormalised geometry put
+ * the centres of the 8 corner voxels: what dropping the shear costs.
+ */
+export function shearDisplacement(h: NiftiHeader, g: NiftiGeometry): number {
+  const exact = flipRasLps(g.from === 'sform' ? sformAffine(h) : qformAffine(h))
+  const approx = gridAffine({ ...g, size: [h.dim[1], h.dim[2], h.dim[3]] })
+  let worst = 0
+  for (let corner = 0; corner < 8; corner++) {
+    const ijk: Vec3 = [0, 1, 2].map((a) => ((corner >> a) & 1 ? Math.max(h.dim[a + 1] - 1, 0) : 0)) as Vec3
+    const p = apply3(exact.linear, ijk)
+    const q = apply3(approx.linear, ijk)
+    const d = Math.hypot(
+      p[0] + exact.translation[0] - q[0] - approx.translation[0],
+      p[1] + exact.translation[1] - q[1] - approx.translation[1],
+      p[2] + exact.translation[2] - q[2] - approx.translation[2]
+    )
+    worst = Math.max(worst, d)
+  }
+  return worst
+}
+
+/**
+ * Counts NaN/±Inf voxels of a float32/float64 NIfTI by streaming its stored bytes (either byte
+ * order). Needed because ITK's NIfTI reader silently turns NaN and Inf into 0, so the decoded
+ * voxels cannot tell. Integer types cannot hold them: 0 without reading.
+ */
+export async function countNonFiniteNifti(path: string, h: NiftiHeader): Promise<number> {
+  const width = h.datatype === 16 ? 4 : h.datatype === 64 ? 8 : 0
+  if (width === 0) return 0
+  const start = Math.floor(h.voxOffset)
+  const end = start + niftiVoxelCount(h) * width
+  const le = h.littleEndian
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
+  const stream = (await isGzipFile(path)) ? raw.pipe(createGunzip()) : raw
+  let pos = 0
+  let carry: Buffer = Buffer.alloc(0)
+  let bad = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lo = Math.max(0, start - pos)
+      const hi = Math.min(chunk.length, end - pos)
+      pos += chunk.length
+      if (hi <= lo) continue
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(lo, hi)]) : chunk.subarray(lo, hi)
+      const n = Math.floor(buf.length / width)
+      const view = new DataView(buf.buffer, buf.byteOffset, n * width)
+      if (width === 4) {
+        for (let o = 0; o < n * 4; o += 4) {
+          const x = view.getFloat32(o, le)
+          if (x - x !== 0) bad++
+        }
+      } else {
+        for (let o = 0; o < n * 8; o += 8) {
+          const x = view.getFloat64(o, le)
+          if (x - x !== 0) bad++
+        }
+      }
+      carry = Buffer.from(buf.subarray(n * width))
+      if (pos >= end) break
+    }
+  } finally {
+    raw.destroy()
+  }
+  return bad
+}

@@ -1,0 +1,58 @@
+/**
+ * Co-registered volumes (e.g. T1, T2, FLAIR of one patient) as the channels of one model input.
+ */
+import { basename } from 'node:path'
+import { SegError } from '../errors'
+import type { Grid, Volume } from './volume'
+
+/** Largest difference allowed between two grids' spacing/origin (mm) and direction entries. */
+export const GRID_TOLERANCE_MM = 1e-4
+
+/** True when two grids have the same size and, within `tol`, the same spacing, origin and direction. */
+export function sameGrid(a: Grid, b: Grid, tol = GRID_TOLERANCE_MM): boolean {
+  const close = (x: readonly number[], y: readonly number[]): boolean => x.every((v, k) => Math.abs(v - y[k]) <= tol)
+  return (
+    a.size.every((s, k) => s === b.size[k]) &&
+    close(a.spacing, b.spacing) &&
+    close(a.origin, b.origin) &&
+    close(a.direction, b.direction)
+  )
+}
+
+/** "64x64x30 at 3 mm" or "64x64x30 at 0.79x0.79x5 mm", for messages. */
+export function describeGrid(g: Grid): string {
+  const sp = g.spacing.map((s) => +s.toFixed(4))
+  const spacing = sp.every((s) => s === sp[0]) ? `${sp[0]}` : sp.join('x')
+  return `${g.size.join('x')} at ${spacing} mm`
+}
+
+function label(v: Volume, k: number): string {
+  return v.source ? `channel ${k + 1} (${basename(v.source.path)})` : `channel ${k + 1}`
+}
+
+/**
+ * Stacks volumes on one grid as float32 channels (channel k = volumes[k], same voxel order).
+ * @throws SegError BAD_ARGUMENT for no volumes, GRID_MISMATCH when a grid differs from the first's
+ *   (size exactly; spacing, origin, direction within GRID_TOLERANCE_MM).
+ * @returns the common grid (the first volume's) and one new Float32Array per volume.
+ */
+export function stackChannels(volumes: Volume[]): { grid: Grid; channels: Float32Array[] } {
+  if (volumes.length === 0) throw new SegError('BAD_ARGUMENT', 'no input volumes; expected at least one channel')
+  const first = volumes[0]
+  volumes.forEach((v, k) => {
+    if (k > 0 && !sameGrid(first, v)) {
+      throw new SegError(
+        'GRID_MISMATCH',
+        `${label(v, k)} is ${describeGrid(v)} but ${label(first, 0)} is ${describeGrid(first)}; ` +
+          `expected the same size, spacing, origin and direction (tolerance ${GRID_TOLERANCE_MM} mm)`
+      )
+    }
+  })
+  const grid: Grid = {
+    size: [...first.size],
+    spacing: [...first.spacing],
+    origin: [...first.origin],
+    direction: [...first.direction]
+  }
+  return { grid, channels: volumes.map((v) => new Float32Array(v.data)) }
+}
