@@ -6,7 +6,10 @@ export default defineConfig({
   main: {
     build: { externalizeDeps: true }
   },
-  preload: {},
+  // A sandboxed preload cannot be an ES module: build it as one CommonJS file.
+  preload: {
+    build: { rollupOptions: { output: { format: 'cjs', entryFileNames: '[name].cjs' } } }
+  },
   renderer: {
     resolve: { alias: { '@shared': resolve('src/shared') } },
     plugins: [vue()]

@@ -6,6 +6,8 @@ import { app, BrowserWindow, Menu, dialog, ipcMain, session, shell } from 'elect
 import { join } from 'node:path'
 import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from './security'
 import { registerIpc } from './ipc'
+import segmentWorkerPath from '../engine/service/segment-worker?modulePath'
+import { runSegmentationInWorker } from '../engine/service/run-in-worker'
 
 function appUrl(): string {
   return process.env.ELECTRON_RENDERER_URL ?? `file://${join(__dirname, '../renderer/index.html')}`
@@ -17,7 +19,7 @@ function createWindow(): BrowserWindow {
     height: 900,
     show: false,
     title: 'SegTransfer',
-    webPreferences: { ...WEB_PREFERENCES, preload: join(__dirname, '../preload/index.mjs') }
+    webPreferences: { ...WEB_PREFERENCES, preload: join(__dirname, '../preload/index.cjs') }
   })
   win.once('ready-to-show', () => win.show())
   win.webContents.on('will-navigate', (event, url) => {
@@ -73,7 +75,10 @@ app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false))
   const win = createWindow()
   buildMenu(win)
-  registerIpc(ipcMain, win, (path) => app.addRecentDocument(path))
+  registerIpc(ipcMain, win, {
+    runWorker: (request, onProgress) => runSegmentationInWorker(segmentWorkerPath, request, onProgress),
+    addRecent: (path) => app.addRecentDocument(path)
+  })
   app.on('web-contents-created', (_e, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault())
   })

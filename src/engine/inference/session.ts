@@ -58,6 +58,13 @@ function bindingDir(): string | undefined {
   }
 }
 
+/** True when the CUDA provider library is known to be absent next to onnxruntime-node's binding. */
+function cudaLibraryMissing(): boolean {
+  const dir = bindingDir()
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'
+  return !!dir && existsSync(dir) && !existsSync(join(dir, lib))
+}
+
 /** Backend names compiled into this onnxruntime-node build ('cpu', 'cuda', 'dml', …), if it says. */
 function supportedBackends(): string[] | undefined {
   try {
@@ -106,6 +113,12 @@ export async function openSession(model: string | Uint8Array, opts: OpenSessionO
     // 'auto' skips, without a note, GPU providers this build of onnxruntime-node does not include at
     // all (e.g. CUDA on Windows or macOS); a provider that is included but fails to load gets a note.
     if (opts.device === 'auto' && provider !== 'cpu' && built && !built.includes(provider)) continue
+    // 'auto' does not even try CUDA when its provider library was never downloaded: trying makes ORT
+    // print a native error on stderr, which reads like a crash to a clinician.
+    if (opts.device === 'auto' && provider === 'cuda' && cudaLibraryMissing()) {
+      failures.push({ provider, reason: 'provider library not installed; npm run setup:cuda adds it' })
+      continue
+    }
     const options: ort.InferenceSession.SessionOptions = {
       // One provider per attempt: with [gpu, 'cpu'] onnxruntime-common silently drops a GPU whose
       // backend is not registered and we could not tell which one ran. ORT itself still assigns

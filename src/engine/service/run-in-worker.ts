@@ -4,6 +4,7 @@
  * stuck native call can never hold the app.
  */
 import { Worker } from 'node:worker_threads'
+import { pathToFileURL } from 'node:url'
 import { SegError, type SegErrorCode } from '../errors'
 import type { Volume } from '../volume/volume'
 import type { SegmentProgress } from '../pipeline/segment'
@@ -24,16 +25,14 @@ export interface WorkerRun {
 }
 
 /**
- * @param workerUrl the compiled worker script (electron-vite `?modulePath` in the app) or the .ts
- *   source when `execArgv` loads tsx (dev, tests, the browser bridge).
+ * @param workerUrl the compiled worker script (electron-vite `?modulePath` in the app), or the .ts
+ *   source (dev, tests, the browser bridge), which is then started through tsx.
  */
-export function runSegmentationInWorker(
-  workerUrl: string | URL,
-  request: WorkerRequest,
-  onProgress: (p: SegmentProgress) => void,
-  execArgv: string[] = []
-): WorkerRun {
-  const worker = new Worker(workerUrl, { execArgv })
+export function runSegmentationInWorker(workerUrl: string | URL, request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun {
+  const entry = String(workerUrl)
+  const worker = entry.endsWith('.ts')
+    ? new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), { workerData: { entry: entry.startsWith('file:') ? entry : pathToFileURL(entry).href } })
+    : new Worker(workerUrl)
   let settled = false
   const result = new Promise<WorkerResult>((resolve, reject) => {
     worker.on('message', (m: any) => {

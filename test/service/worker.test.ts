@@ -1,0 +1,42 @@
+/**
+ * The app runs segmentation off its main thread: the worker gives the same label map as an
+ * in-process run, streams progress, and can be cancelled.
+ */
+import { describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { REPO } from '../helpers/data'
+import { runSegmentationInWorker } from '../../src/engine/service/run-in-worker'
+import { segment, type SegmentProgress } from '../../src/engine/pipeline/segment'
+import { loadBundle } from '../../src/engine/bundle/bundle'
+import { SegError } from '../../src/engine/errors'
+
+const WORKER = join(REPO, 'src/engine/service/segment-worker.ts')
+const BUNDLE = join(REPO, 'resources/models/demo-tissue')
+const SAMPLE = join(REPO, 'resources/samples/colin27_t1_brain_2mm.nii.gz')
+
+describe('segmentation in a worker thread', () => {
+  it('returns the same labels as in-process, with progress up to 100 %', async () => {
+    const progress: SegmentProgress[] = []
+    const run = runSegmentationInWorker(WORKER, { bundleDir: BUNDLE, inputs: [SAMPLE], device: 'cpu' }, (p) => progress.push(p))
+    const r = await run.result
+    const direct = await segment({ bundle: await loadBundle(BUNDLE), inputs: [SAMPLE], device: 'cpu' })
+    expect(r.labels.size).toEqual(direct.labels.size)
+    expect(Buffer.from(r.labels.data.buffer).equals(Buffer.from(direct.labels.data.buffer))).toBe(true)
+    expect(r.provider).toBe('cpu')
+    expect(progress.at(-1)?.fraction).toBe(1)
+    expect(r.reference.source?.niftiHeader?.length).toBe(348)
+  })
+  it('cancels with a CANCELLED error', async () => {
+    const run = runSegmentationInWorker(WORKER, { bundleDir: BUNDLE, inputs: [SAMPLE], device: 'cpu' }, () => {})
+    run.cancel()
+    const e = await run.result.catch((x) => x)
+    expect(e).toBeInstanceOf(SegError)
+    expect((e as SegError).code).toBe('CANCELLED')
+  })
+  it('reports engine errors with their code and message', async () => {
+    const run = runSegmentationInWorker(WORKER, { bundleDir: BUNDLE, inputs: ['/nonexistent/scan.nii.gz'], device: 'cpu' }, () => {})
+    const e = await run.result.catch((x) => x)
+    expect((e as SegError).code).toBe('FILE_NOT_FOUND')
+    expect((e as SegError).message).toMatch(/scan\.nii\.gz/)
+  })
+})
