@@ -97,6 +97,12 @@ describe('ONNX ModelProto codec', () => {
     const ints = fromOnnxTensor({ name: 'c', dims: [2], dataType: DataType.INT64, int64Data: [-3, 5], unknown: [] })
     expect([...ints.data]).toEqual([-3n, 5n])
   })
+
+  it('refuses, with a clear message, an initializer whose data lives in an external file', () => {
+    const external = new Writer().message(13, new Writer().string(1, 'location').string(2, 'weights.bin')).finish()
+    const t = { name: 'w', dims: [2], dataType: DataType.FLOAT, unknown: [external] }
+    expect(() => fromOnnxTensor(t)).toThrow(/external file/)
+  })
 })
 
 describe('GraphBuilder', () => {

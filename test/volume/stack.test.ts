@@ -29,7 +29,7 @@ describe('stackChannels', () => {
       expect((e as SegError).code).toBe('GRID_MISMATCH')
       expect((e as SegError).message).toBe(
         'channel 2 (t2.nii.gz) is 60x55x52 at 1 mm but channel 1 (spleen_ct.nii.gz) is 164x166x26 at 0.7949x0.7949x5 mm; ' +
-          'expected the same size, spacing, origin and direction (tolerance 0.0001 mm)'
+          'expected the same size, spacing, origin and direction (tolerance 1e-4 mm)'
       )
     }
   })

@@ -5,7 +5,7 @@ import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { writeLabelMap, labelStatistics, writeStatistics } from '../../engine/export'
 import { createProgressBar } from '../progress'
-import { samePath } from '../../engine/fs/atomic'
+import { checkOutputPath } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
@@ -37,9 +37,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const threads = values.threads === undefined ? undefined : Number(values.threads)
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new SegError('BAD_ARGUMENT', `--threads must be a positive integer, got ${values.threads}`)
 
-  for (const input of values.input) {
-    if (await samePath(input, values.out)) throw new SegError('OUTPUT_CONFLICT', `--out ${values.out} is one of the inputs; inputs are never overwritten, choose another file`)
-  }
+  checkOutputPath(values.out, values.input) // before the run, not after a minute of inference
+  if (values.stats) checkOutputPath(values.stats, values.input)
   const bundle = await loadBundle(values.model)
   const bar = values.quiet ? undefined : createProgressBar()
   const controller = new AbortController()

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { SegError } from '../errors'
-import { atomicWriteFile } from '../fs/atomic'
+import { writeFileAtomic } from '../fs/atomic'
 import { MANIFEST_FILE, MODEL_FILE, ManifestSchema, type Manifest, type ManifestInput } from './manifest'
 
 export interface Bundle {
@@ -93,7 +93,7 @@ export async function writeBundle(dir: string, manifest: ManifestInput, onnx: Ui
     await fs.mkdir(abs, { recursive: true })
   }
   const modelPath = path.join(abs, parsed.model.file)
-  await atomicWriteFile(modelPath, onnx)
-  await atomicWriteFile(path.join(abs, MANIFEST_FILE), JSON.stringify(parsed, null, 2) + '\n')
+  await writeFileAtomic(modelPath, onnx)
+  await writeFileAtomic(path.join(abs, MANIFEST_FILE), JSON.stringify(parsed, null, 2) + '\n')
   return { dir: abs, manifest: parsed, modelPath }
 }

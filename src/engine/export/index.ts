@@ -3,4 +3,4 @@ export { writeLabelMap, labelMapExtension, LABEL_MAP_EXTENSIONS } from './label-
 export type { WriteLabelMapOptions, LabelMapExtension } from './label-map'
 export { labelStatistics, writeStatistics, statisticsCsv } from './statistics'
 export type { LabelStatistic, Box } from './statistics'
-export { checkOutputPath, writeFileAtomic, produceAtomically } from './atomic'
+export { checkOutputPath, writeFileAtomic, produceAtomically } from '../fs/atomic'

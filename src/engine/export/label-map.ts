@@ -15,7 +15,7 @@ import { SegError } from '../errors'
 import type { Volume } from '../volume/volume'
 import { describeGrid, sameGrid } from '../volume/stack'
 import { toItkImage } from '../volume/itk-image'
-import { checkOutputPath, produceAtomically } from './atomic'
+import { checkOutputPath, produceAtomically } from '../fs/atomic'
 import { labelNiftiBytes, maxLabel } from './nifti-label'
 
 const gzipAsync = promisify(gzip)

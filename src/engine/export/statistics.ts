@@ -5,7 +5,7 @@
 import { SegError } from '../errors'
 import type { Vec3, Volume } from '../volume/volume'
 import { indexToWorld } from '../volume/affine'
-import { checkOutputPath, writeFileAtomic } from './atomic'
+import { checkOutputPath, writeFileAtomic } from '../fs/atomic'
 
 export interface Box {
   min: Vec3

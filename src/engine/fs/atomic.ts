@@ -1,31 +1,75 @@
 /**
- * Atomic file output: write next to the target, then rename. A crash or an error leaves either the
- * old file or the new one, never a partial file.
+ * Safe output files: never over an input, always all-or-nothing (temp file in the same folder,
+ * then rename), nothing left behind on error.
  */
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { existsSync, realpathSync, statSync } from 'node:fs'
+import { rm, rename, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { SegError } from '../errors'
 
-export async function atomicWriteFile(target: string, data: Uint8Array | string): Promise<void> {
-  const dir = path.dirname(path.resolve(target))
-  const tmp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    await fs.writeFile(tmp, data)
-    await fs.rename(tmp, target)
-  } catch (e) {
-    await fs.rm(tmp, { force: true })
-    throw e
+/** The canonical form of a path for comparisons: symlinks resolved, case folded where the OS does. */
+export function canonicalPath(p: string): string {
+  const abs = resolve(p)
+  let real: string
+  if (existsSync(abs)) real = realpathSync(abs)
+  else {
+    const dir = dirname(abs)
+    real = join(existsSync(dir) ? realpathSync(dir) : dir, basename(abs))
+  }
+  return process.platform === 'win32' || process.platform === 'darwin' ? real.toLowerCase() : real
+}
+
+/**
+ * Refuses (OUTPUT_CONFLICT) an output path that is one of the input paths (after resolving
+ * symlinks), and (BAD_ARGUMENT) one whose folder does not exist.
+ */
+export function checkOutputPath(outPath: string, inputs: readonly string[] = []): void {
+  const out = canonicalPath(outPath)
+  for (const input of inputs) {
+    if (canonicalPath(input) === out) {
+      throw new SegError('OUTPUT_CONFLICT', `${resolve(outPath)} is an input file; expected a different output path (inputs are never overwritten)`)
+    }
+  }
+  const dir = dirname(resolve(outPath))
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SegError('BAD_ARGUMENT', `output folder ${dir} does not exist; expected an existing folder`)
   }
 }
 
-/** True when two paths name the same file (after resolving symlinks where the files exist). */
-export async function samePath(a: string, b: string): Promise<boolean> {
-  const real = async (p: string) => {
-    try {
-      return await fs.realpath(p)
-    } catch {
-      return path.resolve(p)
-    }
+/**
+ * A temp path next to `outPath`, hidden, unique, ending with `keepExtension` (so that writers
+ * choosing the format by extension still do).
+ */
+export function tempPathFor(outPath: string, keepExtension: string): string {
+  const abs = resolve(outPath)
+  return join(dirname(abs), `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}${keepExtension}`)
+}
+
+/**
+ * Produces `outPath` atomically: `produce(tempPath)` writes the temp file, which is then renamed
+ * over `outPath`. On any error the temp file is removed and the error is rethrown (a SegError as
+ * is; anything else as OUTPUT_CONFLICT naming the path).
+ * @param keepExtension extension the temp path ends with (e.g. '.nii.gz').
+ */
+export async function produceAtomically(
+  outPath: string,
+  keepExtension: string,
+  produce: (tempPath: string) => Promise<void>
+): Promise<void> {
+  const temp = tempPathFor(outPath, keepExtension)
+  try {
+    await produce(temp)
+    await rename(temp, resolve(outPath))
+  } catch (e) {
+    await rm(temp, { force: true }).catch(() => undefined)
+    if (e instanceof SegError) throw e
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e)
+    throw new SegError('OUTPUT_CONFLICT', `${resolve(outPath)} could not be written (${reason}); expected a writable file path`)
   }
-  return (await real(a)) === (await real(b))
+}
+
+/** Writes bytes to `outPath` atomically (see produceAtomically). */
+export async function writeFileAtomic(outPath: string, bytes: Uint8Array | string, keepExtension = ''): Promise<void> {
+  await produceAtomically(outPath, keepExtension, (temp) => writeFile(temp, bytes, { flag: 'wx' }))
 }

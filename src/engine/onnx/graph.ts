@@ -47,6 +47,10 @@ export function toOnnxTensor(name: string, t: Tensor): OnnxTensor {
 /** TensorProto → engine tensor (float32 or int64; raw_data or the typed repeated fields). */
 export function fromOnnxTensor(t: OnnxTensor): Tensor {
   const n = tensorSize(t.dims)
+  // TensorProto.external_data (field 13, length-delimited → first tag byte 13·8+2 = 106).
+  if (!t.rawData && t.unknown.some((u) => u[0] === 106)) {
+    throw new SegError('UNSUPPORTED', `initializer '${t.name}' keeps its data in an external file; save the model with its weights inside`)
+  }
   if (t.dataType === DataType.FLOAT) {
     let data: Float32Array
     if (t.rawData) data = new Float32Array(alignedCopy(t.rawData))
@@ -105,8 +109,9 @@ function toAttribute(name: string, v: AttrValue): OnnxAttribute {
   return a
 }
 
-function valueInfo(name: string, elem: ElemType, dims: readonly Dim[]): ValueInfo {
-  return { name, tensorType: { elemType: ELEM[elem], shape: [...dims], unknown: [] }, unknown: [] }
+/** `dims` null = rank unknown (no shape recorded). */
+function valueInfo(name: string, elem: ElemType, dims: readonly Dim[] | null): ValueInfo {
+  return { name, tensorType: { elemType: ELEM[elem], shape: dims ? [...dims] : undefined, unknown: [] }, unknown: [] }
 }
 
 export interface ModelOptions {
@@ -153,7 +158,8 @@ export class GraphBuilder {
     return this
   }
 
-  output(name: string, elem: ElemType, dims: readonly Dim[]): this {
+  /** A graph output; `dims` null leaves its shape to the runtime. */
+  output(name: string, elem: ElemType, dims: readonly Dim[] | null): this {
     this.graph.outputs.push(valueInfo(name, elem, dims))
     return this
   }

@@ -44,7 +44,7 @@ export function stackChannels(volumes: Volume[]): { grid: Grid; channels: Float3
       throw new SegError(
         'GRID_MISMATCH',
         `${label(v, k)} is ${describeGrid(v)} but ${label(first, 0)} is ${describeGrid(first)}; ` +
-          `expected the same size, spacing, origin and direction (tolerance ${GRID_TOLERANCE_MM} mm)`
+          `expected the same size, spacing, origin and direction (tolerance ${GRID_TOLERANCE_MM.toExponential()} mm)`
       )
     }
   })
