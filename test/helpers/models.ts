@@ -4,18 +4,18 @@
  */
 import { GraphBuilder } from '../../src/engine/onnx'
 import { writeBundle, type Bundle } from '../../src/engine/bundle/bundle'
+import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 import type { ManifestInput } from '../../src/engine/bundle/manifest'
 
-/** A deterministic pseudo-random stream (mulberry32), so the weights are the same in every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+/** Deterministic pseudo-random floats in [-1, 1) (LCG), so the tests need no fixtures. */
+export function randomFloats(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n)
+  let s = seed >>> 0
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
   }
+  return out
 }
 
 /**
@@ -23,7 +23,7 @@ export function prng(seed: number): () => number {
  * not symmetric), so a wrong reorientation would change its output.
  */
 export function conv3Model(C: number, K: number, seed = 1): Uint8Array {
-  const rnd = prng(seed)
+  const rnd = mulberry32(seed)
   const w = Float32Array.from({ length: K * C * 27 }, () => rnd() * 2 - 1)
   const b = Float32Array.from({ length: K }, () => rnd() * 0.2 - 0.1)
   const g = new GraphBuilder('conv3')

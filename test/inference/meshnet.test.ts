@@ -13,6 +13,7 @@ import type { Vec3i } from '../../src/engine/inference/sliding-window'
 import { volumeToTensor } from '../../src/engine/inference/layout'
 import { argmaxLabels } from '../../src/engine/labelmap'
 import type { Manifest } from '../../src/engine/bundle/manifest'
+import { randomFloats } from '../helpers/models'
 
 const DATA = '/work/shared/data'
 const MODEL = `${DATA}/meshnet-gwm/model.onnx`
@@ -122,16 +123,6 @@ describe.skipIf(!haveData)('MeshNet on t1_crop (256^3)', () => {
     expect(pct).toBeGreaterThanOrEqual(99)
   })
 })
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 
 describe('sliding windows equal the whole volume for a pointwise (1x1x1) Conv model', () => {
   const C = 2

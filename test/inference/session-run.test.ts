@@ -5,16 +5,7 @@ import { checkModelIO, openSession, providerOrder } from '../../src/engine/infer
 import { runModel } from '../../src/engine/inference/run'
 import { tensorSpatial, tensorToVolume, volumeToTensor } from '../../src/engine/inference/layout'
 import type { Vec3i } from '../../src/engine/inference/sliding-window'
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
+import { randomFloats } from '../helpers/models'
 
 /** [N, C, D, H, W] → [N, K, D, H, W] 1x1x1 Conv with given (or random) weights; spatial dims as given. */
 function pointwiseModel(C: number, K: number, spatial: (number | string)[] = ['D', 'H', 'W'], names = ['input', 'output']): Uint8Array {

@@ -5,19 +5,9 @@ import {
   GraphBuilder, Reader, Writer, DataType, decodeModel, encodeModel, fromOnnxTensor, initializersOf, toOnnxTensor
 } from '../../src/engine/onnx'
 import type { Tensor } from '../../src/engine/tensor'
+import { randomFloats } from '../helpers/models'
 
 const MESHNET = '/work/shared/data/meshnet-gwm/model.onnx'
-
-/** Deterministic pseudo-random floats in [-1, 1) (LCG), so the tests need no fixtures. */
-function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 
 describe('protobuf wire format', () => {
   it('round-trips varints including negative int64 (10-byte) and values above 2^31', () => {
