@@ -85,6 +85,11 @@ describe('segment refuses bad input with one line and no output', () => {
     await writeBundle(dir, testManifest({ channels: 2 }), conv3Model(1, 2))
     await expectRefused({ model: dir, inputs: [data('spine/t2.nii.gz'), data('spine/t2.nii.gz')] }, /model\.onnx|input.*channel/i)
   })
+  it('a classification-only bundle (it has no voxel-wise output)', async () => {
+    const dir = join(tmp.dir, 'classifier')
+    await writeBundle(dir, { ...testManifest({}), task: 'classification' }, conv3Model(1, 2))
+    await expectRefused({ model: dir, inputs: [data('spine/t2.nii.gz')] }, /classification model .*expected a segmentation bundle/)
+  })
   it('the wrong number of inputs for the model', async () => {
     await expectRefused({ model: bundle2, inputs: [data('spine/t2.nii.gz')] }, /needs 2 input volume/)
   })

@@ -100,6 +100,12 @@ export const ManifestSchema = z
     version: z.literal(MANIFEST_VERSION),
     name: z.string().min(1),
     description: z.string().default(''),
+    /**
+     * What the model does: 'segmentation' (a voxel-wise `output`, optionally also a `classification`
+     * head) or 'classification' (a whole-volume classifier, e.g. a ResNet from the transfer toolkit:
+     * `output.labels` then name its classes and it cannot make a label map).
+     */
+    task: z.enum(['segmentation', 'classification']).default('segmentation'),
     model: z.object({
       file: z.string().default(MODEL_FILE),
       input: z.string().min(1),

@@ -51,12 +51,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos)
     if (end < 0) throw bad('a text argument has no end of line')
-    const s = new TextDecoder('latin1').decode(bytes.subarray(pos, end))
+    const s = latin1Of(bytes.subarray(pos, end))
     pos = end + 1
     return s
   }
   const utf8 = (n: number): string => new TextDecoder('utf-8').decode(take(n))
-  const latin1 = (n: number): string => new TextDecoder('latin1').decode(take(n))
+  const latin1 = (n: number): string => latin1Of(take(n))
   // Reads `stack` when called, so push(popMark()) pushes onto the restored stack.
   const push = (v: unknown): void => {
     stack.push(v)
@@ -105,105 +105,127 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     return toInt(n)
   }
 
-  for (;;) {
-    const op = u8()
-    switch (op) {
-      case 0x80: { const proto = u8(); if (proto > 5) throw bad(`unsupported pickle protocol ${proto}`); break } // PROTO
-      case 0x95: u64(); break // FRAME (framing is only a read-ahead hint)
-      case 0x2e: return pop() // STOP '.'
-      case 0x28: marks.push(stack); stack = []; break // MARK '('
-      case 0x30: pop(); break // POP '0'
-      case 0x31: popMark(); break // POP_MARK '1'
-      case 0x32: push(top()); break // DUP '2'
-      case 0x4e: push(null); break // NONE 'N'
-      case 0x88: push(true); break // NEWTRUE
-      case 0x89: push(false); break // NEWFALSE
-      case 0x4b: push(u8()); break // BININT1 'K'
-      case 0x4d: push(u16()); break // BININT2 'M'
-      case 0x4a: push(i32()); break // BININT 'J'
-      case 0x8a: push(longLE(take(u8()))); break // LONG1
-      case 0x8b: { const n = i32(); if (n < 0) throw bad('negative LONG4 length'); push(longLE(take(n))); break } // LONG4
-      case 0x49: { // INT 'I' (protocol 0; '00'/'01' are False/True)
-        const s = line()
-        push(s === '00' ? false : s === '01' ? true : toInt(BigInt(s)))
-        break
+  try {
+    return run()
+  } catch (e) {
+    if (e instanceof SegError) throw e
+    // Anything else (a malformed number, a wrongly typed argument) is damage, not a bug of ours to surface raw.
+    throw bad((e as Error).message.split('\n')[0])
+  }
+
+  function run(): unknown {
+    for (;;) {
+      const op = u8()
+      switch (op) {
+        case 0x80: { const proto = u8(); if (proto > 5) throw bad(`unsupported pickle protocol ${proto}`); break } // PROTO
+        case 0x95: u64(); break // FRAME (framing is only a read-ahead hint)
+        case 0x2e: return pop() // STOP '.'
+        case 0x28: marks.push(stack); stack = []; break // MARK '('
+        case 0x30: pop(); break // POP '0'
+        case 0x31: popMark(); break // POP_MARK '1'
+        case 0x32: push(top()); break // DUP '2'
+        case 0x4e: push(null); break // NONE 'N'
+        case 0x88: push(true); break // NEWTRUE
+        case 0x89: push(false); break // NEWFALSE
+        case 0x4b: push(u8()); break // BININT1 'K'
+        case 0x4d: push(u16()); break // BININT2 'M'
+        case 0x4a: push(i32()); break // BININT 'J'
+        case 0x8a: push(longLE(take(u8()))); break // LONG1
+        case 0x8b: { const n = i32(); if (n < 0) throw bad('negative LONG4 length'); push(longLE(take(n))); break } // LONG4
+        case 0x49: { // INT 'I' (protocol 0; '00'/'01' are False/True)
+          const s = line()
+          push(s === '00' ? false : s === '01' ? true : toInt(BigInt(s)))
+          break
+        }
+        case 0x4c: push(toInt(BigInt(line().replace(/L$/, '')))); break // LONG 'L'
+        case 0x47: { const o = pos; take(8); push(view.getFloat64(o, false)); break } // BINFLOAT 'G'
+        case 0x46: push(parseFloat(line())); break // FLOAT 'F'
+        case 0x8c: push(utf8(u8())); break // SHORT_BINUNICODE
+        case 0x58: push(utf8(u32())); break // BINUNICODE 'X'
+        case 0x8d: push(utf8(u64())); break // BINUNICODE8
+        case 0x56: push(rawUnicodeEscape(line())); break // UNICODE 'V' (raw-unicode-escape)
+        case 0x55: push(latin1(u8())); break // SHORT_BINSTRING 'U'
+        case 0x54: { const n = i32(); if (n < 0) throw bad('negative BINSTRING length'); push(latin1(n)); break } // BINSTRING 'T'
+        case 0x53: push(line().replace(/^(['"])(.*)\1$/, '$2')); break // STRING 'S'
+        case 0x43: push(take(u8()).slice()); break // SHORT_BINBYTES 'C'
+        case 0x42: push(take(u32()).slice()); break // BINBYTES 'B'
+        case 0x8e: push(take(u64()).slice()); break // BINBYTES8
+        case 0x96: push(take(u64()).slice()); break // BYTEARRAY8
+        case 0x29: push([]); break // EMPTY_TUPLE ')'
+        case 0x5d: push([]); break // EMPTY_LIST ']'
+        case 0x7d: push(new Map()); break // EMPTY_DICT '}'
+        case 0x8f: push(new Set()); break // EMPTY_SET
+        case 0x74: push(popMark()); break // TUPLE 't'
+        case 0x6c: push(popMark()); break // LIST 'l'
+        case 0x85: push([pop()]); break // TUPLE1
+        case 0x86: { const b = pop(); const a = pop(); push([a, b]); break } // TUPLE2
+        case 0x87: { const c = pop(); const b = pop(); const a = pop(); push([a, b, c]); break } // TUPLE3
+        case 0x64: { const kv = popMark(); const d = new Map(); setItems(d, kv); push(d); break } // DICT 'd'
+        case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break } // SETITEM 's'
+        case 0x75: { const kv = popMark(); setItems(top(), kv); break } // SETITEMS 'u'
+        case 0x61: { const v = pop(); appendItems(top(), [v]); break } // APPEND 'a'
+        case 0x65: { const items = popMark(); appendItems(top(), items); break } // APPENDS 'e'
+        case 0x90: { // ADDITEMS
+          const items = popMark()
+          const s = top()
+          if (!(s instanceof Set)) throw bad('ADDITEMS on a non-set')
+          for (const it of items) s.add(it)
+          break
+        }
+        case 0x91: push(new Set(popMark())); break // FROZENSET
+        case 0x70: memo.set(Number(line()), top()); break // PUT 'p'
+        case 0x71: memo.set(u8(), top()); break // BINPUT 'q'
+        case 0x72: memo.set(u32(), top()); break // LONG_BINPUT 'r'
+        case 0x94: memo.set(memo.size, top()); break // MEMOIZE
+        case 0x67: push(fromMemo(memo, Number(line()), bad)); break // GET 'g'
+        case 0x68: push(fromMemo(memo, u8(), bad)); break // BINGET 'h'
+        case 0x6a: push(fromMemo(memo, u32(), bad)); break // LONG_BINGET 'j'
+        case 0x63: { const module = line(); const name = line(); push(findClass(module, name)); break } // GLOBAL 'c'
+        case 0x93: { // STACK_GLOBAL
+          const name = pop()
+          const module = pop()
+          if (typeof module !== 'string' || typeof name !== 'string') throw bad('STACK_GLOBAL without strings')
+          push(findClass(module, name))
+          break
+        }
+        case 0x52: { const args = pop(); const fn = pop(); push(callGlobal(fn, args)); break } // REDUCE 'R'
+        case 0x81: { const args = pop(); const cls = pop(); push(callGlobal(cls, args)); break } // NEWOBJ
+        case 0x92: { pop(); const args = pop(); const cls = pop(); push(callGlobal(cls, args)); break } // NEWOBJ_EX (kwargs ignored)
+        case 0x69: { // INST 'i'
+          const module = line()
+          const name = line()
+          push(callGlobal(findClass(module, name), popMark()))
+          break
+        }
+        case 0x6f: { const items = popMark(); const cls = items.shift(); push(callGlobal(cls, items)); break } // OBJ 'o'
+        case 0x62: { // BUILD 'b': set state; we keep dicts/tensors as they are (OrderedDict's _metadata is dropped)
+          pop()
+          top()
+          break
+        }
+        case 0x51: push(opts.persistentLoad(pop())); break // BINPERSID 'Q'
+        case 0x50: push(opts.persistentLoad(line())); break // PERSID 'P'
+        case 0x82: case 0x83: case 0x84: // EXT1/2/4: the extension registry names globals indirectly
+          throw new SegError('UNSAFE_CHECKPOINT', `${label} uses a pickle extension code (an indirect global); only tensor-rebuild globals are allowed (refusing to execute code)`)
+        case 0x97: case 0x98: // NEXT_BUFFER / READONLY_BUFFER: out-of-band buffers, never in torch.save files
+          throw bad('it uses out-of-band buffers')
+        default:
+          throw bad(`unknown opcode 0x${op.toString(16)} at byte ${pos - 1}`)
       }
-      case 0x4c: push(toInt(BigInt(line().replace(/L$/, '')))); break // LONG 'L'
-      case 0x47: { const o = pos; take(8); push(view.getFloat64(o, false)); break } // BINFLOAT 'G'
-      case 0x46: push(parseFloat(line())); break // FLOAT 'F'
-      case 0x8c: push(utf8(u8())); break // SHORT_BINUNICODE
-      case 0x58: push(utf8(u32())); break // BINUNICODE 'X'
-      case 0x8d: push(utf8(u64())); break // BINUNICODE8
-      case 0x56: push(line()); break // UNICODE 'V' (raw-unicode-escape; ASCII in practice)
-      case 0x55: push(latin1(u8())); break // SHORT_BINSTRING 'U'
-      case 0x54: { const n = i32(); if (n < 0) throw bad('negative BINSTRING length'); push(latin1(n)); break } // BINSTRING 'T'
-      case 0x53: push(line().replace(/^(['"])(.*)\1$/, '$2')); break // STRING 'S'
-      case 0x43: push(take(u8()).slice()); break // SHORT_BINBYTES 'C'
-      case 0x42: push(take(u32()).slice()); break // BINBYTES 'B'
-      case 0x8e: push(take(u64()).slice()); break // BINBYTES8
-      case 0x96: push(take(u64()).slice()); break // BYTEARRAY8
-      case 0x29: push([]); break // EMPTY_TUPLE ')'
-      case 0x5d: push([]); break // EMPTY_LIST ']'
-      case 0x7d: push(new Map()); break // EMPTY_DICT '}'
-      case 0x8f: push(new Set()); break // EMPTY_SET
-      case 0x74: push(popMark()); break // TUPLE 't'
-      case 0x6c: push(popMark()); break // LIST 'l'
-      case 0x85: push([pop()]); break // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); push([a, b]); break } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push([a, b, c]); break } // TUPLE3
-      case 0x64: { const kv = popMark(); const d = new Map(); setItems(d, kv); push(d); break } // DICT 'd'
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break } // SETITEM 's'
-      case 0x75: { const kv = popMark(); setItems(top(), kv); break } // SETITEMS 'u'
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break } // APPEND 'a'
-      case 0x65: { const items = popMark(); appendItems(top(), items); break } // APPENDS 'e'
-      case 0x90: { // ADDITEMS
-        const items = popMark()
-        const s = top()
-        if (!(s instanceof Set)) throw bad('ADDITEMS on a non-set')
-        for (const it of items) s.add(it)
-        break
-      }
-      case 0x91: push(new Set(popMark())); break // FROZENSET
-      case 0x70: memo.set(Number(line()), top()); break // PUT 'p'
-      case 0x71: memo.set(u8(), top()); break // BINPUT 'q'
-      case 0x72: memo.set(u32(), top()); break // LONG_BINPUT 'r'
-      case 0x94: memo.set(memo.size, top()); break // MEMOIZE
-      case 0x67: push(fromMemo(memo, Number(line()), bad)); break // GET 'g'
-      case 0x68: push(fromMemo(memo, u8(), bad)); break // BINGET 'h'
-      case 0x6a: push(fromMemo(memo, u32(), bad)); break // LONG_BINGET 'j'
-      case 0x63: { const module = line(); const name = line(); push(findClass(module, name)); break } // GLOBAL 'c'
-      case 0x93: { // STACK_GLOBAL
-        const name = pop()
-        const module = pop()
-        if (typeof module !== 'string' || typeof name !== 'string') throw bad('STACK_GLOBAL without strings')
-        push(findClass(module, name))
-        break
-      }
-      case 0x52: { const args = pop(); const fn = pop(); push(callGlobal(fn, args)); break } // REDUCE 'R'
-      case 0x81: { const args = pop(); const cls = pop(); push(callGlobal(cls, args)); break } // NEWOBJ
-      case 0x92: { pop(); const args = pop(); const cls = pop(); push(callGlobal(cls, args)); break } // NEWOBJ_EX (kwargs ignored)
-      case 0x69: { // INST 'i'
-        const module = line()
-        const name = line()
-        push(callGlobal(findClass(module, name), popMark()))
-        break
-      }
-      case 0x6f: { const items = popMark(); const cls = items.shift(); push(callGlobal(cls, items)); break } // OBJ 'o'
-      case 0x62: { // BUILD 'b': set state; we keep dicts/tensors as they are (OrderedDict's _metadata is dropped)
-        pop()
-        top()
-        break
-      }
-      case 0x51: push(opts.persistentLoad(pop())); break // BINPERSID 'Q'
-      case 0x50: push(opts.persistentLoad(line())); break // PERSID 'P'
-      case 0x82: case 0x83: case 0x84: // EXT1/2/4: the extension registry names globals indirectly
-        throw new SegError('UNSAFE_CHECKPOINT', `${label} uses a pickle extension code (an indirect global); only tensor-rebuild globals are allowed (refusing to execute code)`)
-      case 0x97: case 0x98: // NEXT_BUFFER / READONLY_BUFFER: out-of-band buffers, never in torch.save files
-        throw bad('it uses out-of-band buffers')
-      default:
-        throw bad(`unknown opcode 0x${op.toString(16)} at byte ${pos - 1}`)
     }
   }
+}
+
+/** ISO-8859-1 decoding (byte = code point; TextDecoder's 'latin1' is windows-1252, which differs in 0x80–0x9f). */
+export function latin1Of(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192))
+  return s
+}
+
+/** Python's raw-unicode-escape: bytes as latin-1 code points, plus \uXXXX and \UXXXXXXXX escapes. */
+export function rawUnicodeEscape(s: string): string {
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u, U) => String.fromCodePoint(parseInt(u ?? U, 16)))
 }
 
 function fromMemo(memo: Map<number, unknown>, key: number, bad: (why: string) => SegError): unknown {

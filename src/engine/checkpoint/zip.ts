@@ -109,7 +109,7 @@ export function openZip(bytes: Uint8Array, fail: (why: string) => SegError): Zip
     if (e.method === 0) out = raw
     else if (e.method === 8) {
       try {
-        out = new Uint8Array(inflateRawSync(raw))
+        out = new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) }))
       } catch {
         throw fail(`entry ${name} does not inflate`)
       }

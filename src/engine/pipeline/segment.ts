@@ -115,6 +115,9 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     t = now
   }
 
+  if (m.task === 'classification') {
+    throw new SegError('BAD_MANIFEST', `model '${m.name}' is a classification model (task: classification) with no voxel-wise output; expected a segmentation bundle`)
+  }
   if (opts.inputs.length !== m.channels.length) {
     const want = m.channels.map((c) => `${c.name} (${c.modality})`).join(', ')
     throw new SegError('BAD_ARGUMENT', `model '${m.name}' needs ${m.channels.length} input volume(s): ${want}; got ${opts.inputs.length}`)

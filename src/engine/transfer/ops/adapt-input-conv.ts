@@ -76,7 +76,13 @@ export function adaptInputConv(weight: Tensor, inChannels: number, policy: Chann
       const dst = (a * n + j) * k
       for (let s = 0; s < k; s++) {
         let acc = 0
-        for (const [i, w] of mix[j]) acc = f(acc + f(w * src[(a * c + i) * k + s]))
+        if (policy === 'timm') for (const [i, w] of mix[j]) acc = f(acc + f(w * src[(a * c + i) * k + s]))
+        else {
+          // PyTorch's CPU kernel evaluates w0·x0 + w1·x1 as a fused multiply-add: round(w0·x0 + round(w1·x1)).
+          // (A float32 product is exact in a double, so this reproduces it bit for bit.)
+          const [[i0, w0], [i1, w1]] = mix[j]
+          acc = f(w0 * src[(a * c + i0) * k + s] + f(w1 * src[(a * c + i1) * k + s]))
+        }
         out[dst + s] = scale === 1 ? acc : f(acc * scale)
       }
     }

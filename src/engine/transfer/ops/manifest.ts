@@ -8,7 +8,7 @@
  * `model.output` and `classification.output` both name it, `classification.classes` lists the K
  * class names and `output.labels` describes the same K classes (value = class index), so a reader
  * that does not know `classification` still sees K labelled outputs. Segmenting with such a bundle
- * is not possible (no voxel-wise output); the engine must check `architecture.kind === 'resnet'`.
+ * is not possible (no voxel-wise output): such bundles say `task: 'classification'` and segment() refuses them.
  */
 import { defaultColor } from '../../bundle/import-model'
 import type { ManifestInput } from '../../bundle/manifest'
@@ -30,6 +30,7 @@ export function transferManifest(result: TransferResult, name: string, descripti
     version: 1,
     name,
     description: description || `ResNet-${cfg.depth} ${kind} transferred from ${result.report.source.path}`,
+    task: seg !== null ? 'segmentation' : 'classification',
     model: { file: 'model.onnx', input: 'input', output: seg !== null ? 'seg_logits' : 'class_logits', axisOrder: 'zyx' },
     channels: Array.from({ length: cfg.inChannels }, (_, i) => ({ name: `channel ${i}`, modality: 'other', normalization: { kind: 'zscore' } })),
     geometry: { mode: 'native' },

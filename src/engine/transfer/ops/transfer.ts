@@ -9,7 +9,9 @@ import { readCheckpoint } from '../../checkpoint'
 import { SegError } from '../../errors'
 import type { StateDict } from '../../tensor'
 import type { ProvenanceEntry } from '../../bundle/manifest'
-import { type ArchitectureConfig, type ResNetDepth, buildModel, expectedParameters, mapResUNetKeysToResNet } from '../architectures'
+import {
+  type ArchitectureConfig, type ResNetDepth, buildModel, expectedParameters, mapResUNetKeysToResNet, resolveDecoderChannels, resolveEncoder
+} from '../architectures'
 import { adaptInputConv, type ChannelPolicy } from './adapt-input-conv'
 import { inferResNetConfig, type InferredResNet } from './infer-config'
 import { checkLoadReport, compareShapes, type LoadReport } from './load-report'
@@ -63,11 +65,11 @@ export interface TransferResult {
 }
 
 const shapesOf = (s: StateDict): Map<string, number[]> => new Map([...s].map(([k, t]) => [k, t.dims]))
-const isNew = (name: string): ((n: string) => boolean) => (n) => n === name || n.startsWith(name)
 const positive = (what: string, v: number): number => {
   if (!Number.isInteger(v) || v < 1) throw new SegError('BAD_ARGUMENT', `${what} must be a positive integer, got ${v}`)
   return v
 }
+const TARGETS: readonly TargetKind[] = ['resnet', 'resunet', 'shared']
 
 /** Decoder widths of a ResUNet-like source (decoder_i.1.conv out channels), or undefined. */
 function sourceDecoderChannels(shapes: Map<string, number[]>): number[] | undefined {
@@ -75,96 +77,127 @@ function sourceDecoderChannels(shapes: Map<string, number[]>): number[] | undefi
   return w.every((x) => x !== undefined) ? (w as number[]) : undefined
 }
 
+/** The target architecture: the source's encoder (depth, widths, stem) with the requested channels and classes. */
+export function targetConfig(src: InferredResNet, opts: TransferOptions, decoderChannels?: number[]): ArchitectureConfig {
+  const inChannels = positive('--in-channels', opts.inChannels ?? src.inChannels)
+  const classes = positive('--classes', opts.classes)
+  if (classes < 2) throw new SegError('BAD_ARGUMENT', `--classes must be at least 2 (softmax over classes), got ${classes}`)
+  const base = {
+    depth: src.depth as ResNetDepth, inChannels, baseWidth: src.baseWidth, stemChannels: src.stemChannels,
+    deepStem: src.deepStem, seed: opts.seed ?? 0
+  }
+  if (opts.to === 'resnet') return { ...base, kind: 'resnet', numClasses: classes }
+  if (opts.to === 'resunet') return { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
+  const headClasses = positive('--head-classes', opts.headClasses ?? src.numClasses ?? classes)
+  return { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels }
+}
+
+/**
+ * Seed 000's `del src_state_dict['head_fc.*']`: remove every head (`head_fc.*`, `seg_head.*`) whose
+ * class count differs from the target's, so it is reported missing and initialised anew.
+ * Mutates `w`; returns the removed names.
+ */
+export function dropChangedHeads(w: StateDict, expected: ReadonlyMap<string, number[]>): { dropped: string[]; notes: string[] } {
+  const dropped: string[] = []
+  const notes: string[] = []
+  for (const head of ['head_fc.', 'seg_head.']) {
+    const s = w.get(`${head}weight`)
+    const t = expected.get(`${head}weight`)
+    if (!s || !t || s.dims[0] === t[0]) continue
+    for (const k of [...w.keys()]) {
+      if (k.startsWith(head)) {
+        w.delete(k)
+        dropped.push(k)
+      }
+    }
+    notes.push(`dropped ${head}* (${s.dims[0]} → ${t[0]} classes)`)
+  }
+  return { dropped, notes }
+}
+
 /** Run a transfer (see module comment). Nothing is written; the caller writes the bundle. */
 export async function transfer(opts: TransferOptions): Promise<TransferResult> {
-  const ops: TransferOperation[] = []
+  if (!TARGETS.includes(opts.to)) throw new SegError('BAD_ARGUMENT', `--to must be resnet, resunet or shared, got '${String(opts.to)}'`)
+  const policy = opts.channelPolicy ?? 'interpolate'
   const frozen = freezeStages(opts.freeze ?? [], opts.to)
+  const ops: TransferOperation[] = []
   const ck = await readCheckpoint(opts.from)
   ops.push({ op: 'read', description: `${ck.format} ${opts.from} (sha256 ${ck.sha256.slice(0, 12)}…): ${ck.notes.join('; ')}` })
   const state = mapResUNetKeysToResNet(ck.state)
   const newNames = [...state.keys()]
   const renamed = [...ck.state.keys()].filter((k, i) => k !== newNames[i]).length
   if (renamed) ops.push({ op: 'map-names', description: `renamed ${renamed} ResUNet encoder keys (encoder_k.*) to ResNet names` })
+  if (ck.family === 'medicalnet') {
+    ops.push({ op: 'map-names', description: "MedicalNet names are ResNet names; its layer3/layer4 are dilated with stride 1 where the target strides them (same weight shapes, different receptive field); conv_seg.* has no counterpart" })
+  }
   const src = inferResNetConfig(shapesOf(state), opts.from)
-
-  const inChannels = positive('--in-channels', opts.inChannels ?? src.inChannels)
-  const classes = positive('--classes', opts.classes)
-  if (classes < 2) throw new SegError('BAD_ARGUMENT', `--classes must be at least 2 (softmax over classes), got ${classes}`)
-  const policy = opts.channelPolicy ?? 'interpolate'
-  const seed = opts.seed ?? 0
-  const base = { depth: src.depth as ResNetDepth, inChannels, baseWidth: src.baseWidth, stemChannels: src.stemChannels, deepStem: src.deepStem, seed }
-  const decoderChannels = sourceDecoderChannels(shapesOf(state))
-  const headClasses = positive('--head-classes', opts.headClasses ?? src.numClasses ?? classes)
-  const cfg: ArchitectureConfig =
-    opts.to === 'resnet' ? { ...base, kind: 'resnet', numClasses: classes }
-      : opts.to === 'resunet' ? { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
-        : opts.to === 'shared' ? { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels }
-          : (() => { throw new SegError('BAD_ARGUMENT', `--to must be resnet, resunet or shared, got '${String(opts.to)}'`) })()
+  const cfg = targetConfig(src, opts, sourceDecoderChannels(shapesOf(state)))
 
   // 1. First convolution: adapt its input channels.
   const w = new Map(state)
-  if (inChannels !== src.inChannels) {
+  if (cfg.inChannels !== src.inChannels) {
     const before = w.get(src.firstConv)!
-    const after = adaptInputConv(before, inChannels, policy)
-    if (after.dims[1] !== inChannels) {
-      throw new SegError('UNSUPPORTED', `channel policy '${policy}' turns ${src.inChannels} input channels into ${after.dims[1]}, not ${inChannels}; use --channel-policy interpolate`)
+    const after = adaptInputConv(before, cfg.inChannels, policy)
+    if (after.dims[1] !== cfg.inChannels) {
+      throw new SegError('UNSUPPORTED', `channel policy '${policy}' turns ${src.inChannels} input channels into ${after.dims[1]}, not ${cfg.inChannels}; use --channel-policy interpolate`)
     }
     w.set(src.firstConv, after)
     ops.push({ op: 'adapt-input-conv', description: `${src.firstConv} [${before.dims.join(',')}] → [${after.dims.join(',')}] with policy '${policy}'` })
   }
-  // 2. Heads whose class count changes are dropped (seed 000: del head_fc.*), so they are re-initialised.
+  // 2. Heads whose class count changes are dropped.
   const expected = expectedParameters(cfg)
-  const dropped: string[] = []
-  for (const head of ['head_fc.', 'seg_head.']) {
-    const weightName = `${head}weight`
-    const s = w.get(weightName)
-    const t = expected.get(weightName)
-    if (s && t && s.dims[0] !== t[0]) {
-      for (const k of [...w.keys()]) if (k.startsWith(head)) { w.delete(k); dropped.push(k) }
-      ops.push({ op: 'drop-head', description: `dropped ${head}* (${s.dims[0]} → ${t[0]} classes)` })
-    }
-  }
+  const { dropped, notes } = dropChangedHeads(w, expected)
+  for (const d of notes) ops.push({ op: 'drop-head', description: d })
+
   // 3. Compare and load. ONNX sources store no BN num_batches_tracked counters: do not compare them then.
   const counters = [...w.keys()].some((k) => k.endsWith('.num_batches_tracked'))
   const target = counters ? expected : new Map([...expected].filter(([k]) => !k.endsWith('.num_batches_tracked')))
   const load = compareShapes(shapesOf(w), target)
   const createdOnPurpose = (n: string): boolean =>
-    dropped.includes(n) || (isNew('head_fc.')(n) && !state.has('head_fc.weight')) ||
-    ((isNew('decoder_')(n) || isNew('seg_head.')(n)) && !state.has('seg_head.weight'))
+    dropped.includes(n) || (n.startsWith('head_fc.') && !state.has('head_fc.weight')) ||
+    (/^(decoder_\d+|seg_head)\./.test(n) && !state.has('seg_head.weight'))
   checkLoadReport(load, w.keys(), target.keys(), { strict: opts.strict ?? false, allowMissing: createdOnPurpose, label: `${opts.from} → ${opts.to}` })
   const weights: StateDict = new Map(load.matched.filter((k) => w.get(k)!.data instanceof Float32Array).map((k) => [k, w.get(k)!]))
   const initialized = [...load.missing, ...load.mismatched.map((m) => m.name)].filter((k) => !k.endsWith('.num_batches_tracked'))
   ops.push({ op: 'load', description: `${load.matched.length} loaded, ${load.missing.length} missing, ${load.unexpected.length} unexpected, ${load.mismatched.length} shape mismatches` })
-  if (initialized.length) ops.push({ op: 'initialize', description: `${initialized.length} tensors get the default initialisation (seed ${seed}): ${initialized.slice(0, 4).join(', ')}${initialized.length > 4 ? ', …' : ''}` })
+  if (initialized.length) {
+    ops.push({ op: 'initialize', description: `${initialized.length} tensors get the default initialisation (seed ${cfg.seed}): ${initialized.slice(0, 4).join(', ')}${initialized.length > 4 ? ', …' : ''}` })
+  }
 
-  // 4. Build, freeze, record.
+  // 4. Build and record.
   const onnx = buildModel(cfg, weights)
-  ops.push({ op: 'build', description: `${opts.to} ResNet-${src.depth} (${src.block}, ${src.deepStem ? 'deep' : 'plain'} stem, base width ${src.baseWidth}), ${inChannels} input channels` })
+  ops.push({ op: 'build', description: `${opts.to} ResNet-${src.depth} (${src.block}, ${src.deepStem ? 'deep' : 'plain'} stem, base width ${src.baseWidth}), ${cfg.inChannels} input channels` })
   if (frozen.length) ops.push({ op: 'freeze', description: `frozen for training: ${frozen.join(', ')}` })
-
   const report: TransferReport = {
     source: { path: opts.from, sha256: ck.sha256, format: ck.format, family: ck.family, notes: ck.notes },
     sourceConfig: src, targetConfig: cfg, load, initialized, operations: ops, frozen
   }
+  return { onnx, config: cfg, manifestPatch: manifestPatchOf(report, policy, opts.date ?? new Date()), report }
+}
+
+/** `architecture` facts and the provenance entry of a transfer. */
+export function manifestPatchOf(r: TransferReport, policy: ChannelPolicy, date: Date): TransferResult['manifestPatch'] {
+  const cfg = r.targetConfig
+  const adapted = cfg.inChannels !== r.sourceConfig.inChannels
+  const decoderChannels = cfg.kind === 'resunet' || cfg.kind === 'shared' ? resolveDecoderChannels(resolveEncoder(cfg), cfg.decoderChannels) : null
   const architecture: Record<string, unknown> = {
-    family: 'resnet', ...cfg, block: src.block, stageBlocks: src.stageBlocks,
-    decoderChannels: 'decoderChannels' in cfg ? cfg.decoderChannels ?? null : null,
-    frozen, channelPolicy: inChannels !== src.inChannels ? policy : null
+    family: 'resnet', ...cfg, kind: cfg.kind ?? 'resnet', block: r.sourceConfig.block, stageBlocks: r.sourceConfig.stageBlocks,
+    decoderChannels, frozen: r.frozen, channelPolicy: adapted ? policy : null
   }
+  const { load } = r
   const provenance: ProvenanceEntry = {
-    date: (opts.date ?? new Date()).toISOString(),
-    operation: `transfer to ${opts.to}`,
-    source: opts.from,
+    date: date.toISOString(),
+    operation: `transfer to ${cfg.kind ?? 'resnet'}`,
+    source: r.source.path,
     tool: 'segtransfer transfer',
     details: {
-      sha256: ck.sha256, format: ck.format, family: ck.family,
-      sourceConfig: src, inChannels: [src.inChannels, inChannels], channelPolicy: policy,
-      operations: ops.map((o) => `${o.op}: ${o.description}`),
-      load: {
-        matched: load.matched.length, missing: load.missing, unexpected: load.unexpected, mismatched: load.mismatched
-      },
-      frozen
+      sha256: r.source.sha256, format: r.source.format, family: r.source.family, sourceConfig: r.sourceConfig,
+      inChannels: [r.sourceConfig.inChannels, cfg.inChannels], channelPolicy: adapted ? policy : null,
+      operations: r.operations.map((o) => `${o.op}: ${o.description}`),
+      load: { matched: load.matched.length, missing: load.missing, unexpected: load.unexpected, mismatched: load.mismatched },
+      initialized: r.initialized.length,
+      frozen: r.frozen
     }
   }
-  return { onnx, config: cfg, manifestPatch: { architecture, provenance: [provenance] }, report }
+  return { architecture, provenance: [provenance] }
 }
