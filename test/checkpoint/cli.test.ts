@@ -1,5 +1,5 @@
 /** The `transfer` and `summary` commands end to end (argument parsing, bundle writing, report lines). */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -29,6 +29,20 @@ describe('segtransfer transfer / summary', () => {
     expect(b.manifest.name).toBe('seed000')
     expect(b.manifest.architecture).toMatchObject({ kind: 'resunet', depth: 50, inChannels: 4, numClasses: 8, frozen: ['stem', 'layer1', 'layer2'] })
     expect(b.manifest.provenance.map((p) => p.operation)).toEqual(['transfer to resunet'])
+  })
+
+  it('--describe sets what the model card says (labels, preprocessing) and refuses other sections', async () => {
+    const desc = join(dir, 'describe.json')
+    const labels = ['background', 'a', 'b', 'c', 'd', 'e', 'f', 'g'].map((name, value) => ({ value, name, color: [value * 30, 0, 0] }))
+    writeFileSync(desc, JSON.stringify({ geometry: { mode: 'resample', orientation: 'RAS', spacing: [2, 2, 2] }, output: { kind: 'softmax', labels } }))
+    const c = capture()
+    expect(await transferCmd(['--from', SOURCE, '--to', 'resunet', '--in-channels', '4', '--classes', '8', '--describe', desc, '--out', join(dir, 'described')], c.io)).toBe(0)
+    const b = await loadBundle(join(dir, 'described'))
+    expect(b.manifest.geometry).toEqual({ mode: 'resample', orientation: 'RAS', spacing: [2, 2, 2] })
+    expect(b.manifest.output.labels[1].name).toBe('a')
+    expect(b.manifest.architecture).toMatchObject({ kind: 'resunet' })
+    writeFileSync(desc, JSON.stringify({ provenance: [] }))
+    await expect(transferCmd(['--from', SOURCE, '--to', 'resunet', '--classes', '8', '--in-channels', '4', '--describe', desc, '--out', join(dir, 'nope')], c.io)).rejects.toThrow(/sets provenance; expected only name/)
   })
 
   it("summary of that bundle marks the bundle's frozen stages non-trainable", async () => {

@@ -12,10 +12,13 @@ import type { CommandIO } from '../io'
 
 export const usage = `segtransfer transfer --from <checkpoint|bundle> --to resnet|resunet|shared --classes K --out <bundle>
         [--in-channels N] [--channel-policy interpolate|timm|interpolate-scaled] [--head-classes M]
-        [--freeze stem,layer1,layer2] [--name NAME] [--strict] [--seed S] [--json]
+        [--freeze stem,layer1,layer2] [--name NAME] [--describe <manifest-part.json>] [--strict] [--seed S] [--json]
     Transfer a ResNet-family checkpoint (.pth/.pt, .safetensors, .onnx or a bundle; the architecture is
     inferred from the weights) to a ResNet classifier, a ResUNet or a shared model with N input channels
-    and K classes. Prints the load report; --strict fails unless every key is accounted for.`
+    and K classes. Prints the load report; --strict fails unless every key is accounted for.
+    --describe merges a JSON object over the generated manifest's top-level sections (name, description,
+    channels, geometry, inference, output, classification, license) — what the model card says about
+    its input, preprocessing and labels; the result is validated like any manifest.`
 
 const list = (xs: string[], n = 8): string => (xs.length ? xs.slice(0, n).join(', ') + (xs.length > n ? `, … (${xs.length - n} more)` : '') : '(none)')
 
@@ -26,13 +29,29 @@ function int(flag: string, v: string | undefined): number | undefined {
   return n
 }
 
+/** Sections a user may describe; architecture, provenance, model and task stay the toolkit's. */
+const DESCRIBABLE = ['name', 'description', 'channels', 'geometry', 'inference', 'output', 'classification', 'license'] as const
+
+async function readDescription(path: string): Promise<Record<string, unknown>> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await fs.readFile(path, 'utf8'))
+  } catch (e) {
+    throw new SegError('BAD_ARGUMENT', `--describe ${path} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`)
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SegError('BAD_ARGUMENT', `--describe ${path} must hold a JSON object`)
+  const extra = Object.keys(raw).filter((k) => !(DESCRIBABLE as readonly string[]).includes(k))
+  if (extra.length) throw new SegError('BAD_ARGUMENT', `--describe ${path} sets ${extra.join(', ')}; expected only ${DESCRIBABLE.join(', ')}`)
+  return raw as Record<string, unknown>
+}
+
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       from: { type: 'string' }, to: { type: 'string' }, 'in-channels': { type: 'string' }, classes: { type: 'string' },
       'head-classes': { type: 'string' }, 'channel-policy': { type: 'string' }, freeze: { type: 'string' },
-      name: { type: 'string' }, out: { type: 'string' }, strict: { type: 'boolean', default: false },
+      name: { type: 'string' }, out: { type: 'string' }, describe: { type: 'string' }, strict: { type: 'boolean', default: false },
       seed: { type: 'string' }, json: { type: 'boolean', default: false }
     },
     allowPositionals: false,
@@ -55,7 +74,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const fromIsBundle = (await fs.stat(from)).isDirectory()
   const previous = fromIsBundle ? (await loadBundle(from)).manifest.provenance : []
   const name = values.name ?? basename(values.out!)
-  const bundle = await writeBundle(values.out!, transferManifest(result, name, '', previous), result.onnx)
+  const describe = values.describe ? await readDescription(values.describe) : {}
+  const bundle = await writeBundle(values.out!, { ...transferManifest(result, name, '', previous), ...describe }, result.onnx)
 
   const r = result.report
   if (values.json) {
