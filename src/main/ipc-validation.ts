@@ -1,33 +1,47 @@
 /**
- * Every IPC argument is validated in main before it reaches the engine: the renderer is treated as
- * untrusted input. Schemas mirror src/shared/contract.ts.
+ * Every argument from the renderer is validated before it reaches the engine: the renderer is treated
+ * as untrusted input. Electron's IPC handlers (ipc.ts) and the browser bridge (src/bridge) both call
+ * validateIpcArgs with these schemas, which mirror src/shared/contract.ts method by method.
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
+import type { ApiMethod } from '../shared/contract'
 
 const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
 
 export const IpcSchemas = {
+  hostInfo: z.tuple([]),
   openVolumes: z.tuple([z.array(Path).min(1).max(16)]),
+  readVoxels: z.tuple([Id]),
   openBundle: z.tuple([Path]),
   segment: z.tuple([
-    z.object({
-      bundleDir: Path,
-      volumeIds: z.array(z.string().min(1).max(64)).min(1).max(16),
-      device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
-    }).strict()
+    z
+      .object({
+        bundleDir: Path,
+        volumeIds: z.array(Id).min(1).max(16),
+        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
+      })
+      .strict()
   ]),
   cancel: z.tuple([]),
-  exportLabels: z.tuple([z.string().min(1).max(64), Path])
-} as const
+  readLabels: z.tuple([Id]),
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics']), Path])
+} as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas
+export type IpcArgs<M extends IpcMethod> = z.infer<(typeof IpcSchemas)[M]>
 
-export function validateIpcArgs<M extends IpcMethod>(method: M, args: unknown[]): z.infer<(typeof IpcSchemas)[M]> {
+export function isIpcMethod(name: string): name is IpcMethod {
+  return Object.prototype.hasOwnProperty.call(IpcSchemas, name)
+}
+
+/** Parses the arguments of one call; throws BAD_ARGUMENT with one line naming the first problem. */
+export function validateIpcArgs<M extends IpcMethod>(method: M, args: unknown[]): IpcArgs<M> {
   const r = IpcSchemas[method].safeParse(args)
   if (!r.success) {
     const i = r.error.issues[0]
     throw new SegError('BAD_ARGUMENT', `invalid arguments to ${method}: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
   }
-  return r.data as z.infer<(typeof IpcSchemas)[M]>
+  return r.data as IpcArgs<M>
 }

@@ -1,14 +1,22 @@
 /**
  * The typed API between the renderer and the app core, written once. Electron's preload exposes it
  * over IPC (src/preload), and the browser build reaches the same contract over HTTP from a Node
- * bridge. Only plain, structured-cloneable data crosses: voxel buffers as ArrayBuffers with their grid.
+ * bridge (src/bridge). Only plain, structured-cloneable data crosses: voxel buffers as ArrayBuffers
+ * with their grid. No Node or DOM types here: both sides include this file.
  */
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
 
+/** The voxel component types a buffer can carry (the engine's VoxelArray kinds). */
+export type VoxelType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64'
+
 export interface GridInfo {
+  /** Voxels along index axes i, j, k. */
   size: [number, number, number]
+  /** Millimetres between voxel centres along i, j, k. */
   spacing: [number, number, number]
+  /** LPS world position (mm) of the centre of voxel (0,0,0). */
   origin: [number, number, number]
+  /** 9 numbers, row-major; column c is the unit LPS direction of index axis c. */
   direction: number[]
 }
 
@@ -16,9 +24,18 @@ export interface VolumeInfo extends GridInfo {
   id: string
   path: string
   name: string
+  /** nibabel axis code, e.g. 'LPS', 'RAS', 'PSR'. */
   orientation: string
   range: [number, number]
+  /** Storage type of the voxels readVoxels returns. */
+  dtype: VoxelType
   notes: string[]
+}
+
+/** Voxels of a volume or a label map: i fastest, then j, then k (as the engine's Volume). */
+export interface VoxelBuffer {
+  dtype: VoxelType
+  data: ArrayBuffer
 }
 
 export interface LabelDef {
@@ -52,6 +69,8 @@ export interface LabelStat {
 
 export interface SegmentSummary {
   runId: string
+  /** The volume whose grid the label map is on (the first input). */
+  volumeId: string
   provider: string
   notes: string[]
   elapsedMs: number
@@ -66,27 +85,65 @@ export interface ProgressEvent {
   message: string
 }
 
+/** What can be exported from a run; the file format follows the extension of the path. */
+export type ExportKind = 'labels' | 'statistics'
+
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
   code: string
   message: string
 }
 
+/** Facts about the host that the UI adapts to (no file dialogs in a plain browser). */
+export interface HostInfo {
+  kind: 'electron' | 'browser'
+  /** A bundle folder to offer first (the embedded demo), when there is one. */
+  defaultBundleDir?: string
+}
+
 export interface SegTransferApi {
+  hostInfo(): Promise<HostInfo>
   openVolumes(paths: string[]): Promise<VolumeInfo[]>
+  /** The voxels of an open volume (for display); large, so sent as a binary buffer. */
+  readVoxels(volumeId: string): Promise<VoxelBuffer>
   openBundle(dir: string): Promise<BundleInfo>
   segment(req: SegmentRequest): Promise<SegmentSummary>
   cancel(): Promise<void>
-  exportLabels(runId: string, outPath: string): Promise<string>
+  /** The label map of a run, on the grid of its first input volume. */
+  readLabels(runId: string): Promise<VoxelBuffer>
+  /** Label map (.nii, .nii.gz, .nrrd) or statistics (.csv, .json); resolves with the path written. */
+  exportRun(runId: string, kind: ExportKind, outPath: string): Promise<string>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }
 
+/** The request/response methods (everything but the progress subscription). */
+export type ApiMethod = Exclude<keyof SegTransferApi, 'onProgress'>
+
+/** Methods whose result is a VoxelBuffer: the HTTP bridge sends them as raw bytes. */
+export const BINARY_METHODS: readonly ApiMethod[] = ['readVoxels', 'readLabels']
+
 /** IPC channel names, one per method; main validates every argument it receives on them. */
 export const CHANNELS = {
+  hostInfo: 'segtransfer:host-info',
   openVolumes: 'segtransfer:open-volumes',
+  readVoxels: 'segtransfer:read-voxels',
   openBundle: 'segtransfer:open-bundle',
   segment: 'segtransfer:segment',
   cancel: 'segtransfer:cancel',
-  exportLabels: 'segtransfer:export-labels',
+  readLabels: 'segtransfer:read-labels',
+  exportRun: 'segtransfer:export-run',
   progress: 'segtransfer:progress'
-} as const
+} as const satisfies Record<ApiMethod | 'progress', string>
+
+/** Result envelope of every call over IPC or HTTP: errors cross as {code, message}, never thrown. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ApiError }
+
+/** The Error a client throws for a failed call: the message is the engine's one line. */
+export class ApiCallError extends Error {
+  readonly code: string
+  constructor(err: ApiError) {
+    super(err.message)
+    this.name = 'ApiCallError'
+    this.code = err.code
+  }
+}

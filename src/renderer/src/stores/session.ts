@@ -1,15 +1,113 @@
 import { defineStore } from 'pinia'
-import type { BundleInfo, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import { api, messageOf, typedVoxels } from '../api'
+import type { Voxels } from '../render/slice'
+
+/**
+ * Voxel arrays live outside the reactive state: Vue must never proxy a 10-million-element array.
+ * The store holds version counters that views watch instead.
+ */
+const voxelCache = new Map<string, Voxels>()
+let labelVoxels: Voxels | undefined
+
+export const voxelsOf = (volumeId: string): Voxels | undefined => voxelCache.get(volumeId)
+export const currentLabels = (): Voxels | undefined => labelVoxels
 
 /** What the clinician has open: volumes, the model bundle, the last run and its progress. */
 export const useSessionStore = defineStore('session', {
   state: () => ({
+    host: undefined as HostInfo | undefined,
     volumes: [] as VolumeInfo[],
+    activeId: '',
+    voxelsVersion: 0,
     bundle: undefined as BundleInfo | undefined,
+    device: 'auto' as DeviceChoice,
     run: undefined as SegmentSummary | undefined,
+    labelsVersion: 0,
     progress: 0,
     progressMessage: '',
     running: false,
-    error: ''
-  })
+    startedAt: 0,
+    elapsedMs: 0,
+    busy: '',
+    error: '',
+    lastExport: ''
+  }),
+  getters: {
+    active: (s): VolumeInfo | undefined => s.volumes.find((v) => v.id === s.activeId),
+    /** The volume the current label map lies on. */
+    labelVolume: (s): VolumeInfo | undefined => s.volumes.find((v) => v.id === s.run?.volumeId)
+  },
+  actions: {
+    async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+      this.error = ''
+      this.busy = what
+      try {
+        return await fn()
+      } catch (e) {
+        this.error = messageOf(e)
+        return undefined
+      } finally {
+        this.busy = ''
+      }
+    },
+    async init(): Promise<void> {
+      this.host = await this.guard('connecting', () => api.hostInfo())
+    },
+    async openVolumes(paths: string[]): Promise<void> {
+      await this.guard('opening volume', async () => {
+        const infos = await api.openVolumes(paths)
+        for (const info of infos) voxelCache.set(info.id, typedVoxels(await api.readVoxels(info.id)))
+        this.volumes.push(...infos)
+        this.activeId = infos[0].id
+        this.voxelsVersion++
+      })
+    },
+    async openBundle(dir: string): Promise<void> {
+      const b = await this.guard('opening model', () => api.openBundle(dir))
+      if (b) this.bundle = b
+    },
+    async runModel(): Promise<void> {
+      if (!this.bundle || this.running) return
+      const n = this.bundle.channels.length
+      const ids = [this.activeId, ...this.volumes.map((v) => v.id).filter((id) => id !== this.activeId)].slice(0, n)
+      if (ids.length < n || !ids[0]) {
+        this.error = `${this.bundle.name} needs ${n} input volume${n > 1 ? 's' : ''} (${this.bundle.channels.map((c) => c.name).join(', ')}); ${ids.filter(Boolean).length} open`
+        return
+      }
+      this.running = true
+      this.progress = 0
+      this.progressMessage = 'starting'
+      this.startedAt = performance.now()
+      this.elapsedMs = 0
+      const timer = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 200)
+      try {
+        const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device }))
+        if (run) {
+          labelVoxels = typedVoxels(await api.readLabels(run.runId))
+          this.run = run
+          this.progress = 1
+          this.labelsVersion++
+        }
+      } finally {
+        clearInterval(timer)
+        this.elapsedMs = performance.now() - this.startedAt
+        this.running = false
+      }
+    },
+    async cancel(): Promise<void> {
+      await api.cancel()
+    },
+    async exportRun(kind: ExportKind, path: string): Promise<void> {
+      const run = this.run
+      if (!run) return
+      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path))
+      if (out) this.lastExport = out
+    },
+    onProgress(fraction: number, message: string): void {
+      if (!this.running) return
+      this.progress = fraction
+      this.progressMessage = message
+    }
+  }
 })
