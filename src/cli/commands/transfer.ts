@@ -17,8 +17,8 @@ export const usage = `segtransfer transfer --from <checkpoint|bundle> --to resne
     inferred from the weights) to a ResNet classifier, a ResUNet or a shared model with N input channels
     and K classes. Prints the load report; --strict fails unless every key is accounted for.
     --describe merges a JSON object over the generated manifest's top-level sections (name, description,
-    channels, geometry, inference, output, classification, license) — what the model card says about
-    its input, preprocessing and labels; the result is validated like any manifest.`
+    channels, geometry, inference, output, classification, license, and model.axisOrder) — what the
+    model card says about its input, preprocessing and labels; the result is validated like any manifest.`
 
 const list = (xs: string[], n = 8): string => (xs.length ? xs.slice(0, n).join(', ') + (xs.length > n ? `, … (${xs.length - n} more)` : '') : '(none)')
 
@@ -40,8 +40,13 @@ async function readDescription(path: string): Promise<Record<string, unknown>> {
     throw new SegError('BAD_ARGUMENT', `--describe ${path} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SegError('BAD_ARGUMENT', `--describe ${path} must hold a JSON object`)
-  const extra = Object.keys(raw).filter((k) => !(DESCRIBABLE as readonly string[]).includes(k))
-  if (extra.length) throw new SegError('BAD_ARGUMENT', `--describe ${path} sets ${extra.join(', ')}; expected only ${DESCRIBABLE.join(', ')}`)
+  const extra = Object.keys(raw).filter((k) => !(DESCRIBABLE as readonly string[]).includes(k) && k !== 'model')
+  if (extra.length) throw new SegError('BAD_ARGUMENT', `--describe ${path} sets ${extra.join(', ')}; expected only ${DESCRIBABLE.join(', ')} and model.axisOrder`)
+  // The graph (and so its tensor names) is the toolkit's; how voxels fill the tensor is the training's.
+  const model = (raw as Record<string, unknown>).model
+  if (model !== undefined && (typeof model !== 'object' || model === null || Object.keys(model).some((k) => k !== 'axisOrder'))) {
+    throw new SegError('BAD_ARGUMENT', `--describe ${path}: of the model section only axisOrder may be set`)
+  }
   return raw as Record<string, unknown>
 }
 
@@ -74,8 +79,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const fromIsBundle = (await fs.stat(from)).isDirectory()
   const previous = fromIsBundle ? (await loadBundle(from)).manifest.provenance : []
   const name = values.name ?? basename(values.out!)
-  const describe = values.describe ? await readDescription(values.describe) : {}
-  const bundle = await writeBundle(values.out!, { ...transferManifest(result, name, '', previous), ...describe }, result.onnx)
+  const generated = transferManifest(result, name, '', previous)
+  const { model: modelPart, ...describe } = values.describe ? await readDescription(values.describe) : {}
+  const model = modelPart ? { ...generated.model, ...(modelPart as object) } : generated.model
+  const bundle = await writeBundle(values.out!, { ...generated, ...describe, model }, result.onnx)
 
   const r = result.report
   if (values.json) {
