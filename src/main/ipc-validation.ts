@@ -26,7 +26,7 @@ export const IpcSchemas = {
   ]),
   cancel: z.tuple([]),
   readLabels: z.tuple([Id]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics']), Path])
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

@@ -1,32 +1,19 @@
 /**
- * The only bridge between the sandboxed renderer and the app: the typed contract, nothing more.
- * Menu actions (open, export, shortcuts) arrive on one extra read-only subscription.
+ * The only bridge between the sandboxed renderer and the app: the typed contract, nothing more
+ * (src/shared/ipc-client.ts over ipcRenderer), plus File-menu actions and dropped-file paths.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron'
-import { CHANNELS, type Envelope, type ProgressEvent, type SegTransferApi } from '../shared/contract'
+import type { ProgressEvent } from '../shared/contract'
+import { createIpcApi } from '../shared/ipc-client'
 
-async function call<T>(channel: string, ...args: unknown[]): Promise<T> {
-  const r = (await ipcRenderer.invoke(channel, ...args)) as Envelope<T>
-  if (r.ok) return r.value
-  // Errors lose their class across contextBridge; the message is the engine's one line.
-  throw Object.assign(new Error(r.error.message), { code: r.error.code })
-}
-
-const api: SegTransferApi = {
-  hostInfo: () => call(CHANNELS.hostInfo),
-  openVolumes: (paths) => call(CHANNELS.openVolumes, paths),
-  readVoxels: (id) => call(CHANNELS.readVoxels, id),
-  openBundle: (dir) => call(CHANNELS.openBundle, dir),
-  segment: (req) => call(CHANNELS.segment, req),
-  cancel: () => call(CHANNELS.cancel),
-  readLabels: (runId) => call(CHANNELS.readLabels, runId),
-  exportRun: (runId, kind, out) => call(CHANNELS.exportRun, runId, kind, out),
-  onProgress: (listener) => {
+const api = createIpcApi(
+  (channel, ...args) => ipcRenderer.invoke(channel, ...args),
+  (channel, listener) => {
     const wrapped = (_e: unknown, p: ProgressEvent) => listener(p)
-    ipcRenderer.on(CHANNELS.progress, wrapped)
-    return () => ipcRenderer.off(CHANNELS.progress, wrapped)
+    ipcRenderer.on(channel, wrapped)
+    return () => ipcRenderer.off(channel, wrapped)
   }
-}
+)
 
 export interface MenuEvent {
   action: 'open-volumes' | 'open-bundle' | 'export' | 'shortcuts'

@@ -85,8 +85,11 @@ export interface ProgressEvent {
   message: string
 }
 
-/** What can be exported from a run; the file format follows the extension of the path. */
-export type ExportKind = 'labels' | 'statistics'
+/**
+ * What can be exported from a run; the file format follows the extension of the path:
+ * labels .nii.gz/.nii/.nrrd, statistics .csv/.json, mesh .obj (one object per label) or .stl.
+ */
+export type ExportKind = 'labels' | 'statistics' | 'mesh'
 
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
@@ -111,7 +114,7 @@ export interface SegTransferApi {
   cancel(): Promise<void>
   /** The label map of a run, on the grid of its first input volume. */
   readLabels(runId: string): Promise<VoxelBuffer>
-  /** Label map (.nii, .nii.gz, .nrrd) or statistics (.csv, .json); resolves with the path written. */
+  /** Label map, statistics or label surfaces (see ExportKind); resolves with the path written. */
   exportRun(runId: string, kind: ExportKind, outPath: string): Promise<string>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }

@@ -22,6 +22,8 @@ export const useSessionStore = defineStore('session', {
     voxelsVersion: 0,
     bundle: undefined as BundleInfo | undefined,
     device: 'auto' as DeviceChoice,
+    /** The volume chosen for each model input channel (ids; '' = not chosen yet). */
+    channelVolumes: [] as string[],
     run: undefined as SegmentSummary | undefined,
     labelsVersion: 0,
     progress: 0,
@@ -70,9 +72,9 @@ export const useSessionStore = defineStore('session', {
     async runModel(): Promise<void> {
       if (!this.bundle || this.running) return
       const n = this.bundle.channels.length
-      const ids = [this.activeId, ...this.volumes.map((v) => v.id).filter((id) => id !== this.activeId)].slice(0, n)
-      if (ids.length < n || !ids[0]) {
-        this.error = `${this.bundle.name} needs ${n} input volume${n > 1 ? 's' : ''} (${this.bundle.channels.map((c) => c.name).join(', ')}); ${ids.filter(Boolean).length} open`
+      const ids = this.inputsFor(n)
+      if (ids.some((id) => !id)) {
+        this.error = `${this.bundle.name} needs ${n} input volume${n > 1 ? 's' : ''} (${this.bundle.channels.map((c) => c.name).join(', ')}); choose one for each in the Model panel`
         return
       }
       this.running = true
@@ -88,12 +90,24 @@ export const useSessionStore = defineStore('session', {
           this.run = run
           this.progress = 1
           this.labelsVersion++
+        } else if (/cancelled/i.test(this.error)) {
+          // The user asked for it: a note beside the progress bar, not an error banner.
+          this.error = ''
+          this.progressMessage = 'cancelled'
         }
       } finally {
         clearInterval(timer)
         this.elapsedMs = performance.now() - this.startedAt
         this.running = false
       }
+    },
+    /** One volume id per channel: the user's choice, else the shown volume first, then the others in order. */
+    inputsFor(n: number): string[] {
+      const rest = [this.activeId, ...this.volumes.map((v) => v.id).filter((id) => id !== this.activeId)]
+      return Array.from({ length: n }, (_, c) => {
+        const chosen = this.channelVolumes[c]
+        return chosen && this.volumes.some((v) => v.id === chosen) ? chosen : rest[c] ?? ''
+      })
     },
     async cancel(): Promise<void> {
       await api.cancel()

@@ -1,0 +1,65 @@
+/**
+ * The browser-side SegTransferApi: the same contract as Electron's preload, over the local HTTP bridge
+ * (src/bridge/server.ts). Runs in the renderer: DOM APIs only (fetch, EventSource), no Node.
+ */
+import { ApiCallError, BINARY_METHODS, type ApiMethod, type Envelope, type ProgressEvent, type SegTransferApi, type VoxelBuffer, type VoxelType } from '../../shared/contract'
+
+/** The bridge token from the page's link (`…/#token=…`), when running in a page. */
+export function tokenFromLocation(): string {
+  // Through globalThis so the file also compiles (and is tested) under Node's types.
+  const hash = (globalThis as { location?: { hash: string } }).location?.hash ?? ''
+  return new URLSearchParams(hash.replace(/^#/, '')).get('token') ?? ''
+}
+
+/**
+ * @param base the bridge origin ('' = the page's own)
+ * @param token the bridge's API token (default: from the page's `#token=…`)
+ */
+export function createHttpApi(base = '', token = tokenFromLocation()): SegTransferApi {
+  async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-SegTransfer-Token': token }, body: JSON.stringify({ args }) })
+    } catch (e) {
+      throw new ApiCallError({ code: 'INTERNAL', message: `the SegTransfer bridge is not reachable (${(e as Error).message}); is it still running?` })
+    }
+    if (BINARY_METHODS.includes(method) && (res.headers.get('Content-Type') ?? '').startsWith('application/octet-stream')) {
+      const buf: VoxelBuffer = { dtype: res.headers.get('X-Voxel-Type') as VoxelType, data: await res.arrayBuffer() }
+      return buf as T
+    }
+    const env = (await res.json()) as Envelope<T>
+    if (env.ok) return env.value
+    throw new ApiCallError(env.error)
+  }
+
+  const listeners = new Set<(e: ProgressEvent) => void>()
+  let source: EventSource | undefined
+
+  return {
+    hostInfo: () => call('hostInfo'),
+    openVolumes: (paths) => call('openVolumes', paths),
+    readVoxels: (id) => call('readVoxels', id),
+    openBundle: (dir) => call('openBundle', dir),
+    segment: (req) => call('segment', req),
+    cancel: () => call('cancel'),
+    readLabels: (runId) => call('readLabels', runId),
+    exportRun: (runId, kind, out) => call('exportRun', runId, kind, out),
+    onProgress(listener) {
+      listeners.add(listener)
+      if (!source) {
+        source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`)
+        source.onmessage = (m: MessageEvent) => {
+          const e = JSON.parse(m.data as string) as ProgressEvent
+          for (const l of listeners) l(e)
+        }
+      }
+      return () => {
+        listeners.delete(listener)
+        if (listeners.size === 0) {
+          source?.close()
+          source = undefined
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The browser build's host: a small local HTTP server that serves the built renderer and the same
+ * SegTransferApi as Electron's IPC, by handing every call to the shared app core (src/main/api-core.ts,
+ * which validates arguments with the zod schemas of src/main/ipc-validation.ts).
+ *
+ * Wire format (see docs/ui.md):
+ *   POST /api/<method>   body {"args": [...]} (application/json) → JSON envelope {ok, value | error};
+ *                        readVoxels/readLabels answer raw bytes (application/octet-stream) with the
+ *                        voxel type in `X-Voxel-Type`, or a JSON envelope on failure.
+ *   GET  /api/events     server-sent events: one `data:` line per ProgressEvent.
+ *   GET  /*              the static renderer (index.html for unknown paths).
+ *
+ * Local only: it binds 127.0.0.1, refuses other Host headers (DNS rebinding) and cross-origin calls,
+ * and takes JSON bodies only (a foreign page cannot send one without a CORS preflight we never grant).
+ * Every API call must carry the bridge's random token (header `X-SegTransfer-Token`, or `?token=` for
+ * the event stream), which only the link printed at start-up holds (`#token=…`, as Jupyter does):
+ * another user or process on the same machine cannot read scans through it.
+ */
+import http from 'node:http'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { BINARY_METHODS, type ApiMethod, type HostInfo, type ProgressEvent, type VoxelBuffer } from '../shared/contract'
+import { createApiCore, dispatch, type CoreDeps } from '../main/api-core'
+import { CONTENT_SECURITY_POLICY } from '../main/security'
+import { runSegmentationInWorker } from '../engine/service/run-in-worker'
+
+export interface BridgeOptions {
+  /** 0 picks a free port. */
+  port: number
+  /** The built renderer (vite build of vite.browser.config.ts); omit to serve the API only. */
+  staticDir?: string
+  /** A bundle folder the UI offers first. */
+  defaultBundleDir?: string
+  /** The API token; default: 24 random bytes. */
+  token?: string
+  /** Override how segmentations run (tests); default: the engine's worker through tsx. */
+  runWorker?: CoreDeps['runWorker']
+}
+
+export interface Bridge {
+  /** The link to open: origin plus `#token=…` (the fragment never reaches a server or a log). */
+  url: string
+  origin: string
+  token: string
+  close(): Promise<void>
+}
+
+const MAX_BODY = 1 << 20
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.wasm': 'application/wasm', '.map': 'application/json', '.ico': 'image/x-icon'
+}
+
+const workerEntry = new URL('../engine/service/segment-worker.ts', import.meta.url)
+
+/** The engine's worker from its .ts source (run-in-worker starts it through tsx, as the CLI runs). */
+export const tsxWorker: CoreDeps['runWorker'] = (request, onProgress) => runSegmentationInWorker(workerEntry, request, onProgress)
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let n = 0
+    req.on('data', (c: Buffer) => {
+      n += c.length
+      if (n > MAX_BODY) {
+        reject(new Error('request body too large'))
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function refuse(res: http.ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { ok: false, error: { code: 'BAD_ARGUMENT', message } })
+}
+
+async function serveStatic(res: http.ServerResponse, staticDir: string, urlPath: string): Promise<void> {
+  const root = path.resolve(staticDir)
+  let rel = decodeURIComponent(urlPath.split('?')[0])
+  if (rel.endsWith('/')) rel += 'index.html'
+  let file = path.resolve(root, '.' + rel)
+  if (file !== root && !file.startsWith(root + path.sep)) return void refuse(res, 403, 'outside the app')
+  let body: Buffer
+  try {
+    body = await fs.readFile(file)
+  } catch {
+    file = path.join(root, 'index.html')
+    try {
+      body = await fs.readFile(file)
+    } catch {
+      return void refuse(res, 404, 'the renderer is not built; run the browser build first')
+    }
+  }
+  res.writeHead(200, {
+    'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-cache'
+  })
+  res.end(body)
+}
+
+export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const listeners = new Set<http.ServerResponse>()
+  const host: HostInfo = { kind: 'browser', defaultBundleDir: opts.defaultBundleDir }
+  const core = createApiCore({
+    host,
+    runWorker: opts.runWorker ?? tsxWorker,
+    emit: (e: ProgressEvent) => {
+      const line = `data: ${JSON.stringify(e)}\n\n`
+      for (const res of listeners) res.write(line)
+    }
+  })
+  let origin = ''
+  const token = opts.token ?? randomBytes(24).toString('base64url')
+  const tokenBytes = Buffer.from(token)
+  const authorised = (given: string | null | undefined): boolean => {
+    const b = Buffer.from(given ?? '')
+    return b.length === tokenBytes.length && timingSafeEqual(b, tokenBytes)
+  }
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const allowedHosts = [origin.slice('http://'.length), origin.replace('127.0.0.1', 'localhost').slice('http://'.length)]
+      if (!allowedHosts.includes(req.headers.host ?? '')) return refuse(res, 403, 'unexpected Host header')
+      const url = req.url ?? '/'
+      if (url.startsWith('/api/')) {
+        const given = url.startsWith('/api/events') ? new URL(url, origin).searchParams.get('token') : (req.headers['x-segtransfer-token'] as string | undefined)
+        if (!authorised(given)) return refuse(res, 401, 'missing or wrong bridge token; open the link the bridge printed at start-up')
+      }
+      if (url.split('?')[0] === '/api/events' && req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+        res.write(': connected\n\n')
+        listeners.add(res)
+        req.on('close', () => listeners.delete(res))
+        return
+      }
+      if (url.startsWith('/api/')) {
+        if (req.method !== 'POST') return refuse(res, 405, 'API calls are POST')
+        if (req.headers.origin && req.headers.origin !== origin && req.headers.origin !== origin.replace('127.0.0.1', 'localhost')) return refuse(res, 403, 'cross-origin call refused')
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'expected application/json')
+        const method = url.slice('/api/'.length)
+        let args: unknown
+        try {
+          args = (JSON.parse(await readBody(req)) as { args?: unknown }).args ?? []
+        } catch (e) {
+          return refuse(res, 400, `bad request body: ${(e as Error).message}`)
+        }
+        const r = await dispatch(core, method, Array.isArray(args) ? args : [args])
+        if (r.ok && BINARY_METHODS.includes(method as ApiMethod)) {
+          const v = r.value as VoxelBuffer
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Voxel-Type': v.dtype, 'Content-Length': v.data.byteLength, 'Cache-Control': 'no-store' })
+          res.end(Buffer.from(v.data))
+          return
+        }
+        return sendJson(res, 200, r)
+      }
+      if (req.method !== 'GET') return refuse(res, 405, 'method not allowed')
+      if (!opts.staticDir) return refuse(res, 404, 'no renderer served')
+      return serveStatic(res, opts.staticDir, url)
+    })().catch((e: unknown) => {
+      if (!res.headersSent) refuse(res, 500, String((e as Error)?.message ?? e))
+      else res.end()
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, '127.0.0.1', () => resolve())
+  })
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of listeners) res.end()
+        listeners.clear()
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The app core behind the shared contract, independent of its transport: Electron's IPC handlers
+ * (ipc.ts) and the browser build's HTTP bridge (src/bridge/server.ts) both serve exactly this object,
+ * so the two hosts cannot drift apart. No `electron` import here: it runs in plain Node and in tests.
+ *
+ * `dispatch` is the one entry point a transport calls: it validates the arguments with the zod
+ * schemas of ipc-validation.ts and turns every failure into an `{ ok: false, error }` envelope.
+ */
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
+import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
+import { isSegError, SegError } from '../engine/errors'
+import { readVolume } from '../engine/volume/read'
+import { orientationOf } from '../engine/volume/orientation'
+import type { Volume, VoxelArray } from '../engine/volume/volume'
+import { loadBundle } from '../engine/bundle/bundle'
+import type { WorkerRun, WorkerResult } from '../engine/service/run-in-worker'
+import type { WorkerRequest } from '../engine/service/segment-worker'
+import type { SegmentProgress } from '../engine/pipeline/segment'
+import { labelStatistics, writeLabelMap, writeStatistics } from '../engine/export'
+import { writeMeshes } from './mesh-export'
+
+export interface CoreDeps {
+  host: HostInfo
+  /** Starts one segmentation off the caller's thread (a worker thread in both hosts). */
+  runWorker(request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun
+  /** Progress of the running segmentation, to every listening renderer. */
+  emit(e: ProgressEvent): void
+  /** Called with each volume path opened (Electron's recent documents). */
+  addRecent?(p: string): void
+}
+
+/** Each contract method, taking its validated arguments. */
+export type ApiCore = { [M in ApiMethod]: (...args: IpcArgs<M>) => ReturnType<SegTransferApi[M]> }
+
+interface RunRecord {
+  result: WorkerResult
+  inputs: string[]
+  volumeId: string
+  names: Record<number, string>
+}
+
+const TYPE_NAMES: Record<string, VoxelType> = {
+  Uint8Array: 'uint8', Int8Array: 'int8', Uint16Array: 'uint16', Int16Array: 'int16',
+  Uint32Array: 'uint32', Int32Array: 'int32', Float32Array: 'float32', Float64Array: 'float64'
+}
+
+export function voxelTypeOf(data: VoxelArray): VoxelType {
+  const t = TYPE_NAMES[data.constructor.name]
+  if (!t) throw new SegError('UNSUPPORTED', `voxel type ${data.constructor.name} cannot be displayed`)
+  return t
+}
+
+/** The voxels as an ArrayBuffer of exactly their bytes (a copy only when the array is a view). */
+export function toVoxelBuffer(data: VoxelArray): VoxelBuffer {
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+  const buf = whole ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)
+  return { dtype: voxelTypeOf(data), data: buf as ArrayBuffer }
+}
+
+function rangeOf(data: VoxelArray): [number, number] {
+  let min = Infinity
+  let max = -Infinity
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]
+    if (v < min) min = v
+    if (v > max) max = v
+  }
+  return [min, max]
+}
+
+export function createApiCore(deps: CoreDeps): ApiCore {
+  const volumes = new Map<string, { info: VolumeInfo; volume: Volume }>()
+  const runs = new Map<string, RunRecord>()
+  let current: WorkerRun | undefined
+  let busy = false
+  let cancelRequested = false
+
+  const openVolume = (id: string) => {
+    const v = volumes.get(id)
+    if (!v) throw new SegError('BAD_ARGUMENT', `volume ${id} is not open; open it first`)
+    return v
+  }
+  const runOf = (runId: string) => {
+    const r = runs.get(runId)
+    if (!r) throw new SegError('BAD_ARGUMENT', `no segmentation ${runId}; run the model first`)
+    return r
+  }
+
+  return {
+    hostInfo: async () => deps.host,
+
+    openVolumes: async (paths) => {
+      const out: VolumeInfo[] = []
+      for (const p of paths) {
+        const v = await readVolume(p)
+        const info: VolumeInfo = {
+          id: randomUUID(), path: p, name: path.basename(p),
+          size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
+          orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
+        }
+        volumes.set(info.id, { info, volume: v })
+        deps.addRecent?.(p)
+        out.push(info)
+      }
+      return out
+    },
+
+    readVoxels: async (id) => toVoxelBuffer(openVolume(id).volume.data),
+
+    openBundle: async (dir): Promise<BundleInfo> => {
+      const b = await loadBundle(dir)
+      const m = b.manifest
+      return { dir: b.dir, name: m.name, description: m.description, channels: m.channels.map((c) => ({ name: c.name, modality: c.modality })), labels: m.output.labels, classes: m.classification?.classes }
+    },
+
+    segment: async (req): Promise<SegmentSummary> => {
+      if (busy) throw new SegError('BAD_ARGUMENT', 'a segmentation is already running; wait for it or cancel it')
+      busy = true
+      cancelRequested = false
+      try {
+        const inputs = req.volumeIds.map((id) => openVolume(id).info.path)
+        const bundle = await loadBundle(req.bundleDir)
+        if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
+        const runId = randomUUID()
+        const t0 = Date.now()
+        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device }, (p) => deps.emit({ runId, ...p }))
+        const result = await current.result
+        const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
+        runs.set(runId, { result, inputs, volumeId: req.volumeIds[0], names })
+        const stats = labelStatistics(result.labels, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
+        return { runId, volumeId: req.volumeIds[0], provider: result.provider, notes: result.notes, elapsedMs: Date.now() - t0, stats, classification: result.classification }
+      } finally {
+        current = undefined
+        busy = false
+      }
+    },
+
+    cancel: async () => {
+      // A cancel that arrives while the run is still starting (loading the bundle) is kept for it.
+      if (busy) cancelRequested = true
+      current?.cancel()
+    },
+
+    readLabels: async (runId) => toVoxelBuffer(runOf(runId).result.labels.data),
+
+    exportRun: async (runId, kind: ExportKind, outPath) => {
+      const run = runOf(runId)
+      const stats = labelStatistics(run.result.labels, run.names)
+      if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, inputs: run.inputs })
+      else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, run.inputs)
+      else await writeStatistics(stats, outPath)
+      return outPath
+    }
+  }
+}
+
+/** Validates and runs one call; never throws: failures come back as `{ ok: false, error }`. */
+export async function dispatch(core: ApiCore, method: string, args: unknown[]): Promise<Envelope<unknown>> {
+  try {
+    if (!isIpcMethod(method)) throw new SegError('BAD_ARGUMENT', `unknown method ${method}`)
+    const valid = validateIpcArgs(method, args) as unknown[]
+    const fn = core[method] as (...a: unknown[]) => Promise<unknown>
+    return { ok: true, value: await fn(...valid) }
+  } catch (e) {
+    return { ok: false, error: isSegError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) } }
+  }
+}

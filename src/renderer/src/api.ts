@@ -1,0 +1,27 @@
+/**
+ * The one SegTransferApi the UI talks to: Electron's preload when present, else the local HTTP bridge
+ * of the browser build. Nothing else in the renderer knows which host it runs in.
+ */
+import type { SegTransferApi, VoxelBuffer } from '../../shared/contract'
+import { createHttpApi } from '../../bridge/browser/http-client'
+
+export const api: SegTransferApi = window.segtransfer ?? createHttpApi()
+
+/** Typed-array view of a voxel buffer (no copy). */
+export function typedVoxels(b: VoxelBuffer): ArrayLike<number> {
+  switch (b.dtype) {
+    case 'uint8': return new Uint8Array(b.data)
+    case 'int8': return new Int8Array(b.data)
+    case 'uint16': return new Uint16Array(b.data)
+    case 'int16': return new Int16Array(b.data)
+    case 'uint32': return new Uint32Array(b.data)
+    case 'int32': return new Int32Array(b.data)
+    case 'float32': return new Float32Array(b.data)
+    case 'float64': return new Float64Array(b.data)
+  }
+}
+
+/** The message of anything thrown by an API call (always the engine's one line when it is a SegError). */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '') : String(e)
+}

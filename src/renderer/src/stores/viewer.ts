@@ -1,0 +1,72 @@
+import { defineStore } from 'pinia'
+import type { GridInfo, LabelDef } from '../../../shared/contract'
+import { add, centerOf, gridTransform, scale, sliceStep, VIEW_AXES, VIEWS, voxelAt, type Vec3, type ViewKind } from '../geometry/space'
+import type { Interpolation, WindowLevel } from '../render/slice'
+import { autoWindow, CT_PRESETS, looksLikeCt } from '../render/window'
+import type { Voxels } from '../render/slice'
+
+const perView = <T>(f: () => T): Record<ViewKind, T> => ({ axial: f(), coronal: f(), sagittal: f() })
+
+/** What the slice views show and how: crosshair, window, zoom/pan, overlay style. */
+export const useViewerStore = defineStore('viewer', {
+  state: () => ({
+    /** The linked cursor, LPS world mm: every view shows the slice through it. */
+    crosshair: [0, 0, 0] as Vec3,
+    window: { level: 40, width: 400 } as WindowLevel,
+    presetId: 'auto',
+    interpolation: 'linear' as Interpolation,
+    /** 1 = fit to the view. */
+    zoom: perView(() => 1),
+    /** Offset of the view centre from the volume centre, in mm along the view's right and down axes. */
+    pan: perView((): [number, number] => [0, 0]),
+    overlayVisible: true,
+    opacity: 0.5,
+    outline: false,
+    hidden: [] as number[],
+    labelColors: [] as LabelDef[],
+    /** The view under the pointer (arrow keys act on it). */
+    activeView: 'axial' as ViewKind,
+    /** What is under the pointer: world point (LPS mm) and the view it is in; null when outside. */
+    hover: null as { view: ViewKind; world: Vec3 } | null,
+    showShortcuts: false
+  }),
+  actions: {
+    /** Choose a window for a newly shown volume; centre the crosshair and fit the views unless the crosshair is inside it. */
+    resetForVolume(grid: GridInfo, range: [number, number], data: Voxels | undefined, keepIfInside = false): void {
+      // Switching between scans of the same patient keeps the cursor where it is (if it is inside).
+      if (!keepIfInside || !voxelAt(grid, gridTransform(grid), this.crosshair)) {
+        this.crosshair = centerOf(grid)
+        this.resetViews()
+      }
+      if (looksLikeCt(range)) this.applyPreset('abdomen')
+      else if (data) {
+        this.window = autoWindow(data)
+        this.presetId = 'auto'
+      }
+    },
+    resetViews(): void {
+      for (const v of VIEWS) {
+        this.zoom[v] = 1
+        this.pan[v] = [0, 0]
+      }
+    },
+    applyPreset(id: string, data?: Voxels): void {
+      const p = CT_PRESETS.find((x) => x.id === id)
+      if (p) this.window = { level: p.level, width: p.width }
+      else if (id === 'auto' && data) this.window = autoWindow(data)
+      this.presetId = id
+    },
+    /** Move the crosshair by n slices along a view's normal. */
+    stepSlice(view: ViewKind, n: number, grid: GridInfo): void {
+      this.crosshair = add(this.crosshair, scale(VIEW_AXES[view].normal, n * sliceStep(grid, view)))
+    },
+    zoomBy(view: ViewKind, factor: number): void {
+      this.zoom[view] = Math.min(40, Math.max(0.25, this.zoom[view] * factor))
+    },
+    toggleLabel(value: number): void {
+      const i = this.hidden.indexOf(value)
+      if (i >= 0) this.hidden.splice(i, 1)
+      else this.hidden.push(value)
+    }
+  }
+})

@@ -1,0 +1,47 @@
+/**
+ * Layering, enforced rather than hoped for: the renderer never imports Node, Electron, the engine or
+ * the main process; src/shared stays free of Node and DOM-only modules; views stay small.
+ */
+import { describe, expect, it } from 'vitest'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { REPO } from '../helpers/data'
+
+function files(dir: string, exts: string[]): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n)
+    return statSync(p).isDirectory() ? files(p, exts) : exts.some((e) => n.endsWith(e)) ? [p] : []
+  })
+}
+
+const importsOf = (file: string): string[] =>
+  [...readFileSync(file, 'utf8').matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2])
+
+describe('layers', () => {
+  const renderer = files(join(REPO, 'src/renderer'), ['.ts', '.vue'])
+  const shared = files(join(REPO, 'src/shared'), ['.ts'])
+
+  it.each(renderer.map((f) => [relative(REPO, f), f]))('%s imports no Node, Electron, engine or main code', (_name, f) => {
+    for (const spec of importsOf(f)) {
+      expect(spec, spec).not.toMatch(/^node:|^electron$|^(fs|path|os|child_process|worker_threads)$/)
+      expect(spec, spec).not.toMatch(/\/engine\/|\/main\/|\/preload\//)
+    }
+  })
+
+  it.each(shared.map((f) => [relative(REPO, f), f]))('%s imports nothing host-specific', (_name, f) => {
+    for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^node:|^electron$|\/engine\/|\/main\/|\/renderer\/|\/bridge\//)
+  })
+
+  it('the import scan sees imports at all', () => {
+    const all = renderer.flatMap(importsOf)
+    expect(all).toContain('vue')
+    expect(all).toContain('../../../shared/marching-cubes')
+  })
+
+  it('components stay under 300 lines (no god component)', () => {
+    for (const f of renderer.filter((x) => x.endsWith('.vue'))) {
+      const lines = readFileSync(f, 'utf8').split('\n').length
+      expect(lines, relative(REPO, f)).toBeLessThan(300)
+    }
+  })
+})
