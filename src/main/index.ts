@@ -4,6 +4,7 @@
  */
 import { app, BrowserWindow, Menu, dialog, ipcMain, session, shell } from 'electron'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from './security'
 import { registerIpc } from './ipc'
 import segmentWorkerPath from '../engine/service/segment-worker?modulePath'
@@ -75,7 +76,9 @@ app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false))
   const win = createWindow()
   buildMenu(win)
+  const defaultBundle = join(app.getAppPath(), 'resources/models/demo-tissue')
   registerIpc(ipcMain, win, {
+    host: { kind: 'electron', ...(existsSync(defaultBundle) ? { defaultBundleDir: defaultBundle } : {}) },
     runWorker: (request, onProgress) => runSegmentationInWorker(segmentWorkerPath, request, onProgress),
     addRecent: (path) => app.addRecentDocument(path)
   })
