@@ -6,7 +6,7 @@ import { parseNiftiHeader, readHeadBytes, type NiftiHeader } from '../../src/eng
 import { writeLabelMap } from '../../src/engine/export'
 import type { Volume } from '../../src/engine/volume/volume'
 import { SegError } from '../../src/engine/errors'
-import { data, maxAbsDiff, sameValues, tempDir } from '../volume/fixtures'
+import { data, maxAbsDiff, refusal, sameValues, tempDir } from '../volume/fixtures'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -24,16 +24,6 @@ function labelsFor(input: Volume): Volume {
 
 async function headerOf(path: string): Promise<NiftiHeader> {
   return parseNiftiHeader(await readHeadBytes(path, 348))!
-}
-
-async function refusal(p: Promise<unknown>): Promise<SegError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof SegError) return e
-    throw e
-  }
-  throw new Error('expected a SegError')
 }
 
 const INPUTS = ['ct/spleen_ct.nii.gz', 'spine/t2.nii.gz', 'mri/FLAIR.nii.gz', 'geometry/ct_gantry_tilt_shear.nii.gz']

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { SegError } from '../../src/engine/errors'
 
 export const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/data')
 export const data = (rel: string): string => join(DATA, rel)
@@ -81,4 +82,15 @@ export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean 
   if (a.length !== b.length) return false
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false
   return true
+}
+
+/** The SegError a promise rejects with (fails the test when it resolves or throws anything else). */
+export async function refusal(p: Promise<unknown>): Promise<SegError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof SegError) return e
+    throw e
+  }
+  throw new Error('expected a SegError')
 }

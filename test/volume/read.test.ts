@@ -7,20 +7,10 @@ import { toItkImage } from '../../src/engine/volume/itk-image'
 import { readVolume } from '../../src/engine/volume/read'
 import { parseNiftiHeader, readHeadBytes } from '../../src/engine/volume/nifti-header'
 import { SegError } from '../../src/engine/errors'
-import { craftNifti, data, maxAbsDiff, tempDir, writeCrafted } from './fixtures'
+import { craftNifti, data, maxAbsDiff, refusal, tempDir, writeCrafted } from './fixtures'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
-
-async function refusal(p: Promise<unknown>): Promise<SegError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof SegError) return e
-    throw e
-  }
-  throw new Error('expected a SegError')
-}
 
 describe('readVolume on the real data', () => {
   it('reads t1_crop (256^3 uint8, LIA) in well under a second with sform geometry matching itk-wasm', async () => {
