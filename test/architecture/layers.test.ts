@@ -1,6 +1,7 @@
 /**
- * Layering, enforced rather than hoped for: the renderer never imports Node, Electron, the engine or
- * the main process; src/shared stays free of Node and DOM-only modules; views stay small.
+ * Layering, enforced rather than hoped for: the engine runs in plain Node (no Electron, nothing from
+ * the shells above it); the CLI sits on the engine only; the renderer never imports Node, Electron,
+ * the engine or the main process; src/shared stays free of Node and DOM-only modules; views stay small.
  */
 import { describe, expect, it } from 'vitest'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -32,7 +33,19 @@ describe('layers', () => {
     for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^node:|^electron$|\/engine\/|\/main\/|\/renderer\/|\/bridge\//)
   })
 
+  const engine = files(join(REPO, 'src/engine'), ['.ts', '.mjs'])
+  const cli = files(join(REPO, 'src/cli'), ['.ts'])
+
+  it.each(engine.map((f) => [relative(REPO, f), f]))('%s (engine) imports no Electron and nothing from main, cli, bridge or renderer', (_name, f) => {
+    for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^electron$|\/(main|cli|bridge|renderer|preload)\//)
+  })
+
+  it.each(cli.map((f) => [relative(REPO, f), f]))('%s (cli) imports no Electron and nothing from main, bridge or renderer', (_name, f) => {
+    for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^electron$|\/(main|bridge|renderer|preload)\//)
+  })
+
   it('the import scan sees imports at all', () => {
+    expect(engine.flatMap(importsOf)).toContain('onnxruntime-node')
     const all = renderer.flatMap(importsOf)
     expect(all).toContain('vue')
     expect(all).toContain('../../../shared/marching-cubes')
