@@ -37,18 +37,22 @@ function cancelled(): SegError {
   return new SegError('CANCELLED', 'inference cancelled')
 }
 
-/** Feed one [n, C, ...spatial] tensor, return the output's data after checking it is [n, K, ...spatial] float32. */
+/**
+ * Feed one [n, C, ...spatial] tensor, return the output's data after checking it is
+ * [n, K, ...spatial] float32, plus the float32 data of any `extra` outputs (e.g. a classification head).
+ */
 async function runOnce(
   session: ort.InferenceSession,
   inputName: string,
   outputName: string,
   data: Float32Array,
   dims: number[],
-  K: number
-): Promise<Float32Array> {
+  K: number,
+  extra: readonly string[] = []
+): Promise<{ scores: Float32Array; extras: Record<string, Float32Array> }> {
   let result: ort.InferenceSession.OnnxValueMapType
   try {
-    result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName])
+    result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName, ...extra])
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300)
     throw new SegError('MODEL_MISMATCH', `model.onnx failed on input '${inputName}' [${dims.join(',')}]: ${msg}`)
@@ -59,9 +63,14 @@ async function runOnce(
     const got = out ? `${out.type} [${out.dims.join(',')}]` : 'nothing'
     throw new SegError('MODEL_MISMATCH', `model.onnx output '${outputName}' is ${got}, expected float32 [${expected.join(',')}]`)
   }
-  const values = out.data as Float32Array
-  // Some builds hand back a view into a larger buffer: fine; copy only when it is not a Float32Array.
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>)
+  const asF32 = (t: ort.Tensor): Float32Array => (t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>))
+  const extras: Record<string, Float32Array> = {}
+  for (const name of extra) {
+    const t = result[name] as ort.Tensor | undefined
+    if (!t || t.type !== 'float32') throw new SegError('MODEL_MISMATCH', `model.onnx output '${name}' is ${t ? t.type : 'missing'}, expected float32`)
+    extras[name] = asF32(t)
+  }
+  return { scores: asF32(out), extras }
 }
 
 /** Pad [C, ...spatial] with zeros to `padded`, `before` voxels before on each axis. */
@@ -99,6 +108,18 @@ function crop(data: Float32Array, K: number, spatial: Vec3i, padded: Vec3i, befo
  *         returns another shape), CANCELLED
  */
 export async function runModel(p: RunModelParams): Promise<Float32Array> {
+  return (await runModelWithHeads(p)).scores
+}
+
+/**
+ * runModel, also returning whole-volume outputs such as a classification head's [N, M] logits
+ * (`extraOutputs`). In whole mode they come from the same model call; in sliding-window mode a
+ * patch says nothing about the whole volume, so they come from one extra whole-volume call.
+ */
+export async function runModelWithHeads(
+  p: RunModelParams & { extraOutputs?: readonly string[] }
+): Promise<{ scores: Float32Array; extras: Record<string, Float32Array> }> {
+  const extra = p.extraOutputs ?? []
   const { session, inputName, outputName, input, spatial, channels: C, outChannels: K, settings } = p
   if (spatial.length !== 3 || !spatial.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new SegError('BAD_ARGUMENT', `spatial must be 3 positive integers, got [${spatial.join(', ')}]`)
@@ -120,14 +141,14 @@ export async function runModel(p: RunModelParams): Promise<Float32Array> {
     const same = padded.every((q, a) => q === spatial[a])
     p.onProgress?.(0, 1)
     const feed = same ? input : pad(input, C, spatial, padded, before)
-    const out = await runOnce(session, inputName, outputName, feed, [1, C, ...padded], K)
+    const { scores, extras } = await runOnce(session, inputName, outputName, feed, [1, C, ...padded], K, extra)
     if (p.signal?.aborted) throw cancelled()
     p.onProgress?.(1, 1)
-    return same ? out : crop(out, K, spatial, padded, before)
+    return { scores: same ? scores : crop(scores, K, spatial, padded, before), extras }
   }
 
-  const predict: PatchPredictor = (batch, n, patch) => runOnce(session, inputName, outputName, batch, [n, C, ...patch], K)
-  return slidingWindowInference({
+  const predict: PatchPredictor = async (batch, n, patch) => (await runOnce(session, inputName, outputName, batch, [n, C, ...patch], K)).scores
+  const scores = await slidingWindowInference({
     input,
     channels: C,
     spatial,
@@ -142,4 +163,6 @@ export async function runModel(p: RunModelParams): Promise<Float32Array> {
     onProgress: p.onProgress,
     signal: p.signal
   })
+  const extras = extra.length ? (await runOnce(session, inputName, outputName, input, [1, C, ...spatial], K, extra)).extras : {}
+  return { scores, extras }
 }

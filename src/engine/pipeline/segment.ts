@@ -14,9 +14,8 @@ import { resampleToGrid } from '../volume/resample'
 import { conform } from '../volume/conform'
 import { normalize } from '../volume/intensity'
 import { promises as fs } from 'node:fs'
-import * as ort from 'onnxruntime-node'
 import { openSession, checkModelIO } from '../inference/session'
-import { runModel } from '../inference/run'
+import { runModelWithHeads } from '../inference/run'
 import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
 import { argmaxLabels, sigmoidLabels, largestComponent } from '../labelmap'
 import { decodeModel } from '../onnx'
@@ -161,8 +160,9 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     checkModelIO(session, m)
     lap('load-model')
     const K = m.output.kind === 'softmax' ? m.output.labels.length : m.output.labels.filter((l) => l.value !== 0).length
-    const out = await runModel({
+    const { scores: out, extras } = await runModelWithHeads({
       session,
+      extraOutputs: m.classification ? [m.classification.output] : [],
       inputName: m.model.input,
       outputName: m.model.output,
       input: tensor,
@@ -192,9 +192,10 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
         : resampleToGrid(modelLabels, gridOf(reference), { interpolation: 'nearest', fill: 0 })
     let classification: SegmentResult['classification']
     if (m.classification) {
-      // The classification head needs the whole volume once; it is cheap next to the decoder.
-      const res = await session.run({ [m.model.input]: new ort.Tensor('float32', tensor, [1, m.channels.length, ...spatial]) }, [m.classification.output])
-      const logits = Array.from(res[m.classification.output].data as Float32Array)
+      const logits = Array.from(extras[m.classification.output])
+      if (logits.length !== m.classification.classes.length) {
+        throw new SegError('MODEL_MISMATCH', `model.onnx output '${m.classification.output}' has ${logits.length} values but the manifest names ${m.classification.classes.length} classes`)
+      }
       const mx = Math.max(...logits)
       const e = logits.map((x) => Math.exp(x - mx))
       const sum = e.reduce((x, y) => x + y, 0)
