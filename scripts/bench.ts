@@ -1,0 +1,134 @@
+/**
+ * Benchmarks, each against its alternative in the same run (these machines are noisy: medians of
+ * several repetitions, and ratios). Run: `npm run bench [-- --only meshnet,render,read,shipped] [--reps 5]`.
+ * Needs ../shared/data for the real scans.
+ *
+ * - read:    readVolume (itk-wasm + our NIfTI header policy) vs itk-wasm's readImageNode alone, t1_crop 256^3
+ * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node)
+ * - meshnet: MeshNet whole volume vs 128^3 sliding windows (50 % overlap) through the engine
+ * - shipped: the shipped bundle on t1_crop through segment(), and (if /usr/bin/python3 has torch) the
+ *            same checkpoint's forward pass in PyTorch at the same size
+ */
+import path from 'node:path'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { spawnSync } from 'node:child_process'
+import { readImageNode } from '@itk-wasm/image-io'
+import { readVolume } from '../src/engine/volume/read'
+import { importModel } from '../src/engine/bundle/import-model'
+import { loadBundle } from '../src/engine/bundle/bundle'
+import { segment } from '../src/engine/pipeline/segment'
+import { fitViewport } from '../src/renderer/src/geometry/space'
+import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const DATA = path.resolve(ROOT, '../shared/data')
+const SHIPPED = path.join(ROOT, 'resources/models/brain-tissue-resunet')
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const REPS = Number(arg('reps') ?? 5)
+const only = arg('only')?.split(',')
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function timeIt(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<number> {
+  await fn() // warm-up (JIT, session caches)
+  const ms: number[] = []
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now()
+    await fn()
+    ms.push(performance.now() - t)
+  }
+  return median(ms)
+}
+
+function row(name: string, a: [string, number], b: [string, number]): void {
+  console.log(`${name.padEnd(8)} ${a[0]} ${a[1].toFixed(1)} ms | ${b[0]} ${b[1].toFixed(1)} ms | ratio ${(b[1] / a[1]).toFixed(2)}×`)
+}
+
+async function benchRead(): Promise<void> {
+  const f = path.join(DATA, 'mri/t1_crop.nii.gz')
+  const ours = await timeIt(() => readVolume(f))
+  const itk = await timeIt(() => readImageNode(f))
+  row('read', ['readVolume', ours], ['itk-wasm alone', itk])
+}
+
+async function benchRender(): Promise<void> {
+  const v = await readVolume(path.join(DATA, 'mri/FLAIR.nii.gz'))
+  const labels = new Uint8Array(v.data.length).map((_, i) => (i % 7 === 0 ? 1 : 0))
+  const buf = makeBuffers(512, 512)
+  const vp = fitViewport(v, 'coronal', 512, 512)
+  const base: SliceInput = {
+    view: 'coronal', viewport: vp, crosshair: vp.center, image: { grid: v, data: v.data }, labels: { grid: v, data: labels },
+    window: { level: 300, width: 600 }, interpolation: 'linear', overlay: { lut: makeLut([{ value: 1, color: [255, 0, 0] }]), opacity: 0.5, outline: true }
+  }
+  const linear = await timeIt(() => renderSlice(base, buf), 20)
+  const nearest = await timeIt(() => renderSlice({ ...base, interpolation: 'nearest' }, buf), 20)
+  row('render', ['512² trilinear+overlay', linear], ['nearest', nearest])
+}
+
+async function benchMeshNet(): Promise<void> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bench-'))
+  try {
+    const common = {
+      onnxPath: path.join(DATA, 'meshnet-gwm/model.onnx'), labelsPath: path.join(DATA, 'meshnet-gwm/labels.json'),
+      geometry: { mode: 'conform' as const, orientation: 'LIA', size: [256, 256, 256] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], uint8: true }
+    }
+    const whole = await importModel({ ...common, out: path.join(tmp, 'whole') })
+    const sliding = await importModel({ ...common, out: path.join(tmp, 'sliding'), inference: { mode: 'sliding-window', patchSize: [128, 128, 128], overlap: 0.5 } })
+    const input = [path.join(DATA, 'mri/t1_crop.nii.gz')]
+    const reps = Math.min(REPS, 3)
+    const w = await timeIt(() => segment({ bundle: whole, inputs: input, device: 'cpu' }), reps)
+    const s = await timeIt(() => segment({ bundle: sliding, inputs: input, device: 'cpu' }), reps)
+    row('meshnet', ['whole 256³', w], ['sliding 128³/50 %', s])
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+async function benchShipped(): Promise<void> {
+  if (!existsSync(SHIPPED)) return console.log(`shipped  skipped: ${SHIPPED} does not exist`)
+  const bundle = await loadBundle(SHIPPED)
+  const input = [path.join(DATA, 'mri/t1_crop.nii.gz')]
+  const times: Record<string, number[]> = {}
+  const ms: number[] = []
+  for (let r = 0; r <= REPS; r++) {
+    const t = performance.now()
+    const res = await segment({ bundle, inputs: input, device: 'cpu' })
+    if (r === 0) continue
+    ms.push(performance.now() - t)
+    for (const [k, v] of Object.entries(res.timingsMs)) (times[k] ??= []).push(v)
+  }
+  const engine = median(ms)
+  console.log(`shipped  segment() on t1_crop, median of ${REPS}: ${engine.toFixed(0)} ms (${Object.entries(times).map(([k, v]) => `${k} ${median(v)}`).join(', ')} ms)`)
+  const ckpt = path.join(ROOT, 'training/runs/final/checkpoint.pth')
+  const py = '/usr/bin/python3'
+  if (!existsSync(py) || !existsSync(ckpt)) return
+  const a = bundle.manifest.architecture as Record<string, unknown>
+  const size = (bundle.manifest.geometry as { size?: number[] }).size ?? [128, 128, 128]
+  const script = `
+import sys, time, json, torch
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'test/fixtures/transfer'))})
+import reference as R
+torch.set_num_threads(2)
+a = json.loads(${JSON.stringify(JSON.stringify(a))})
+m = R.SharedModel(depth=a['depth'], in_channels=a['inChannels'], base_width=a['baseWidth'], seg_classes=a['segClasses'], num_classes=a['numClasses'])
+m.load_state_dict(torch.load(${JSON.stringify(ckpt)}, map_location='cpu')); m.eval()
+x = torch.rand(1, 1, ${size.join(', ')})
+with torch.no_grad():
+    m(x); ts = []
+    for _ in range(${REPS}):
+        t = time.perf_counter(); m(x); ts.append((time.perf_counter() - t) * 1000)
+print(sorted(ts)[len(ts) // 2])`
+  const r = spawnSync(py, ['-c', script], { encoding: 'utf8' })
+  if (r.status !== 0) return console.log(`shipped  PyTorch comparison skipped: ${r.stderr.trim().split('\n').at(-1)}`)
+  const torchMs = Number(r.stdout.trim())
+  const ortMs = median(times['inference'] ?? [engine])
+  row('shipped', [`ORT forward ${size.join('x')}`, ortMs], ['PyTorch 1.13 forward', torchMs])
+}
+
+const benches: Record<string, () => Promise<void>> = { read: benchRead, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped }
+console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
+for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()
