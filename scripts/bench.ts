@@ -1,9 +1,10 @@
 /**
  * Benchmarks, each against its alternative in the same run (these machines are noisy: medians of
- * several repetitions, and ratios). Run: `npm run bench [-- --only meshnet,render,read,shipped] [--reps 5]`.
+ * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped] [--reps 5]`.
  * Needs ../shared/data for the real scans.
  *
  * - read:    readVolume (itk-wasm + our NIfTI header policy) vs itk-wasm's readImageNode alone, t1_crop 256^3
+ * - resample: t1_crop 256^3 onto a grid rotated by 10°, trilinear vs nearest neighbour
  * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node)
  * - meshnet: MeshNet whole volume vs 128^3 sliding windows (50 % overlap) through the engine
  * - shipped: the shipped bundle on t1_crop through segment(), and (if /usr/bin/python3 has torch) the
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { readImageNode } from '@itk-wasm/image-io'
 import { readVolume } from '../src/engine/volume/read'
+import { resampleToGrid } from '../src/engine/volume/resample'
 import { importModel } from '../src/engine/bundle/import-model'
 import { loadBundle } from '../src/engine/bundle/bundle'
 import { segment } from '../src/engine/pipeline/segment'
@@ -53,6 +55,17 @@ async function benchRead(): Promise<void> {
   const ours = await timeIt(() => readVolume(f))
   const itk = await timeIt(() => readImageNode(f))
   row('read', ['readVolume', ours], ['itk-wasm alone', itk])
+}
+
+async function benchResample(): Promise<void> {
+  const t1 = await readVolume(path.join(DATA, 'mri/t1_crop.nii.gz'))
+  const c = Math.cos((10 * Math.PI) / 180), s = Math.sin((10 * Math.PI) / 180)
+  const rot = [c, -s, 0, s, c, 0, 0, 0, 1]
+  const direction = [0, 1, 2].flatMap((r) => [0, 1, 2].map((k) => rot[r * 3] * t1.direction[k] + rot[r * 3 + 1] * t1.direction[3 + k] + rot[r * 3 + 2] * t1.direction[6 + k]))
+  const target = { size: t1.size, spacing: t1.spacing, origin: t1.origin, direction }
+  const linear = await timeIt(() => resampleToGrid(t1, target, { interpolation: 'linear', fill: 0 }))
+  const nearest = await timeIt(() => resampleToGrid(t1, target, { interpolation: 'nearest', fill: 0 }))
+  row('resample', ['256³ trilinear', linear], ['nearest', nearest])
 }
 
 async function benchRender(): Promise<void> {
@@ -129,6 +142,6 @@ print(sorted(ts)[len(ts) // 2])`
   row('shipped', [`ORT forward ${size.join('x')}`, ortMs], ['PyTorch 1.13 forward', torchMs])
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped }
+const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

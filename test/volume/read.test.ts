@@ -13,20 +13,8 @@ const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
 describe('readVolume on the real data', () => {
-  it('reads t1_crop (256^3 uint8, LIA) in well under a second with sform geometry matching itk-wasm', async () => {
-    // Timed after a first read (wasm start-up), best of up to 3, on this process's CPU time: the
-    // test machines' cores are shared, so wall time measures the neighbours as much as us.
-    let v = await readVolume(data('mri/t1_crop.nii.gz'))
-    let cpuMs = Infinity
-    for (let attempt = 0; attempt < 3 && cpuMs >= 1000; attempt++) {
-      const t0 = performance.now()
-      const c0 = process.cpuUsage()
-      v = await readVolume(data('mri/t1_crop.nii.gz'))
-      const c = process.cpuUsage(c0)
-      cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000)
-      console.log(`readVolume t1_crop 256^3: ${(performance.now() - t0).toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU`)
-    }
-    expect(cpuMs).toBeLessThan(1000)
+  it('reads t1_crop (256^3 uint8, LIA) with sform geometry matching itk-wasm', async () => {
+    const v = await readVolume(data('mri/t1_crop.nii.gz')) // its speed: npm run bench -- --only read
     expect(v.size).toEqual([256, 256, 256])
     expect(v.data).toBeInstanceOf(Uint8Array)
     expect(v.source?.format).toBe('nifti')

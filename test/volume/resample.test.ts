@@ -99,17 +99,12 @@ describe('resampleToGrid', () => {
     expect(out.data.every((x) => x === -7)).toBe(true)
   })
 
-  it('resamples 256^3 trilinear onto a rotated grid in about a second (t1_crop)', async () => {
+  it('resamples 256^3 trilinear onto a rotated grid (t1_crop)', async () => {
     const t1 = await readVolume(data('mri/t1_crop.nii.gz'))
     const target = rotateGrid(gridOf(t1), 10, 2)
-    // CPU time of this process (single-threaded code): the test machines' cores are shared.
-    const t0 = performance.now()
-    const c0 = process.cpuUsage()
+    // Its speed is measured by `npm run bench -- --only resample`, not here.
     const out = resampleToGrid(t1, target, { interpolation: 'linear', fill: 0 })
-    const c = process.cpuUsage(c0)
-    const cpuMs = (c.user + c.system) / 1000
-    console.log(`resample 256^3 linear: ${(performance.now() - t0).toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU`)
     expect(out.data.length).toBe(256 ** 3)
-    expect(cpuMs).toBeLessThan(2000)
+    expect(out.size).toEqual(target.size)
   })
 })
