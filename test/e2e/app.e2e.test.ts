@@ -1,8 +1,8 @@
 /**
  * End to end, in a real browser: the renderer (vite build of vite.browser.config.ts) served by the Node
  * bridge, driven by playwright-core in Debian's chromium. Opens the spleen CT, opens a model bundle,
- * runs it, checks the label volume in the table against the exported mask file, moves the crosshair,
- * exports, and saves screenshots to test-artifacts/ (and, with UPDATE_DOCS_SCREENSHOTS=1, two small
+ * cancels a slow sliding-window run, runs it, checks the label volume in the table against the exported
+ * mask file, moves the crosshair (the 3D view's slice planes follow), exports, and saves screenshots to test-artifacts/ (and, with UPDATE_DOCS_SCREENSHOTS=1, two small
  * ones to docs/).
  *
  * Needs /usr/bin/chromium (CI: apt-get install chromium); skipped with a message when it is absent.
@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { data, REPO, tempDir } from '../helpers/data'
-import { testManifest } from '../helpers/models'
+import { conv3Bundle, testManifest } from '../helpers/models'
 import { GraphBuilder } from '../../src/engine/onnx'
 import { writeBundle } from '../../src/engine/bundle/bundle'
 import { startBridge, type Bridge } from '../../src/bridge/server'
@@ -71,6 +71,8 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
     const staticDir = join(tmp.dir, 'renderer')
     await build({ configFile: join(REPO, 'vite.browser.config.ts'), logLevel: 'error', build: { outDir: staticDir, emptyOutDir: true } })
     await thresholdBundle(join(tmp.dir, 'bundle'))
+    // Slow enough to cancel: thousands of 16x16x8 windows (a random 3x3x3 convolution; its labels are noise).
+    await conv3Bundle(join(tmp.dir, 'slow-bundle'), { name: 'e2e slow sliding window', inference: { mode: 'sliding-window', patchSize: [16, 16, 8], overlap: 0.5, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 } })
     bridge = await startBridge({ port: 0, staticDir })
     ctx = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
       executablePath: CHROMIUM,
@@ -104,11 +106,32 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
   const canvasHash = (view: string) =>
     page.evaluate(`(() => { const c = document.querySelector('[data-view=${view}] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let h = 0; for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0; return h })()`)
 
-  it('opens a scan, runs a model and shows its label volumes', async () => {
+  it('opens a scan; a slow run can be cancelled, and Run works again', async () => {
     await page.fill('[data-testid=volume-path]', data('ct/spleen_ct.nii.gz'))
     await page.click('[data-testid=open-volume]')
     await page.waitForSelector('[data-testid=volume-panel] li.on')
     await expect.poll(() => attr('[data-view=axial]', 'data-crosshair')).not.toBe('')
+    await page.fill('[data-testid=bundle-path]', join(tmp.dir, 'slow-bundle'))
+    await page.click('[data-testid=open-bundle]')
+    await expect.poll(() => page.textContent('[data-testid=bundle-name]')).toBe('e2e slow sliding window')
+    await page.selectOption('[data-testid=device]', 'cpu')
+    await page.click('[data-testid=run]')
+    await page.waitForSelector('[data-testid=cancel]:not([disabled])')
+    expect(await page.isDisabled('[data-testid=run]')).toBe(true)
+    // Cancel once the windows are under way (the run then has work left to stop).
+    await expect.poll(() => page.textContent('[data-testid=progress-msg]').catch(() => ''), { timeout: 30_000 }).toMatch(/inference \d+\/\d+/)
+    const at = await page.textContent('[data-testid=progress-msg]')
+    await page.click('[data-testid=cancel]')
+    await expect.poll(() => page.textContent('[data-testid=progress-msg]'), { timeout: 30_000 }).toMatch(/^cancelled/)
+    console.log(`cancelled at '${at}' → '${await page.textContent('[data-testid=progress-msg]')}', ${await page.textContent('[data-testid=progress-pct]')}`)
+    expect(await page.isEnabled('[data-testid=run]')).toBe(true)
+    expect(await page.isDisabled('[data-testid=cancel]')).toBe(true)
+    expect(await page.$('[data-testid=error]')).toBeNull() // a note beside the progress bar, not an error banner
+    expect(await page.$('[data-testid=run-summary]')).toBeNull()
+    expect(errors).toEqual([])
+  })
+
+  it('runs a model to completion after the cancel and shows its label volumes', async () => {
     await page.fill('[data-testid=bundle-path]', join(tmp.dir, 'bundle'))
     await page.click('[data-testid=open-bundle]')
     await expect.poll(() => page.textContent('[data-testid=bundle-name]')).toBe('e2e CT threshold')
@@ -190,12 +213,16 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
     await page.keyboard.press('i')
     await page.keyboard.press('3')
     const cx = (await attr('[data-view=axial]', 'data-crosshair')).split(',').map(Number)
+    const cor = (await attr('[data-view=coronal]', 'data-crosshair')).split(',').map(Number)
+    const cbox = (await page.locator('[data-view=coronal] canvas').boundingBox())!
     await page.keyboard.down('Control')
     await page.mouse.wheel(0, -100)
     await page.keyboard.up('Control')
     const zx = (await attr('[data-view=axial]', 'data-crosshair')).split(',').map(Number)
-    const d = (p: number[]) => Math.hypot(p[0] - box.width / 2, p[1] - box.height / 2)
+    const d = (p: number[], b = box) => Math.hypot(p[0] - b.width / 2, p[1] - b.height / 2)
     expect(d(zx)).toBeGreaterThan(d(cx) * 1.1) // zoomed about the centre: the crosshair moved outwards
+    const zc = (await attr('[data-view=coronal]', 'data-crosshair')).split(',').map(Number)
+    expect(d(zc, cbox)).toBeGreaterThan(d(cor, cbox) * 1.1) // linked zoom: the coronal view zoomed too
     await page.keyboard.press('r')
     await expect.poll(() => attr('[data-view=axial]', 'data-crosshair')).toBe(cx.map((x) => x.toFixed(1)).join(','))
   })
@@ -208,7 +235,25 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
 
     await page.waitForSelector('[data-view-3d][data-status*=triangles]', { timeout: 30_000 })
     console.log(`3D view: ${await attr('[data-view-3d]', 'data-status')}`)
-    await page.locator('[data-view-3d]').screenshot({ path: join(ARTIFACTS, 'view-3d.png') })
+    // The three slice planes sit at the crosshair; an axial slice step moves the axial plane only.
+    const planes = async () => Object.fromEntries((await attr('[data-view-3d]', 'data-planes')).split(';').map((e) => [e.split(' ')[0], e.split(' ')[1].split(',').map(Number)]))
+    const p0 = await planes()
+    expect(Object.keys(p0)).toEqual(['axial', 'coronal', 'sagittal'])
+    const box = (await page.locator('[data-view=axial] canvas').boundingBox())!
+    await page.mouse.move(box.x + 20, box.y + 20)
+    await page.keyboard.press('ArrowUp')
+    await expect.poll(async () => (await planes()).axial[2]).toBeCloseTo(p0.axial[2] + 5, 1) // one 5 mm slice up
+    const p1 = await planes()
+    expect(p1.coronal).toEqual(p0.coronal)
+    expect(p1.sagittal).toEqual(p0.sagittal)
+    await page.waitForTimeout(150)
+    const with3d = await page.locator('[data-view-3d]').screenshot({ path: join(ARTIFACTS, 'view-3d.png') })
+    await page.click('[data-testid=show-planes]')
+    await page.waitForTimeout(150)
+    const without = await page.locator('[data-view-3d]').screenshot({ path: join(ARTIFACTS, 'view-3d-no-planes.png') })
+    expect(with3d.equals(without)).toBe(false)
+    await page.click('[data-testid=show-planes]')
+    await page.keyboard.press('ArrowDown')
     await page.click('[data-testid=outline]')
     await page.waitForTimeout(150)
     await page.screenshot({ path: join(ARTIFACTS, 'app-outline.png') })

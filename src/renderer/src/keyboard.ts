@@ -36,6 +36,7 @@ export function attachShortcuts(target: Window): () => void {
     else if (key === 'm') v.overlayVisible = !v.overlayVisible
     else if (key === 'o') v.outline = !v.outline
     else if (key === 'r') v.resetViews()
+    else if (key === 'p') v.showPlanes = !v.showPlanes
     else return
     e.preventDefault()
   }

@@ -30,6 +30,9 @@ export const VIEW_AXES: Record<ViewKind, ViewAxes> = {
   sagittal: { right: [0, 1, 0], down: [0, 0, -1], normal: [-1, 0, 0] }
 }
 
+/** The colour of each view (its title bar, its plane in the 3D view): 3D Slicer's red, green, yellow. */
+export const VIEW_COLORS: Record<ViewKind, string> = { axial: '#e0524a', coronal: '#5fb85a', sagittal: '#e8c63c' }
+
 /** Where the view looks: its canvas size, the world point shown at the canvas centre, and the zoom. */
 export interface Viewport {
   width: number
@@ -132,8 +135,12 @@ export function centerOf(g: GridInfo): Vec3 {
   return gridTransform(g).toWorld([(g.size[0] - 1) / 2, (g.size[1] - 1) / 2, (g.size[2] - 1) / 2])
 }
 
-/** A viewport that shows the whole volume in a view, centred, with a small margin. */
-export function fitViewport(g: GridInfo, view: ViewKind, width: number, height: number): Viewport {
+/**
+ * The rectangle of a view's plane that covers the whole volume (voxel centres plus half the largest
+ * spacing on each side), centred on the volume centre: its width along the view's right axis and
+ * height along its down axis, in mm.
+ */
+export function planeExtent(g: GridInfo, view: ViewKind): { center: Vec3; width: number; height: number } {
   const { right, down } = VIEW_AXES[view]
   const c = centerOf(g)
   let w = 0
@@ -143,9 +150,14 @@ export function fitViewport(g: GridInfo, view: ViewKind, width: number, height: 
     w = Math.max(w, 2 * Math.abs(dot(d, right)))
     h = Math.max(h, 2 * Math.abs(dot(d, down)))
   }
-  const mm = Math.max(w + Math.max(...g.spacing), 1) / width
-  const mmH = Math.max(h + Math.max(...g.spacing), 1) / height
-  return { width, height, center: c, mmPerPixel: Math.max(mm, mmH) * 1.04 }
+  const pad = Math.max(...g.spacing)
+  return { center: c, width: Math.max(w + pad, 1), height: Math.max(h + pad, 1) }
+}
+
+/** A viewport that shows the whole volume in a view, centred, with a small margin. */
+export function fitViewport(g: GridInfo, view: ViewKind, width: number, height: number): Viewport {
+  const e = planeExtent(g, view)
+  return { width, height, center: e.center, mmPerPixel: Math.max(e.width / width, e.height / height) * 1.04 }
 }
 
 /** One slice step along a view's normal: the spacing of the index axis closest to it (mm). */

@@ -7,8 +7,10 @@ export interface MeshRequest {
   labels: ArrayBuffer
   dtype: 'uint8' | 'uint16'
   values: number[]
+  /** Taubin-smooth the surfaces (the raw marching-cubes staircase otherwise). */
+  smooth: boolean
 }
 
 export type MeshReply =
-  | { id: number; kind: 'mesh'; value: number; positions: Float32Array; indices: Uint32Array; ms: number }
+  | { id: number; kind: 'mesh'; value: number; positions: Float32Array; indices: Uint32Array; normals: Float32Array; ms: number }
   | { id: number; kind: 'done' }

@@ -1,8 +1,9 @@
 /**
  * The 3D view's three.js scene: one mesh per label in LPS world millimetres, the volume's bounding
- * box, orbit controls, and a camera looking from the patient's front with Superior up (so patient
- * Left is on screen right, as in the coronal view). Owns every GPU resource it creates and frees
- * them in dispose(); setMeshes() replaces (and disposes) the previous meshes.
+ * box, the three slice planes (render/planes.ts), orbit controls, and a camera looking from the
+ * patient's front (a little from above and the left) with Superior up, so patient Left is on screen
+ * right, as in the coronal view. Owns every GPU resource it creates and frees them in dispose();
+ * setMeshes() replaces (and disposes) the previous meshes, planes.setVolume() the previous planes.
  */
 import {
   AmbientLight, Box3, BoxGeometry, BufferAttribute, BufferGeometry, Color, DirectionalLight, DoubleSide, EdgesGeometry,
@@ -11,6 +12,7 @@ import {
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
 import type { GridInfo } from '../../../shared/contract'
 import { centerOf, linearOf } from '../geometry/space'
+import { SlicePlanes } from '../render/planes'
 
 export class LabelScene {
   private readonly renderer: WebGLRenderer
@@ -18,6 +20,7 @@ export class LabelScene {
   private readonly camera = new PerspectiveCamera(35, 1, 1, 10_000)
   private readonly controls: OrbitControls
   private readonly meshes = new Group()
+  readonly planes = new SlicePlanes()
   private box: LineSegments | undefined
   private frame = 0
 
@@ -29,7 +32,7 @@ export class LabelScene {
     const key = new DirectionalLight(0xffffff, 1.6)
     this.camera.add(key)
     key.position.set(0.3, 0.5, 1)
-    this.scene.add(this.camera, this.meshes)
+    this.scene.add(this.camera, this.meshes, this.planes.group)
     this.controls = new OrbitControls(this.camera, canvas)
     this.controls.addEventListener('change', this.requestRender)
   }
@@ -66,7 +69,9 @@ export class LabelScene {
     const size = new Box3().setFromObject(this.box).getSize(new Vector3()).length()
     const target = new Vector3(c[0], c[1], c[2])
     this.controls.target.copy(target)
-    this.camera.position.copy(target).add(new Vector3(0, -1.6 * size, 0)) // Anterior is −y in LPS
+    // From the front (Anterior is −y in LPS), a little from above and from the patient's left, so the
+    // axial and sagittal slice planes are not seen edge-on.
+    this.camera.position.copy(target).add(new Vector3(0.45, -1, 0.35).normalize().multiplyScalar(1.6 * size))
     this.camera.near = size / 100
     this.camera.far = size * 10
     this.camera.updateProjectionMatrix()
@@ -75,13 +80,14 @@ export class LabelScene {
   }
 
   /** Replaces the label meshes. */
-  setMeshes(items: { value: number; positions: Float32Array; indices: Uint32Array; color: [number, number, number] }[]): void {
+  setMeshes(items: { value: number; positions: Float32Array; indices: Uint32Array; normals?: Float32Array; color: [number, number, number] }[]): void {
     this.clearMeshes()
     for (const it of items) {
       const g = new BufferGeometry()
       g.setAttribute('position', new BufferAttribute(it.positions, 3))
       g.setIndex(new BufferAttribute(it.indices, 1))
-      g.computeVertexNormals()
+      if (it.normals) g.setAttribute('normal', new BufferAttribute(it.normals, 3))
+      else g.computeVertexNormals()
       const mat = new MeshPhongMaterial({ color: new Color(it.color[0] / 255, it.color[1] / 255, it.color[2] / 255), side: DoubleSide, shininess: 30 })
       const mesh = new Mesh(g, mat)
       mesh.userData.value = it.value
@@ -108,6 +114,7 @@ export class LabelScene {
     this.controls.removeEventListener('change', this.requestRender)
     this.controls.dispose()
     this.clearMeshes()
+    this.planes.dispose()
     if (this.box) {
       this.box.geometry.dispose()
       ;(this.box.material as LineBasicMaterial).dispose()

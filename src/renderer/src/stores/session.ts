@@ -110,6 +110,7 @@ export const useSessionStore = defineStore('session', {
       })
     },
     async cancel(): Promise<void> {
+      if (this.running) this.progressMessage = 'cancelling'
       await api.cancel()
     },
     async exportRun(kind: ExportKind, path: string): Promise<void> {

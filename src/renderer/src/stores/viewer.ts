@@ -17,6 +17,8 @@ export const useViewerStore = defineStore('viewer', {
     interpolation: 'linear' as Interpolation,
     /** 1 = fit to the view. */
     zoom: perView(() => 1),
+    /** Zoom the three views together (each relative to its own fit). */
+    linkZoom: true,
     /** Offset of the view centre from the volume centre, in mm along the view's right and down axes. */
     pan: perView((): [number, number] => [0, 0]),
     overlayVisible: true,
@@ -28,7 +30,10 @@ export const useViewerStore = defineStore('viewer', {
     activeView: 'axial' as ViewKind,
     /** What is under the pointer: world point (LPS mm) and the view it is in; null when outside. */
     hover: null as { view: ViewKind; world: Vec3 } | null,
-    showShortcuts: false
+    showShortcuts: false,
+    /** 3D view: the three slice planes through the crosshair; Taubin-smoothed surfaces. */
+    showPlanes: true,
+    smoothSurfaces: true
   }),
   actions: {
     /** Choose a window for a newly shown volume; centre the crosshair and fit the views unless the crosshair is inside it. */
@@ -60,8 +65,11 @@ export const useViewerStore = defineStore('viewer', {
     stepSlice(view: ViewKind, n: number, grid: GridInfo): void {
       this.crosshair = add(this.crosshair, scale(VIEW_AXES[view].normal, n * sliceStep(grid, view)))
     },
+    /** Zooms a view, and the other two by the same factor when the zoom is linked. */
     zoomBy(view: ViewKind, factor: number): void {
-      this.zoom[view] = Math.min(40, Math.max(0.25, this.zoom[view] * factor))
+      const clamp = (z: number) => Math.min(40, Math.max(0.25, z))
+      const applied = clamp(this.zoom[view] * factor) / this.zoom[view]
+      for (const w of this.linkZoom ? VIEWS : [view]) this.zoom[w] = clamp(this.zoom[w] * applied)
     },
     toggleLabel(value: number): void {
       const i = this.hidden.indexOf(value)
