@@ -2,7 +2,7 @@
  * Electron shell: one secure window, the application menu, and the IPC handlers that serve the
  * shared contract by calling the engine (segmentation itself runs in a worker thread).
  */
-import { app, BrowserWindow, Menu, dialog, ipcMain, session, shell } from 'electron'
+import { app, BrowserWindow, Menu, dialog, ipcMain, session } from 'electron'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from './security'
@@ -82,10 +82,12 @@ app.whenReady().then(() => {
     runWorker: (request, onProgress) => runSegmentationInWorker(segmentWorkerPath, request, onProgress),
     addRecent: (path) => app.addRecentDocument(path)
   })
-  app.on('web-contents-created', (_e, contents) => {
-    contents.on('will-attach-webview', (event) => event.preventDefault())
-  })
-  void shell
+})
+
+// Whatever web contents appear (devtools, a future panel): no webviews, no new windows.
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (event) => event.preventDefault())
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }))
 })
 
 app.on('window-all-closed', () => app.quit())
