@@ -1,0 +1,46 @@
+/**
+ * Turns the training pipeline's checkpoint into the shipped bundle through the app's own path:
+ * `segtransfer transfer --to shared` (checkpoint import, load report, ONNX builder) with the model
+ * card facts of training/manifest-facts.json passed as --describe.
+ * Run: `npx tsx scripts/ship-model.ts [--from training/runs/final/checkpoint.pth] [--out resources/models/brain-tissue-resunet]`
+ */
+import path from 'node:path'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { main } from '../src/cli/main'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
+}
+const from = arg('from', path.join(ROOT, 'training/runs/final/checkpoint.pth'))
+const out = arg('out', path.join(ROOT, 'resources/models/brain-tissue-resunet'))
+const facts = JSON.parse(readFileSync(path.join(ROOT, 'training/manifest-facts.json'), 'utf8'))
+
+const describe = {
+  name: 'Brain tissue ResUNet (SegTransfer, trained on synthetic MRI)',
+  description:
+    'Encoder-sharing 3D ResUNet (ResNet-10 encoder, deep stem) trained by training/ on images synthesised from the Colin27 labels: brain, CSF, grey and white matter on any MRI contrast, plus the contrast family of the whole scan. See docs/model-card.md.',
+  channels: facts.channels,
+  geometry: facts.geometry,
+  inference: facts.inference,
+  output: facts.output,
+  classification: facts.classification,
+  license: facts.license,
+  model: { axisOrder: facts.model.axisOrder }
+}
+const a = facts.architecture
+const tmp = mkdtempSync(path.join(tmpdir(), 'ship-'))
+try {
+  const desc = path.join(tmp, 'describe.json')
+  writeFileSync(desc, JSON.stringify(describe))
+  rmSync(out, { recursive: true, force: true })
+  const code = await main([
+    'transfer', '--from', from, '--to', 'shared', '--in-channels', String(a.inChannels), '--classes', String(a.segClasses),
+    '--head-classes', String(a.numClasses), '--strict', '--describe', desc, '--name', 'brain-tissue-resunet', '--out', out
+  ])
+  process.exitCode = code
+} finally {
+  rmSync(tmp, { recursive: true, force: true })
+}
