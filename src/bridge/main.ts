@@ -18,7 +18,7 @@ if (!existsSync(path.join(staticDir, 'index.html'))) {
   console.error(`error: ${staticDir}/index.html is missing; build the renderer first (npx vite build -c vite.browser.config.ts)`)
   process.exit(2)
 }
-const demo = path.join(repo, 'resources/models/demo-tissue')
+const demo = path.join(repo, 'resources/models/brain-tissue-resunet')
 const bridge = await startBridge({ port: Number(arg('port', '5180')), staticDir, defaultBundleDir: existsSync(demo) ? demo : undefined })
 console.log(`SegTransfer (browser build) at ${bridge.url}  — local only; Ctrl+C to stop`)
 const stop = () => void bridge.close().then(() => process.exit(0))

@@ -76,7 +76,7 @@ app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false))
   const win = createWindow()
   buildMenu(win)
-  const defaultBundle = join(app.getAppPath(), 'resources/models/demo-tissue')
+  const defaultBundle = join(app.getAppPath(), 'resources/models/brain-tissue-resunet')
   registerIpc(ipcMain, win, {
     host: { kind: 'electron', ...(existsSync(defaultBundle) ? { defaultBundleDir: defaultBundle } : {}) },
     runWorker: (request, onProgress) => runSegmentationInWorker(segmentWorkerPath, request, onProgress),

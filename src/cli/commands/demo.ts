@@ -6,11 +6,11 @@ import { run as segmentRun } from './segment'
 import type { CommandIO } from '../io'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
-export const DEMO_BUNDLE = path.join(ROOT, 'resources/models/demo-tissue')
+export const DEMO_BUNDLE = path.join(ROOT, 'resources/models/brain-tissue-resunet')
 export const DEMO_SAMPLE = path.join(ROOT, 'resources/samples/colin27_t1_brain_2mm.nii.gz')
 
 export const usage = `segtransfer demo [--out <folder>] [--device auto|cpu|cuda]
-    Segment the bundled sample (Colin27 brain T1, 2 mm) with the bundled demo model; writes
+    Segment the bundled sample (Colin27 brain T1, 2 mm) with the shipped brain-tissue ResUNet; writes
     <folder>/colin27_tissue.nii.gz and <folder>/colin27_tissue_stats.csv (default folder: segtransfer-demo).`
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {

@@ -1,0 +1,101 @@
+"""Evaluate a trained checkpoint on real scans never used in training, with the preprocessing the
+bundle's manifest declares (training/geometry.py: conform 128^3, 2 mm, RAS, float; percentile 0.5-99.5
+then minmax; labels back to the input grid by nearest neighbour through world coordinates).
+
+  python3 training/evaluate.py --run training/runs/final [--save-dir /tmp/segtransfer-eval]
+
+Scans (../shared/data, read only):
+  mri/t1_crop.nii.gz                      256^3 1 mm LIA full-head T1
+  meshnet-gwm/t1_crop_reference.nii.gz    its reference (1 = white matter, 2 = grey matter)
+  mri/FLAIR.nii.gz                        a FLAIR (classification only)
+Reports: brain-mask Dice (ours label > 0, and ours GM ∪ WM, vs reference > 0), GM Dice (ours 2 vs
+reference 2), WM Dice (ours 3 vs reference 1), contrast-family probabilities, PyTorch forward time.
+Writes <run>/evaluation.json (and NIfTI predictions to --save-dir when given).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, 'test', 'fixtures', 'transfer'))
+
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import geometry  # noqa: E402
+from synth import FAMILIES  # noqa: E402
+from train import build_model  # noqa: E402
+
+SHARED = os.path.join(ROOT, '..', 'shared', 'data')
+
+
+def dice(a, b):
+    s = int(a.sum()) + int(b.sum())
+    return round(2 * int((a & b).sum()) / s, 4) if s else float('nan')
+
+
+def run(model, img):
+    x, aff = geometry.preprocess(img)
+    with torch.no_grad():
+        model(x)  # warm-up
+        t = time.time()
+        seg, cls = model(x)
+        dt = time.time() - t
+    labels = seg.argmax(1)[0].numpy().astype(np.uint8)
+    probs = dict(zip(FAMILIES, [round(float(p), 4) for p in cls.softmax(1)[0]]))
+    return labels, aff, probs, dt
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--run', default=os.path.join(HERE, 'runs', 'final'))
+    ap.add_argument('--checkpoint', default=None, help='default: <run>/checkpoint.pth')
+    ap.add_argument('--data', default=SHARED)
+    ap.add_argument('--save-dir', default=None)
+    ap.add_argument('--threads', type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = json.load(open(os.path.join(args.run, 'metrics.json')))['config']
+    model = build_model(cfg['depth'], cfg['width'])
+    model.load_state_dict(torch.load(args.checkpoint or os.path.join(args.run, 'checkpoint.pth')), strict=True)
+    model.eval()
+
+    t1 = nib.load(os.path.join(args.data, 'mri', 't1_crop.nii.gz'))
+    ref = np.asanyarray(nib.load(os.path.join(args.data, 'meshnet-gwm', 't1_crop_reference.nii.gz')).dataobj)
+    lab, aff, probs_t1, dt = run(model, t1)
+    back = geometry.labels_back(lab, aff, t1)
+    res = {
+        't1_crop': {
+            'brain_mask_dice_label_gt0': dice(back > 0, ref > 0),
+            'brain_mask_dice_gm_wm': dice((back == 2) | (back == 3), ref > 0),
+            'gm_dice': dice(back == 2, ref == 2),
+            'wm_dice': dice(back == 3, ref == 1),
+            'volumes_ml': {'ours_csf': int((back == 1).sum()) / 1000, 'ours_gm': int((back == 2).sum()) / 1000,
+                           'ours_wm': int((back == 3).sum()) / 1000, 'ref_gm': int((ref == 2).sum()) / 1000,
+                           'ref_wm': int((ref == 1).sum()) / 1000},
+            'class_probs': probs_t1,
+            'predicted_family': max(probs_t1, key=probs_t1.get),
+        },
+        'pytorch_forward_seconds_128': round(dt, 3),
+    }
+    flair = nib.load(os.path.join(args.data, 'mri', 'FLAIR.nii.gz'))
+    lab_f, aff_f, probs_f, _ = run(model, flair)
+    res['FLAIR'] = {'class_probs': probs_f, 'predicted_family': max(probs_f, key=probs_f.get)}
+    res['checkpoint'] = args.checkpoint or os.path.join(args.run, 'checkpoint.pth')
+    if args.save_dir:
+        os.makedirs(args.save_dir, exist_ok=True)
+        nib.save(nib.Nifti1Image(back, t1.affine), os.path.join(args.save_dir, 't1_crop_seg.nii.gz'))
+        nib.save(nib.Nifti1Image(geometry.labels_back(lab_f, aff_f, flair), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
+        nib.save(nib.Nifti1Image(lab, aff), os.path.join(args.save_dir, 't1_crop_seg_model_grid.nii.gz'))
+    with open(os.path.join(args.run, 'evaluation.json'), 'w') as f:
+        json.dump(res, f, indent=1)
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,86 @@
+"""The bundle's preprocessing in Python, identical to what the app does for the manifest declared in
+training/README.md (conform to 128^3, 2 mm, RAS, float; percentile 0.5-99.5 then minmax; axisOrder xyz),
+and the way back (nearest neighbour through world coordinates onto the input's grid).
+
+Conform (src/engine/volume/conform.ts): target axes exactly along the world axes of the axis code,
+origin such that target index size/2 lands on the world position of the input's continuous index
+size/2; trilinear resampling in world space, outside the input -> 0.
+"""
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+SIZE = 128
+SPACING = 2.0
+ORIENTATION = 'RAS'
+P_LOW, P_HIGH = 0.5, 99.5
+
+
+def conform_affine(src_affine, src_shape, size=SIZE, spacing=SPACING):
+    """RAS-oriented vox->world affine of the conformed grid (RAS axis code: +x, +y, +z)."""
+    centre = src_affine @ np.array([src_shape[0] / 2, src_shape[1] / 2, src_shape[2] / 2, 1.0])
+    aff = np.diag([spacing, spacing, spacing, 1.0])
+    aff[:3, 3] = centre[:3] - spacing * (size / 2)
+    return aff
+
+
+def resample(data, src_affine, dst_affine, dst_shape, mode='bilinear', fill=0.0):
+    """Sample `data` (numpy 3-D, nibabel i,j,k order) at the voxel centres of the destination grid.
+    Trilinear (mode 'bilinear' in grid_sample terms) or nearest; points outside the input -> fill."""
+    m = np.linalg.inv(src_affine) @ dst_affine
+    idx = [torch.arange(n, dtype=torch.float64) for n in dst_shape]
+    gi, gj, gk = torch.meshgrid(*idx, indexing='ij')
+    pts = torch.stack([gi, gj, gk], -1) @ torch.from_numpy(m[:3, :3]).T + torch.from_numpy(m[:3, 3])
+    dims = torch.tensor(data.shape, dtype=torch.float64)
+    norm = 2 * pts / (dims - 1) - 1  # align_corners=True: index 0 -> -1, dim-1 -> +1
+    grid = norm.flip(-1).float()[None]  # grid_sample wants (x=last dim, y, z=first dim)
+    src = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))[None, None]
+    out = F.grid_sample(src, grid, mode=mode, padding_mode='border', align_corners=True)[0, 0]
+    # as the app: inside when -0.5 <= index <= n - 0.5 on every axis (edge replication in that rim)
+    inside = ((pts >= -0.5) & (pts <= dims - 0.5)).all(-1)
+    return torch.where(inside, out, torch.tensor(float(fill))).numpy()
+
+
+def normalise(x, p_low=P_LOW, p_high=P_HIGH):
+    """percentile lower/upper (numpy linear interpolation, all voxels) -> clip -> minmax to [0, 1]."""
+    lo, hi = np.percentile(x, [p_low, p_high])
+    x = np.clip(x, lo, hi)
+    return ((x - lo) / (hi - lo) if hi > lo else x - lo).astype(np.float32)
+
+
+def normalise_torch(x, p_low=P_LOW, p_high=P_HIGH):
+    """Same as normalise() for a torch tensor (used on synthetic volumes)."""
+    flat = x.reshape(-1)
+    if flat.numel() > 100_000:  # a strided subsample: same percentiles up to ~0.1 %, much faster
+        flat = flat[::flat.numel() // 100_000]
+    q = torch.quantile(flat, torch.tensor([p_low / 100, p_high / 100], dtype=x.dtype))
+    lo, hi = float(q[0]), float(q[1])
+    x = x.clamp(lo, hi)
+    return (x - lo) / (hi - lo) if hi > lo else x - lo
+
+
+def preprocess(img):
+    """nibabel image -> (model input [1, 1, S, S, S] float32 tensor, conformed affine)."""
+    data = np.asanyarray(img.dataobj).astype(np.float32)
+    if data.ndim == 4:
+        data = data[..., 0]
+    aff = conform_affine(img.affine, data.shape)
+    conf = resample(data, img.affine, aff, (SIZE,) * 3, 'bilinear', 0.0)
+    return torch.from_numpy(normalise(conf))[None, None], aff
+
+
+def labels_back(labels, model_affine, ref_img):
+    """Model-grid labels -> the input's own grid by nearest neighbour through world coordinates."""
+    ref_shape = ref_img.shape[:3]
+    m = np.linalg.inv(model_affine) @ ref_img.affine
+    out = np.zeros(ref_shape, np.uint8)
+    ii = np.arange(ref_shape[0])
+    jj, kk = np.meshgrid(np.arange(ref_shape[1]), np.arange(ref_shape[2]), indexing='ij')
+    for i in ii:  # slice by slice to keep memory small
+        pts = m[:3, :3] @ np.stack([np.full(jj.size, i), jj.ravel(), kk.ravel()]) + m[:3, 3:]
+        q = np.floor(pts + 0.5).astype(np.int64)
+        ok = np.all((q >= 0) & (q < np.array(labels.shape)[:, None]), 0)
+        v = np.zeros(jj.size, np.uint8)
+        v[ok] = labels[q[0, ok], q[1, ok], q[2, ok]]
+        out[i] = v.reshape(jj.shape)
+    return out
