@@ -72,6 +72,8 @@ function snapped(x: number): number {
   return Math.abs(x - r) < SNAP ? r : x
 }
 
+// sampleNearest and sampleLinear share their loop skeleton on purpose: one specialised hot loop per
+// interpolation, no per-voxel branch or callback (256^3 voxels).
 function sampleNearest(src: VoxelArray, size: Vec3, M: Mat3, b: Vec3, tsize: Vec3, out: VoxelArray, fill: number): void {
   const [nx, ny, nz] = size
   const nxy = nx * ny
