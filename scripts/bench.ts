@@ -127,7 +127,7 @@ sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'test/fixtures/transfer'))})
 import reference as R
 torch.set_num_threads(2)
 a = json.loads(${JSON.stringify(JSON.stringify(a))})
-m = R.SharedModel(depth=a['depth'], in_channels=a['inChannels'], base_width=a['baseWidth'], seg_classes=a['segClasses'], num_classes=a['numClasses'])
+m = R.SharedModel(R.ResNet(a['depth'], in_channels=a['inChannels'], num_classes=a['numClasses'], base_width=a['baseWidth'], deep_stem=a['deepStem']), a['segClasses'], a['baseWidth'])
 m.load_state_dict(torch.load(${JSON.stringify(ckpt)}, map_location='cpu')); m.eval()
 x = torch.rand(1, 1, ${size.join(', ')})
 with torch.no_grad():
