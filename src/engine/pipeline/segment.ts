@@ -8,7 +8,7 @@ import type { Manifest } from '../bundle/manifest'
 import type { Grid, Volume, Vec3 } from '../volume/volume'
 import { voxelCount } from '../volume/volume'
 import { readVolume } from '../volume/read'
-import { stackChannels } from '../volume/stack'
+import { checkSameGrids } from '../volume/stack'
 import { reorient } from '../volume/orientation'
 import { resampleToGrid } from '../volume/resample'
 import { conform } from '../volume/conform'
@@ -130,7 +130,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     for (const n of v.source?.notes ?? []) notes.push(n)
     volumes.push(v)
   }
-  stackChannels(volumes) // throws GRID_MISMATCH when the channels are not co-registered
+  checkSameGrids(volumes) // GRID_MISMATCH when the channels are not co-registered
   const reference = volumes[0]
   lap('read')
 
@@ -142,8 +142,11 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     const f = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data)
     return normalize(f, m.channels[c].normalization)
   })
-  const stacked = new Float32Array(n * channels.length)
-  channels.forEach((c, i) => stacked.set(c, i * n))
+  let stacked = channels[0]
+  if (channels.length > 1) {
+    stacked = new Float32Array(n * channels.length)
+    channels.forEach((c, i) => stacked.set(c, i * n))
+  }
   const tensor = volumeToTensor(stacked, channels.length, modelGrid.size, m.model.axisOrder)
   const spatial = tensorSpatial(modelGrid.size, m.model.axisOrder)
   lap('preprocess')

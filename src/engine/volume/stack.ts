@@ -31,12 +31,11 @@ function label(v: Volume, k: number): string {
 }
 
 /**
- * Stacks volumes on one grid as float32 channels (channel k = volumes[k], same voxel order).
+ * Checks that co-registered channel volumes share one grid, without touching their voxels.
  * @throws SegError BAD_ARGUMENT for no volumes, GRID_MISMATCH when a grid differs from the first's
  *   (size exactly; spacing, origin, direction within GRID_TOLERANCE_MM).
- * @returns the common grid (the first volume's) and one new Float32Array per volume.
  */
-export function stackChannels(volumes: Volume[]): { grid: Grid; channels: Float32Array[] } {
+export function checkSameGrids(volumes: readonly Volume[]): void {
   if (volumes.length === 0) throw new SegError('BAD_ARGUMENT', 'no input volumes; expected at least one channel')
   const first = volumes[0]
   volumes.forEach((v, k) => {
@@ -48,6 +47,16 @@ export function stackChannels(volumes: Volume[]): { grid: Grid; channels: Float3
       )
     }
   })
+}
+
+/**
+ * Stacks volumes on one grid as float32 channels (channel k = volumes[k], same voxel order).
+ * @throws as checkSameGrids
+ * @returns the common grid (the first volume's) and one new Float32Array per volume.
+ */
+export function stackChannels(volumes: Volume[]): { grid: Grid; channels: Float32Array[] } {
+  checkSameGrids(volumes)
+  const first = volumes[0]
   const grid: Grid = {
     size: [...first.size],
     spacing: [...first.spacing],
