@@ -7,6 +7,7 @@ import { writeLabelMap } from '../../src/engine/export'
 import type { Volume } from '../../src/engine/volume/volume'
 import { SegError } from '../../src/engine/errors'
 import { data, maxAbsDiff, refusal, sameValues, tempDir } from '../volume/fixtures'
+import { expectSameGrid } from '../helpers/grid'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -39,10 +40,7 @@ describe('writeLabelMap round trip', () => {
       const back = await readVolume(nii)
       expect(back.data).toBeInstanceOf(Uint8Array)
       expect(sameValues(back.data, labels.data)).toBe(true)
-      expect(back.size).toEqual(input.size)
-      expect(maxAbsDiff(back.spacing, input.spacing)).toBeLessThan(1e-6)
-      expect(maxAbsDiff(back.origin, input.origin)).toBeLessThan(1e-6)
-      expect(maxAbsDiff(back.direction, input.direction)).toBeLessThan(1e-6)
+      expectSameGrid(back, input)
       const a = await headerOf(data(rel))
       const b = await headerOf(nii)
       expect([b.qformCode, b.sformCode]).toEqual([a.qformCode, a.sformCode])

@@ -10,21 +10,11 @@ import { segment } from '../../src/engine/pipeline/segment'
 import { readVolume } from '../../src/engine/volume/read'
 import { reorient } from '../../src/engine/volume/orientation'
 import { writeLabelMap } from '../../src/engine/export'
-import type { Volume } from '../../src/engine/volume/volume'
+import { expectSameGrid } from '../helpers/grid'
 
 let tmp: ReturnType<typeof tempDir>
 beforeAll(() => (tmp = tempDir()))
 afterAll(() => tmp.cleanup())
-
-/** Same size, and spacing/origin/direction equal within `tol` (1e-6 by default, as the issue asks). */
-function expectSameGrid(a: Volume, b: Volume, tol = 1e-6): void {
-  expect(a.size).toEqual(b.size)
-  for (let i = 0; i < 3; i++) {
-    expect(Math.abs(a.spacing[i] - b.spacing[i])).toBeLessThanOrEqual(tol)
-    expect(Math.abs(a.origin[i] - b.origin[i])).toBeLessThanOrEqual(tol)
-  }
-  for (let i = 0; i < 9; i++) expect(Math.abs(a.direction[i] - b.direction[i])).toBeLessThanOrEqual(tol)
-}
 
 const cases: { name: string; file: string; over: ManifestOverrides }[] = [
   {

@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { writeImageNode } from '@itk-wasm/image-io'
 import { SegError } from '../errors'
-import type { Volume } from '../volume/volume'
+import type { Grid, Volume } from '../volume/volume'
 import { describeGrid, sameGrid } from '../volume/stack'
 import { toItkImage } from '../volume/itk-image'
 import { checkOutputPath, produceAtomically } from '../fs/atomic'
@@ -25,7 +25,8 @@ export type LabelMapExtension = (typeof LABEL_MAP_EXTENSIONS)[number]
 
 export interface WriteLabelMapOptions {
   /** The input the labels were computed on (its grid, and for NIfTI its header). */
-  like?: Volume
+  /** The input the labels were made from: only its grid and source (header, path) are used. */
+  like?: Grid & Pick<Volume, 'source'>
   /** Input paths that must never be overwritten (like.source.path is always added). */
   inputs?: string[]
 }

@@ -6,13 +6,14 @@
 import { Worker } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
 import { SegError, type SegErrorCode } from '../errors'
-import type { Volume } from '../volume/volume'
+import type { Grid, Volume } from '../volume/volume'
 import type { SegmentProgress } from '../pipeline/segment'
 import type { WorkerRequest } from './segment-worker'
 
 export interface WorkerResult {
   labels: Volume
-  reference: Volume
+  /** The first input's grid and source (header, path): what export needs; its voxels stay in the worker. */
+  reference: Grid & Pick<Volume, 'source'>
   provider: string
   notes: string[]
   classification?: { classes: string[]; probabilities: number[] }
@@ -41,7 +42,7 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
         settled = true
         resolve({
           labels: m.labels,
-          reference: { ...m.referenceGrid, data: new Uint8Array(0), source: m.referenceSource },
+          reference: { ...m.referenceGrid, source: m.referenceSource },
           provider: m.provider,
           notes: m.notes,
           classification: m.classification,
