@@ -110,8 +110,13 @@ def gaussian_blur(x, sigmas):
 
 
 class Generator:
-    def __init__(self, genlabels_path, seed=0, contrast='wide'):
+    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0):
+        """real_image: the real scan the labels were derived from (Colin27 ch2.nii.gz, same grid);
+        with probability real_p a sample is that scan itself, deformed and degraded like the synthetic
+        ones (family T1-like): real texture, partial volume and head anatomy that three Gaussian head
+        classes cannot imitate."""
         self.contrast = contrast
+        self.real_p = real_p if real_image else 0.0
         img = nib.load(genlabels_path)
         lab = torch.from_numpy(np.asanyarray(img.dataobj).astype(np.int64))
         self.shape = lab.shape
@@ -123,6 +128,13 @@ class Generator:
         self.centre = (img.affine @ np.append(head.mean(0), 1.0))[:3]  # world centre of the head
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator().manual_seed(seed)
+        self.real = None
+        if self.real_p > 0:
+            r = nib.load(real_image)
+            if r.shape[:3] != self.shape or not np.allclose(r.affine, img.affine, atol=1e-4):
+                raise ValueError(f'{real_image}: not on the grid of {genlabels_path}')
+            data = np.asanyarray(r.dataobj).astype(np.float32)
+            self.real = torch.from_numpy(data / np.percentile(data, 99.5))[None, None].contiguous()
 
     def randn(self, *shape):
         return torch.randn(*shape, generator=self.gen)
@@ -164,6 +176,12 @@ class Generator:
         gl[below & (gl >= 1) & (gl <= 4)] = 6
         target = self.to_target[gl]
 
+        if self.real is not None and rng.random() < self.real_p:
+            # the real scan, trilinear at the 2 mm points (as the app's conform samples a 1 mm input)
+            img = F.grid_sample(self.real, grid, mode='bilinear', padding_mode='border', align_corners=True)
+            if augment and rng.random() < 0.15:  # skull-stripped input
+                img = img * (target > 0).float()[None, None]
+            return self._degrade(img, S, augment, (0.0, 0.6)), target, 0
         # --- intensities
         (csf, gm, wm), head_mu = draw_means(rng, self.contrast)
         family = family_of(csf, gm, wm)
@@ -179,11 +197,16 @@ class Generator:
         mu_t = torch.tensor(mu, dtype=torch.float32)
         sig_t = torch.tensor(sig, dtype=torch.float32)
         img = mu_t[gl] + sig_t[gl] * self.randn(*S)
-        img = img[None, None]
+        return self._degrade(img[None, None], S, augment, (0.3, 1.0)), target, family
+
+    def _degrade(self, img, S, augment, blur):
+        """Scanner effects on img [1, 1, *S]: bias field, blur (sigma range `blur`, voxels), resolution
+        change, noise, limited field of view; then the app's normalisation and a gamma. -> [1, *S]."""
+        rng = self.rng
         if augment:
             bias = F.interpolate(self.randn(1, 1, 4, 4, 4) * rng.uniform(0, 0.3), size=S, mode='trilinear', align_corners=True)
             img = img * torch.exp(bias)
-            img = gaussian_blur(img, rng.uniform(0.3, 1.0, 3))  # >= 0.3: stands in for partial volume
+            img = gaussian_blur(img, rng.uniform(*blur, 3))  # synthetic: >= 0.3 stands in for partial volume
             if rng.random() < 0.3:
                 ax = int(rng.integers(3))
                 low = list(S)
@@ -203,4 +226,4 @@ class Generator:
         img = normalise_torch(img[0, 0])
         if augment:
             img = img.clamp(min=0) ** float(np.exp(rng.normal(0, 0.2)))
-        return img[None].float(), target, family
+        return img[None].float()

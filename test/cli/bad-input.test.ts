@@ -108,3 +108,13 @@ describe('segment refuses bad input with one line and no output', () => {
     expect(r.err).toMatch(/^error: .*--modle/)
   })
 })
+
+describe('import-model refuses a bad option value with one line and no bundle', () => {
+  it('an unknown --resampling', async () => {
+    const out = join(tmp.dir, 'bad-resampling')
+    const r = await cli('import-model', join(bundle1, 'model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--resampling', 'nearest', '--out', out)
+    expect(r.code).toBe(2)
+    expect(r.err.trim()).toBe('error: --resampling nearest is not valid; expected probabilities or labels')
+    expect(existsSync(out)).toBe(false)
+  })
+})

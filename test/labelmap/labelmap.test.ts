@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
   argmaxLabels,
-  decodeOutput,
   keepLargestComponents,
   largestComponent,
   sigmoidLabels,
@@ -118,18 +117,3 @@ describe('largestComponent (26-connectivity)', () => {
   })
 })
 
-describe('decodeOutput', () => {
-  it('applies kind, labels and largestComponent from the manifest', () => {
-    const size: [number, number, number] = [3, 1, 1]
-    const scores = Float32Array.from([1, 0, 1, 0, 1, 0]) // [2, 3]
-    const labels = [
-      { value: 0, name: 'bg', color: [0, 0, 0] as [number, number, number] },
-      { value: 5, name: 'fg', color: [255, 0, 0] as [number, number, number] }
-    ]
-    const out = decodeOutput(scores, 2, size, { kind: 'softmax', threshold: 0.5, labels, largestComponent: false })
-    expect(Array.from(out)).toEqual([0, 5, 0])
-    expect(() => decodeOutput(scores, 3, size, { kind: 'softmax', threshold: 0.5, labels, largestComponent: false })).toThrow(
-      'the model outputs 3 channels but the manifest declares 2 labels'
-    )
-  })
-})

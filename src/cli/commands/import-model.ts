@@ -21,8 +21,17 @@ export const usage = `segtransfer import-model <model.onnx> --labels <labels.jso
     --divisible-by <n>            pad whole volumes to a multiple of n
     --output softmax|sigmoid      output kind (default softmax) [--threshold f]
     --largest-component           keep the largest connected component of each label
+    --resampling probabilities|labels   back to the input grid: interpolate class probabilities
+                                  (default) or copy the nearest model voxel's label
     --axis-order zyx|xyz          tensor layout of the voxels (default zyx: NIfTI storage order)
     --license <text>`
+
+function resamplingOption(text: string): 'probabilities' | 'labels' {
+  if (text !== 'probabilities' && text !== 'labels') {
+    throw new SegError('BAD_ARGUMENT', `--resampling ${text} is not valid; expected probabilities or labels`)
+  }
+  return text
+}
 
 function numbers(flag: string, text: string, n: 1 | 3): number[] {
   const parts = text.split(',').map(Number)
@@ -87,6 +96,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       output: { type: 'string', default: 'softmax' },
       threshold: { type: 'string', default: '0.5' },
       'largest-component': { type: 'boolean', default: false },
+      resampling: { type: 'string', default: 'probabilities' },
       'axis-order': { type: 'string', default: 'zyx' },
       license: { type: 'string' }
     }
@@ -138,7 +148,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     channels,
     geometry,
     inference,
-    output: { kind: values.output as 'softmax' | 'sigmoid', threshold: Number(values.threshold), largestComponent: values['largest-component']! },
+    output: {
+      kind: values.output as 'softmax' | 'sigmoid',
+      threshold: Number(values.threshold),
+      largestComponent: values['largest-component']!,
+      resampling: resamplingOption(values.resampling!)
+    },
     axisOrder: values['axis-order'] as 'zyx' | 'xyz',
     license: values.license
   })

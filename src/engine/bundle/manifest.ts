@@ -77,7 +77,13 @@ export const OutputSchema = z.object({
   threshold: z.number().gt(0).lt(1).default(0.5),
   labels: z.array(LabelSchema).min(1),
   /** Keep only the largest 26-connected component of each listed label value (true = all foreground labels). */
-  largestComponent: z.union([z.boolean(), z.array(z.number().int())]).default(false)
+  largestComponent: z.union([z.boolean(), z.array(z.number().int())]).default(false),
+  /**
+   * How labels get from the model's grid back onto the input's when they differ (conform, resample):
+   * 'probabilities' interpolates the class probabilities trilinearly and decodes at every input voxel
+   * (nnU-Net's way; smooth, sub-voxel edges), 'labels' copies the nearest model voxel's label.
+   */
+  resampling: z.enum(['probabilities', 'labels']).default('probabilities')
 })
 
 export const ClassificationSchema = z.object({

@@ -17,7 +17,7 @@ import { promises as fs } from 'node:fs'
 import { openSession, checkModelIO } from '../inference/session'
 import { runModelWithHeads } from '../inference/run'
 import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
-import { argmaxLabels, sigmoidLabels, largestComponent } from '../labelmap'
+import { argmaxLabels, sigmoidLabels, keepLargestComponents, resampleProbabilitiesToLabels, softmax, type LabelArray } from '../labelmap'
 import { decodeModel } from '../onnx'
 import { relaxSpatialDims } from '../onnx/edit'
 import { targetSpacingGrid } from './grids'
@@ -100,6 +100,35 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
   return relaxSpatialDims(bytes)
 }
 
+/**
+ * The model's scores ([K, model voxels]) as labels on the input's grid, as the manifest's `output`
+ * and `geometry` say: decoded on the model grid and copied (native, or resampling 'labels'), or
+ * probabilities interpolated onto the input grid and decoded there ('probabilities'). The
+ * largest-component filter runs last, on the grid that is returned.
+ */
+function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: Grid, m: Manifest): LabelArray {
+  const { output } = m
+  const values = output.labels.map((l) => l.value)
+  const channelValues = output.kind === 'softmax' ? values : values.filter((v) => v !== 0) // sigmoid: no background channel
+  const n = voxelCount(modelGrid)
+  let labels: LabelArray
+  let grid = inputGrid
+  if (m.geometry.mode !== 'native' && output.resampling === 'probabilities') {
+    const probs = output.kind === 'softmax' ? softmax(scores, K, n) : scores.map((x) => 1 / (1 + Math.exp(-x)))
+    const decoding = output.kind === 'softmax' ? { kind: 'softmax' as const } : { kind: 'sigmoid' as const, threshold: output.threshold }
+    labels = resampleProbabilitiesToLabels(probs, K, modelGrid, inputGrid, decoding, channelValues)
+  } else {
+    labels =
+      output.kind === 'softmax'
+        ? argmaxLabels(scores, K, n, channelValues)
+        : sigmoidLabels(scores, K, n, output.threshold, channelValues)
+    grid = modelGrid
+  }
+  labels = keepLargestComponents(labels, grid.size, output.largestComponent, values)
+  if (grid === inputGrid) return labels
+  return resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
+}
+
 export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   const { bundle, signal } = opts
   const m = bundle.manifest
@@ -178,21 +207,8 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     })
     lap('inference')
     report('postprocess', 0.95, 'post-processing')
-    const probs = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
-    const values = m.output.labels.map((l) => l.value)
-    let labelData =
-      m.output.kind === 'softmax'
-        ? argmaxLabels(probs, K, n, values)
-        : sigmoidLabels(probs, K, n, m.output.threshold, values.filter((v) => v !== 0))
-    const lcc = m.output.largestComponent
-    const lccValues = lcc === true ? values.filter((v) => v !== 0) : lcc === false ? [] : lcc
-    for (const value of lccValues) labelData = largestComponent(labelData, modelGrid.size, value)
-
-    const modelLabels: Volume = { ...modelGrid, data: labelData }
-    const labels =
-      m.geometry.mode === 'native'
-        ? modelLabels
-        : resampleToGrid(modelLabels, gridOf(reference), { interpolation: 'nearest', fill: 0 })
+    const scores = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
+    const labels: Volume = { ...gridOf(reference), data: toLabels(scores, K, modelGrid, gridOf(reference), m) }
     let classification: SegmentResult['classification']
     if (m.classification) {
       const logits = Array.from(extras[m.classification.output])

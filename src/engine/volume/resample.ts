@@ -67,7 +67,7 @@ export function resampleToGrid(volume: Volume, target: Grid, opts: ResampleOptio
 }
 
 /** Snaps x to the nearest integer when within SNAP of it. */
-function snapped(x: number): number {
+export function snapped(x: number): number {
   const r = Math.round(x)
   return Math.abs(x - r) < SNAP ? r : x
 }
