@@ -1,6 +1,6 @@
 """Evaluate a trained checkpoint on real scans never used in training, with the preprocessing the
 bundle's manifest declares (training/geometry.py: conform 128^3, 2 mm, RAS, float; percentile 0.5-99.5
-then minmax; labels back to the input grid by nearest neighbour through world coordinates).
+then minmax; class probabilities interpolated back onto the input grid, then argmax, as the app does).
 
   python3 training/evaluate.py --run training/runs/final [--save-dir /tmp/segtransfer-eval]
 
@@ -48,7 +48,7 @@ def run(model, img):
         dt = time.time() - t
     labels = seg.argmax(1)[0].numpy().astype(np.uint8)
     probs = dict(zip(FAMILIES, [round(float(p), 4) for p in cls.softmax(1)[0]]))
-    return labels, aff, probs, dt
+    return labels, seg.softmax(1)[0].numpy(), aff, probs, dt
 
 
 def main():
@@ -67,8 +67,8 @@ def main():
 
     t1 = nib.load(os.path.join(args.data, 'mri', 't1_crop.nii.gz'))
     ref = np.asanyarray(nib.load(os.path.join(args.data, 'meshnet-gwm', 't1_crop_reference.nii.gz')).dataobj)
-    lab, aff, probs_t1, dt = run(model, t1)
-    back = geometry.labels_back(lab, aff, t1)
+    lab, seg_p, aff, probs_t1, dt = run(model, t1)
+    back = geometry.labels_from_probabilities(seg_p, aff, t1)
     res = {
         't1_crop': {
             'brain_mask_dice_label_gt0': dice(back > 0, ref > 0),
@@ -84,13 +84,13 @@ def main():
         'pytorch_forward_seconds_128': round(dt, 3),
     }
     flair = nib.load(os.path.join(args.data, 'mri', 'FLAIR.nii.gz'))
-    lab_f, aff_f, probs_f, _ = run(model, flair)
+    lab_f, seg_pf, aff_f, probs_f, _ = run(model, flair)
     res['FLAIR'] = {'class_probs': probs_f, 'predicted_family': max(probs_f, key=probs_f.get)}
     res['checkpoint'] = args.checkpoint or os.path.join(args.run, 'checkpoint.pth')
     if args.save_dir:
         os.makedirs(args.save_dir, exist_ok=True)
         nib.save(nib.Nifti1Image(back, t1.affine), os.path.join(args.save_dir, 't1_crop_seg.nii.gz'))
-        nib.save(nib.Nifti1Image(geometry.labels_back(lab_f, aff_f, flair), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
+        nib.save(nib.Nifti1Image(geometry.labels_from_probabilities(seg_pf, aff_f, flair), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
         nib.save(nib.Nifti1Image(lab, aff), os.path.join(args.save_dir, 't1_crop_seg_model_grid.nii.gz'))
     with open(os.path.join(args.run, 'evaluation.json'), 'w') as f:
         json.dump(res, f, indent=1)

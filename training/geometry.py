@@ -1,6 +1,7 @@
 """The bundle's preprocessing in Python, identical to what the app does for the manifest declared in
 training/README.md (conform to 128^3, 2 mm, RAS, float; percentile 0.5-99.5 then minmax; axisOrder xyz),
-and the way back (nearest neighbour through world coordinates onto the input's grid).
+and the way back onto the input's grid (class probabilities interpolated trilinearly through world
+coordinates, then argmax: the app's default `output.resampling: probabilities`).
 
 Conform (src/engine/volume/conform.ts): target axes exactly along the world axes of the axis code,
 origin such that target index size/2 lands on the world position of the input's continuous index
@@ -69,18 +70,14 @@ def preprocess(img):
     return torch.from_numpy(normalise(conf))[None, None], aff
 
 
-def labels_back(labels, model_affine, ref_img):
-    """Model-grid labels -> the input's own grid by nearest neighbour through world coordinates."""
-    ref_shape = ref_img.shape[:3]
-    m = np.linalg.inv(model_affine) @ ref_img.affine
-    out = np.zeros(ref_shape, np.uint8)
-    ii = np.arange(ref_shape[0])
-    jj, kk = np.meshgrid(np.arange(ref_shape[1]), np.arange(ref_shape[2]), indexing='ij')
-    for i in ii:  # slice by slice to keep memory small
-        pts = m[:3, :3] @ np.stack([np.full(jj.size, i), jj.ravel(), kk.ravel()]) + m[:3, 3:]
-        q = np.floor(pts + 0.5).astype(np.int64)
-        ok = np.all((q >= 0) & (q < np.array(labels.shape)[:, None]), 0)
-        v = np.zeros(jj.size, np.uint8)
-        v[ok] = labels[q[0, ok], q[1, ok], q[2, ok]]
-        out[i] = v.reshape(jj.shape)
-    return out
+def labels_from_probabilities(probs, model_affine, ref_img):
+    """Model-grid probabilities [K, S, S, S] -> labels on the input's grid: each channel trilinearly
+    (outside the model grid 0, so channel 0 = background wins there), then argmax (first maximum wins)."""
+    shape = ref_img.shape[:3]
+    best = np.zeros(shape, np.uint8)
+    best_p = np.full(shape, -1.0, np.float32)
+    for k, p in enumerate(probs):
+        q = resample(p, model_affine, ref_img.affine, shape, 'bilinear', 0.0)
+        better = q > best_p
+        best[better], best_p[better] = k, q[better]
+    return best

@@ -20,7 +20,7 @@ describe('training pipeline', () => {
   it.skipIf(!torchThere || !dataThere)('smoke mode trains a few steps and writes a checkpoint the app can import', { timeout: 300_000 }, async () => {
     const tmp = tempDir()
     try {
-      const r = spawnSync(PYTHON, [join(REPO, 'training/train.py'), '--smoke', '--out', tmp.dir], { encoding: 'utf8', cwd: REPO, timeout: 280_000 })
+      const r = spawnSync(PYTHON, [join(REPO, 'training/train.py'), '--smoke', '--real-p', '0.5', '--out', tmp.dir], { encoding: 'utf8', cwd: REPO, timeout: 280_000 })
       expect(r.status, r.stderr.slice(-2000)).toBe(0)
       const ckpt = join(tmp.dir, 'checkpoint.pth')
       expect(existsSync(ckpt)).toBe(true)
