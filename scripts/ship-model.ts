@@ -14,14 +14,16 @@ const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
-const from = arg('from', path.join(ROOT, 'training/runs/final/checkpoint.pth'))
-const out = arg('out', path.join(ROOT, 'resources/models/brain-tissue-resunet'))
+// Paths relative to the repository, so the bundle's provenance names no machine-specific folder.
+const from = path.relative(ROOT, path.resolve(arg('from', path.join(ROOT, 'training/runs/final/checkpoint.pth'))))
+const out = path.relative(ROOT, path.resolve(arg('out', path.join(ROOT, 'resources/models/brain-tissue-resunet'))))
+process.chdir(ROOT)
 const facts = JSON.parse(readFileSync(path.join(ROOT, 'training/manifest-facts.json'), 'utf8'))
 
 const describe = {
-  name: 'Brain tissue ResUNet (SegTransfer, trained on synthetic MRI)',
+  name: 'Brain tissue ResUNet (SegTransfer, trained on Colin27 and synthetic MRI)',
   description:
-    'Encoder-sharing 3D ResUNet (ResNet-10 encoder, deep stem) trained by training/ on images synthesised from the Colin27 labels: brain, CSF, grey and white matter on any MRI contrast, plus the contrast family of the whole scan. See docs/model-card.md.',
+    'Encoder-sharing 3D ResUNet (ResNet-10 encoder, deep stem) trained by training/ on the Colin27 T1 and on images synthesised from its labels: brain, CSF, grey and white matter on any MRI contrast, plus the contrast family of the whole scan. See docs/model-card.md.',
   channels: facts.channels,
   geometry: facts.geometry,
   inference: facts.inference,

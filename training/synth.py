@@ -110,12 +110,15 @@ def gaussian_blur(x, sigmas):
 
 
 class Generator:
-    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0):
+    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs'):
         """real_image: the real scan the labels were derived from (Colin27 ch2.nii.gz, same grid);
         with probability real_p a sample is that scan itself, deformed and degraded like the synthetic
         ones (family T1-like): real texture, partial volume and head anatomy that three Gaussian head
-        classes cannot imitate."""
-        self.contrast = contrast
+        classes cannot imitate. neck: what fills the head below the template ('blobs', or 'extrude': the
+        edge slice repeated, brain labels there as head tissue; how runs/phase1..5 were trained)."""
+        if neck not in ('blobs', 'extrude'):
+            raise ValueError(f"neck must be 'blobs' or 'extrude', got {neck!r}")
+        self.contrast, self.neck = contrast, neck
         self.real_p = real_p if real_image else 0.0
         img = nib.load(genlabels_path)
         lab = torch.from_numpy(np.asanyarray(img.dataobj).astype(np.int64))
@@ -134,7 +137,12 @@ class Generator:
             if r.shape[:3] != self.shape or not np.allclose(r.affine, img.affine, atol=1e-4):
                 raise ValueError(f'{real_image}: not on the grid of {genlabels_path}')
             data = np.asanyarray(r.dataobj).astype(np.float32)
-            self.real = torch.from_numpy(data / np.percentile(data, 99.5))[None, None].contiguous()
+            data = data / np.percentile(data, 99.5)
+            self.real = torch.from_numpy(data)[None, None].contiguous()
+            gen = np.asanyarray(img.dataobj)
+            # per generation label: mean and sd of the scan (used for the synthetic neck below the template)
+            self.real_mu = torch.tensor([float(data[gen == k].mean()) if (gen == k).any() else 0.0 for k in range(N_GEN)])
+            self.real_sd = torch.tensor([float(data[gen == k].std()) if (gen == k).any() else 0.0 for k in range(N_GEN)])
 
     def randn(self, *shape):
         return torch.randn(*shape, generator=self.gen)
@@ -172,13 +180,23 @@ class Generator:
         # template's lower edge (z = -71 mm, it ends in the neck) a head-tissue column, so the model sees
         # tissue under the brain as real scans have; brain labels there become head tissue ('head mid').
         gl = F.grid_sample(self.labels, grid, mode='nearest', padding_mode='border', align_corners=True)[0, 0].long()
-        below = vox[..., 2] < -0.5
-        gl[below & (gl >= 1) & (gl <= 4)] = 6
+        # Below the template's lower edge (z = -71 mm: it ends just under the cerebellum) real scans go on
+        # into the neck. The extruded edge slice gives the neck's outline; inside it, random smooth blobs
+        # of the three head-tissue labels stand in for muscle, fat and bone (the cord there is background).
+        neck = (vox[..., 2] < -0.5) & (gl != 0)
+        if self.neck == 'extrude':
+            gl[neck & (gl <= 4)] = 6
+            neck[:] = False
+        elif neck.any():
+            gl[neck] = self._neck_labels(S)[neck]
         target = self.to_target[gl]
 
         if self.real is not None and rng.random() < self.real_p:
             # the real scan, trilinear at the 2 mm points (as the app's conform samples a 1 mm input)
             img = F.grid_sample(self.real, grid, mode='bilinear', padding_mode='border', align_corners=True)
+            if neck.any():  # the neck blobs, with the scan's own head-tissue intensities
+                g = gl[neck]
+                img[0, 0][neck] = self.real_mu[g] + self.real_sd[g] * self.randn(int(neck.sum()))
             if augment and rng.random() < 0.15:  # skull-stripped input
                 img = img * (target > 0).float()[None, None]
             return self._degrade(img, S, augment, (0.0, 0.6)), target, 0
@@ -198,6 +216,15 @@ class Generator:
         sig_t = torch.tensor(sig, dtype=torch.float32)
         img = mu_t[gl] + sig_t[gl] * self.randn(*S)
         return self._degrade(img[None, None], S, augment, (0.3, 1.0)), target, family
+
+    def _neck_labels(self, S):
+        """Head-tissue generation labels (5, 6, 7) as random smooth blobs on the sample grid: a two-scale
+        Gaussian random field (features of ~40 and ~18 mm at 2 mm voxels) cut at two random levels."""
+        f = F.interpolate(self.randn(1, 1, 6, 6, 6), size=S, mode='trilinear', align_corners=True)
+        f = f + 0.6 * F.interpolate(self.randn(1, 1, 14, 14, 14), size=S, mode='trilinear', align_corners=True)
+        lo = float(self.rng.uniform(-0.6, 0.0))
+        hi = lo + float(self.rng.uniform(0.4, 1.2))
+        return 5 + (f[0, 0] > lo).long() + (f[0, 0] > hi).long()
 
     def _degrade(self, img, S, augment, blur):
         """Scanner effects on img [1, 1, *S]: bias field, blur (sigma range `blur`, voxels), resolution
