@@ -117,12 +117,13 @@ export function softmax(logits: Float32Array, K: number, voxels: number): Float3
     throw new SegError('BAD_ARGUMENT', `softmax: logits hold ${logits.length} values, expected K × voxels = ${K} × ${voxels}`)
   }
   const out = new Float32Array(logits.length)
+  const e = new Float64Array(K) // each exp computed once, kept in float64 until the division
   for (let v = 0; v < voxels; v++) {
     let max = -Infinity
-    for (let o = v; o < logits.length; o += voxels) if (logits[o] > max) max = logits[o]
+    for (let k = 0, o = v; k < K; k++, o += voxels) if (logits[o] > max) max = logits[o]
     let sum = 0
-    for (let o = v; o < logits.length; o += voxels) sum += Math.exp(logits[o] - max)
-    for (let o = v; o < logits.length; o += voxels) out[o] = Math.exp(logits[o] - max) / sum
+    for (let k = 0, o = v; k < K; k++, o += voxels) sum += e[k] = Math.exp(logits[o] - max)
+    for (let k = 0, o = v; k < K; k++, o += voxels) out[o] = e[k] / sum
   }
   return out
 }
