@@ -1,14 +1,15 @@
 #!/bin/sh
-# Reproduces training/runs/final from scratch (about 3 h 40 min on 2 CPU threads), stage by stage, as it
+# Reproduces training/runs/final from scratch (about 4 h 30 min on 2 CPU threads), stage by stage, as it
 # was actually trained (see docs/model-card.md, "Training"): stages stopped by hand after a validation
 # checkpoint are replayed with --stop-minutes (the schedule still spans --minutes).
 set -e
 cd "$(dirname "$0")/.."
 R=training/runs
-python3 training/train.py --out $R/phase1 --contrast wide --minutes 100 --stop-minutes 30 --neck extrude
-python3 training/train.py --out $R/phase2 --init $R/phase1/checkpoint.pth --contrast realistic --minutes 72 --warmup 20 --stop-minutes 10 --neck extrude
-python3 training/train.py --out $R/phase3 --init $R/phase2/checkpoint.pth --contrast realistic --lr 6e-3 --warmup 30 --minutes 57 --stop-minutes 10 --neck extrude
-python3 training/train.py --out $R/phase4 --init $R/phase3/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --minutes 44 --neck extrude
-python3 training/train.py --out $R/phase5 --init $R/phase4/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --real-p 0.5 --minutes 85 --stop-minutes 20 --neck extrude
-python3 training/train.py --out $R/final --init $R/phase5/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --real-p 0.5 --minutes 90
+python3 training/train.py --out $R/phase1 --contrast wide --minutes 100 --stop-minutes 30 --neck extrude --cut-target keep
+python3 training/train.py --out $R/phase2 --init $R/phase1/checkpoint.pth --contrast realistic --minutes 72 --warmup 20 --stop-minutes 10 --neck extrude --cut-target keep
+python3 training/train.py --out $R/phase3 --init $R/phase2/checkpoint.pth --contrast realistic --lr 6e-3 --warmup 30 --minutes 57 --stop-minutes 10 --neck extrude --cut-target keep
+python3 training/train.py --out $R/phase4 --init $R/phase3/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --minutes 44 --neck extrude --cut-target keep
+python3 training/train.py --out $R/phase5 --init $R/phase4/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --real-p 0.5 --minutes 85 --stop-minutes 20 --neck extrude --cut-target keep
+python3 training/train.py --out $R/phase6 --init $R/phase5/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --real-p 0.5 --minutes 90 --stop-minutes 20 --cut-target keep
+python3 training/train.py --out $R/final --init $R/phase6/checkpoint.pth --contrast realistic --freeze-bn --lr 3e-3 --warmup 30 --real-p 0.5 --minutes 70
 python3 training/evaluate.py --run $R/final

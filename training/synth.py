@@ -5,7 +5,7 @@ input to 128^3 of them) filled from the Colin27 generation labels (derive_labels
 
   geometry   random head position (±25 mm), L-R flip (p 0.5), rotations ±15° per axis, scaling
              0.85-1.15 per axis, a smooth random displacement field (5^3 control points, sd 0-3 mm,
-             trilinear), optional limited field of view (p 0.2: everything beyond a random plane -> 0).
+             trilinear), optional limited field of view (p 0.2: everything beyond a random plane -> 0, image and target).
              The 1 mm label map is sampled by nearest neighbour at the 2 mm voxel centres (outside the
              template: its edge slices extruded, i.e. air, and head tissue below the neck); the target is the generation label mapped to the 4 target classes.
   intensity  one Gaussian per generation label (mean, sd), drawn independently per voxel;
@@ -110,7 +110,7 @@ def gaussian_blur(x, sigmas):
 
 
 class Generator:
-    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs'):
+    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs', cut_target='background'):
         """real_image: the real scan the labels were derived from (Colin27 ch2.nii.gz, same grid);
         with probability real_p a sample is that scan itself, deformed and degraded like the synthetic
         ones (family T1-like): real texture, partial volume and head anatomy that three Gaussian head
@@ -118,7 +118,9 @@ class Generator:
         edge slice repeated, brain labels there as head tissue; how runs/phase1..5 were trained)."""
         if neck not in ('blobs', 'extrude'):
             raise ValueError(f"neck must be 'blobs' or 'extrude', got {neck!r}")
-        self.contrast, self.neck = contrast, neck
+        if cut_target not in ('background', 'keep'):
+            raise ValueError(f"cut_target must be 'background' or 'keep', got {cut_target!r}")
+        self.contrast, self.neck, self.cut_target = contrast, neck, cut_target
         self.real_p = real_p if real_image else 0.0
         img = nib.load(genlabels_path)
         lab = torch.from_numpy(np.asanyarray(img.dataobj).astype(np.int64))
@@ -199,7 +201,7 @@ class Generator:
                 img[0, 0][neck] = self.real_mu[g] + self.real_sd[g] * self.randn(int(neck.sum()))
             if augment and rng.random() < 0.15:  # skull-stripped input
                 img = img * (target > 0).float()[None, None]
-            return self._degrade(img, S, augment, (0.0, 0.6)), target, 0
+            return self._degrade(img, target, S, augment, (0.0, 0.6)), target, 0
         # --- intensities
         (csf, gm, wm), head_mu = draw_means(rng, self.contrast)
         family = family_of(csf, gm, wm)
@@ -215,7 +217,7 @@ class Generator:
         mu_t = torch.tensor(mu, dtype=torch.float32)
         sig_t = torch.tensor(sig, dtype=torch.float32)
         img = mu_t[gl] + sig_t[gl] * self.randn(*S)
-        return self._degrade(img[None, None], S, augment, (0.3, 1.0)), target, family
+        return self._degrade(img[None, None], target, S, augment, (0.3, 1.0)), target, family
 
     def _neck_labels(self, S):
         """Head-tissue generation labels (5, 6, 7) as random smooth blobs on the sample grid: a two-scale
@@ -226,9 +228,12 @@ class Generator:
         hi = lo + float(self.rng.uniform(0.4, 1.2))
         return 5 + (f[0, 0] > lo).long() + (f[0, 0] > hi).long()
 
-    def _degrade(self, img, S, augment, blur):
+    def _degrade(self, img, target, S, augment, blur):
         """Scanner effects on img [1, 1, *S]: bias field, blur (sigma range `blur`, voxels), resolution
-        change, noise, limited field of view; then the app's normalisation and a gamma. -> [1, *S]."""
+        change, noise, limited field of view; then the app's normalisation and a gamma. -> [1, *S].
+        A field-of-view cut also clears `target` there (in place; cut_target 'background'): a region the
+        scan never imaged has no brain to label, and a model taught otherwise paints brain into the air
+        at the edge of real volumes. cut_target 'keep' (phases 1-6) left the labels under the cut."""
         rng = self.rng
         if augment:
             bias = F.interpolate(self.randn(1, 1, 4, 4, 4) * rng.uniform(0, 0.3), size=S, mode='trilinear', align_corners=True)
@@ -250,6 +255,8 @@ class Generator:
                 else:
                     sl[2 + ax] = slice(0, S[ax] - cut)
                 img[tuple(sl)] = 0
+                if self.cut_target == 'background':
+                    target[tuple(sl[2:])] = 0
         img = normalise_torch(img[0, 0])
         if augment:
             img = img.clamp(min=0) ** float(np.exp(rng.normal(0, 0.2)))

@@ -65,14 +65,15 @@ REAL_T1 = '/usr/share/mricron/templates/ch2.nii.gz'  # the scan the labels come 
 
 
 class TrainSet(torch.utils.data.IterableDataset):
-    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs'):
-        self.path, self.seed, self.size, self.contrast, self.real_p, self.neck = path, seed, size, contrast, real_p, neck
+    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background'):
+        self.path, self.seed, self.size, self.contrast, self.real_p = path, seed, size, contrast, real_p
+        self.neck, self.cut_target = neck, cut_target
 
     def __iter__(self):
         torch.set_num_threads(1)
         info = torch.utils.data.get_worker_info()
         gen = Generator(self.path, seed=self.seed + (info.id if info else 0), contrast=self.contrast,
-                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck)
+                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target)
         sizes, probs = self.size
         while True:
             yield gen.sample(int(gen.rng.choice(sizes, p=probs)))
@@ -204,6 +205,8 @@ def main():
                     help='probability that a training sample is the real Colin27 T1 (deformed and degraded) instead of a synthetic image')
     ap.add_argument('--neck', default='blobs', choices=['blobs', 'extrude'],
                     help='the head below the template: random head-tissue blobs, or its edge slice extruded (phases 1-5)')
+    ap.add_argument('--cut-target', default='background', choices=['background', 'keep'],
+                    help='labels beyond a simulated field-of-view cut: background, or kept as they were (phases 1-6)')
     ap.add_argument('--init', default=None, help='start from this checkpoint (state_dict) instead of random weights')
     ap.add_argument('--warmup', type=int, default=50, help='linear learning-rate warm-up steps')
     ap.add_argument('--freeze-bn', action='store_true',
@@ -229,7 +232,7 @@ def main():
     vals = make_val(genpath, 2 if args.smoke else 8, val_size, contrast=args.contrast)
     ch2 = real_ch2(val_size)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck), batch_size=None,
+    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
     config = {k: v for k, v in vars(args).items()}
@@ -240,7 +243,7 @@ def main():
     print(json.dumps(config), flush=True)
     budget = args.minutes * 60
     if args.freeze_bn:
-        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck), 2 if args.smoke else 24, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 24, val_size)
         print('BN statistics re-estimated and frozen', flush=True)
     t0 = time.time()
     last_val = t0
@@ -279,7 +282,7 @@ def main():
     train_s = time.time() - t0
     print(f'training done: {step} steps in {train_s:.0f}s ({step / train_s:.3f} it/s)', flush=True)
     if not args.freeze_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
-        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck), 2 if args.smoke else 16, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 16, val_size)
     m = validate(model, vals, ch2)
     curves['val']['step'].append(step); curves['val']['time_s'].append(round(train_s, 1)); curves['val']['metrics'].append(m)
     metrics = {'config': config, 'steps': step, 'train_seconds': round(train_s, 1), 'iterations_per_second': round(step / train_s, 4),
