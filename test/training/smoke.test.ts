@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO, tempDir } from '../helpers/data'
 import { readCheckpoint } from '../../src/engine/checkpoint'
@@ -28,6 +28,22 @@ describe('training pipeline', () => {
       expect(state.has('stem.0.conv.weight')).toBe(true)
       expect([...state.keys()].some((k) => k.startsWith('decoder'))).toBe(true)
       expect(state.has('head_fc.weight')).toBe(true)
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it.skipIf(!torchThere || !dataThere)('run_final.sh, the one command that made the shipped model, replays all its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 600_000 }, async () => {
+    const tmp = tempDir()
+    try {
+      const r = spawnSync('sh', [join(REPO, 'training/run_final.sh')], { encoding: 'utf8', cwd: REPO, timeout: 580_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
+      expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
+      for (const stage of ['phase1', 'phase2', 'phase3', 'phase4', 'phase5', 'phase6', 'final']) {
+        expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
+      }
+      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'final', 'evaluation.json'), 'utf8'))
+      expect(Object.keys(evaluation.t1_crop.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
+      expect(evaluation.t1_crop.gm_dice).toBeGreaterThanOrEqual(0)
     } finally {
       tmp.cleanup()
     }
