@@ -207,6 +207,9 @@ def main():
                     help='the head below the template: random head-tissue blobs, or its edge slice extruded (phases 1-5)')
     ap.add_argument('--cut-target', default='background', choices=['background', 'keep'],
                     help='labels beyond a simulated field-of-view cut: background, or kept as they were (phases 1-6)')
+    ap.add_argument('--trainable', default='',
+                    help='train only parameters whose names start with one of these comma-separated prefixes '
+                         '(e.g. head_fc: re-fit the contrast head on a family-balanced mix); default all')
     ap.add_argument('--init', default=None, help='start from this checkpoint (state_dict) instead of random weights')
     ap.add_argument('--warmup', type=int, default=50, help='linear learning-rate warm-up steps')
     ap.add_argument('--freeze-bn', action='store_true',
@@ -231,7 +234,12 @@ def main():
     val_size = 48 if args.smoke else geometry.SIZE
     vals = make_val(genpath, 2 if args.smoke else 8, val_size, contrast=args.contrast)
     ch2 = real_ch2(val_size)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    trainable = [p for name, p in model.named_parameters() if not args.trainable or name.startswith(tuple(args.trainable.split(',')))]
+    if not trainable:
+        raise SystemExit(f'--trainable {args.trainable}: no parameter name starts with that')
+    for p in model.parameters():
+        p.requires_grad_(any(p is q for q in trainable))
+    opt = torch.optim.Adam(trainable, lr=args.lr)
     loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
@@ -242,13 +250,15 @@ def main():
                   normalisation={'kind': 'percentile', 'lower': geometry.P_LOW, 'upper': geometry.P_HIGH, 'then': 'minmax'})
     print(json.dumps(config), flush=True)
     budget = args.minutes * 60
-    if args.freeze_bn:
+    # with --trainable the rest of the network is fixed as it came, BatchNorm statistics included
+    keep_bn = args.freeze_bn or bool(args.trainable)
+    if args.freeze_bn and not args.trainable:
         recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 24, val_size)
         print('BN statistics re-estimated and frozen', flush=True)
     t0 = time.time()
     last_val = t0
     step = 0
-    set_train(model, args.freeze_bn)
+    set_train(model, keep_bn)
     stop = budget if args.stop_minutes is None else min(budget, args.stop_minutes * 60)
     while step < args.max_steps and time.time() - t0 < stop:
         frac = min(1.0, (time.time() - t0) / budget)
@@ -261,8 +271,9 @@ def main():
         cls_loss = F.cross_entropy(cls, torch.tensor([f])) if f >= 0 else torch.zeros(())
         loss = seg_loss + args.class_weight * cls_loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if loss.requires_grad:  # with --trainable head_fc, a sample of no family teaches nothing
+            loss.backward()
+            opt.step()
         step += 1
         el = time.time() - t0
         tr = curves['train']
@@ -274,14 +285,14 @@ def main():
                   f'class {np.mean(tr["class_loss"][-n:]):.4f}', flush=True)
         if time.time() - last_val > args.val_every * 60:
             last_val = time.time()
-            m = validate(model, vals, ch2, args.freeze_bn)
+            m = validate(model, vals, ch2, keep_bn)
             curves['val']['step'].append(step); curves['val']['time_s'].append(round(el, 1)); curves['val']['metrics'].append(m)
             print('val', json.dumps(m), flush=True)
             save(args.out, model, curves, {'config': config, 'steps': step, 'train_seconds': round(el, 1),
                                            'iterations_per_second': round(step / el, 4), 'partial': True, 'last_validation': m})
     train_s = time.time() - t0
     print(f'training done: {step} steps in {train_s:.0f}s ({step / train_s:.3f} it/s)', flush=True)
-    if not args.freeze_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
+    if not keep_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
         recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 16, val_size)
     m = validate(model, vals, ch2)
     curves['val']['step'].append(step); curves['val']['time_s'].append(round(train_s, 1)); curves['val']['metrics'].append(m)
