@@ -70,9 +70,11 @@ HEAD = {
 }
 
 
-def draw_means(rng, contrast='wide'):
+def draw_means(rng, contrast='wide', flair='classic'):
     """-> (csf, gm, wm), head means (3,). 'wide': head tissue means U(0, 1); 'realistic': from the
-    recipe's ranges (HEAD) with p 0.7, else U(0, 1)."""
+    recipe's ranges (HEAD) with p 0.7, else U(0, 1). flair 'wide' also draws FLAIRs with incompletely
+    suppressed CSF (up to 0.35) and little grey/white contrast (GM - WM from 0), as 3D FLAIRs at 3 T
+    often look; 'classic' (CSF <= 0.2, GM - WM >= 0.04) is what the segmentation stages used."""
     u = rng.uniform
     r = rng.random()
     c = CONTRASTS[contrast]
@@ -83,7 +85,11 @@ def draw_means(rng, contrast='wide'):
     elif r < c[2]:
         name = 'PD'; wm = u(0.30, 0.70); gm = wm + u(0.02, 0.15); csf = gm + u(-0.08, 0.08)
     elif r < c[3]:
-        name = 'FLAIR'; csf = u(0.0, 0.20); wm = csf + u(0.15, 0.45); gm = wm + u(0.04, 0.25)
+        name = 'FLAIR'
+        if flair == 'wide':
+            csf = u(0.0, 0.35); wm = csf + u(0.08, 0.45); gm = wm + u(0.0, 0.25)
+        else:
+            csf = u(0.0, 0.20); wm = csf + u(0.15, 0.45); gm = wm + u(0.04, 0.25)
     else:
         name = None; csf, gm, wm = u(0, 1, 3)
     if contrast == 'realistic' and name is not None and rng.random() < 0.7:
@@ -110,7 +116,7 @@ def gaussian_blur(x, sigmas):
 
 
 class Generator:
-    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs', cut_target='background'):
+    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs', cut_target='background', flair='classic'):
         """real_image: the real scan the labels were derived from (Colin27 ch2.nii.gz, same grid);
         with probability real_p a sample is that scan itself, deformed and degraded like the synthetic
         ones (family T1-like): real texture, partial volume and head anatomy that three Gaussian head
@@ -120,7 +126,7 @@ class Generator:
             raise ValueError(f"neck must be 'blobs' or 'extrude', got {neck!r}")
         if cut_target not in ('background', 'keep'):
             raise ValueError(f"cut_target must be 'background' or 'keep', got {cut_target!r}")
-        self.contrast, self.neck, self.cut_target = contrast, neck, cut_target
+        self.contrast, self.neck, self.cut_target, self.flair = contrast, neck, cut_target, flair
         self.real_p = real_p if real_image else 0.0
         img = nib.load(genlabels_path)
         lab = torch.from_numpy(np.asanyarray(img.dataobj).astype(np.int64))
@@ -203,7 +209,7 @@ class Generator:
                 img = img * (target > 0).float()[None, None]
             return self._degrade(img, target, S, augment, (0.0, 0.6)), target, 0
         # --- intensities
-        (csf, gm, wm), head_mu = draw_means(rng, self.contrast)
+        (csf, gm, wm), head_mu = draw_means(rng, self.contrast, self.flair)
         family = family_of(csf, gm, wm)
         mu = np.empty(N_GEN)
         mu[0] = rng.uniform(0, 0.08)

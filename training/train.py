@@ -65,15 +65,15 @@ REAL_T1 = '/usr/share/mricron/templates/ch2.nii.gz'  # the scan the labels come 
 
 
 class TrainSet(torch.utils.data.IterableDataset):
-    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background'):
+    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background', flair='classic'):
         self.path, self.seed, self.size, self.contrast, self.real_p = path, seed, size, contrast, real_p
-        self.neck, self.cut_target = neck, cut_target
+        self.neck, self.cut_target, self.flair = neck, cut_target, flair
 
     def __iter__(self):
         torch.set_num_threads(1)
         info = torch.utils.data.get_worker_info()
         gen = Generator(self.path, seed=self.seed + (info.id if info else 0), contrast=self.contrast,
-                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target)
+                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target, flair=self.flair)
         sizes, probs = self.size
         while True:
             yield gen.sample(int(gen.rng.choice(sizes, p=probs)))
@@ -207,6 +207,8 @@ def main():
                     help='the head below the template: random head-tissue blobs, or its edge slice extruded (phases 1-5)')
     ap.add_argument('--cut-target', default='background', choices=['background', 'keep'],
                     help='labels beyond a simulated field-of-view cut: background, or kept as they were (phases 1-6)')
+    ap.add_argument('--flair', default='classic', choices=['classic', 'wide'],
+                    help="FLAIR recipe: 'wide' adds weakly suppressed CSF and low grey/white contrast (synth.draw_means)")
     ap.add_argument('--trainable', default='',
                     help='train only parameters whose names start with one of these comma-separated prefixes '
                          '(e.g. head_fc: re-fit the contrast head on a family-balanced mix); default all')
@@ -240,7 +242,7 @@ def main():
     for p in model.parameters():
         p.requires_grad_(any(p is q for q in trainable))
     opt = torch.optim.Adam(trainable, lr=args.lr)
-    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target), batch_size=None,
+    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target, args.flair), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
     config = {k: v for k, v in vars(args).items()}
