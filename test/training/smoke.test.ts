@@ -38,7 +38,7 @@ describe('training pipeline', () => {
     try {
       const r = spawnSync('sh', [join(REPO, 'training/run_final.sh')], { encoding: 'utf8', cwd: REPO, timeout: 580_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
       expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
-      for (const stage of ['phase1', 'phase2', 'phase3', 'phase4', 'phase5', 'phase6', 'final']) {
+      for (const stage of ['phase1', 'phase2', 'phase3', 'phase4', 'phase5', 'phase6', 'phase7', 'final']) {
         expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
       }
       const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'final', 'evaluation.json'), 'utf8'))
