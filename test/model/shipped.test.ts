@@ -38,9 +38,9 @@ describe('shipped brain-tissue ResUNet', () => {
       white: dice(ours, ref, (v) => v === 3, (v) => v === 1)
     }
     console.log(`shipped model on t1_crop: Dice brain ${d.brain.toFixed(4)}, grey ${d.grey.toFixed(4)}, white ${d.white.toFixed(4)}`)
-    expect(d.brain).toBeGreaterThan(0.7)
-    expect(d.grey).toBeGreaterThan(0.42)
-    expect(d.white).toBeGreaterThan(0.55)
+    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098 (target 0.90)
+    expect(d.grey).toBeGreaterThan(0.7) // measured 0.7133 (target 0.75: missed, see docs/model-card.md)
+    expect(d.white).toBeGreaterThan(0.73) // measured 0.7424 (target 0.75: missed)
   })
 
   it('calls the FLAIR scan FLAIR-like', async () => {
