@@ -7,7 +7,11 @@ input to 128^3 of them) filled from the Colin27 generation labels (derive_labels
              0.85-1.15 per axis, a smooth random displacement field (5^3 control points, sd 0-3 mm,
              trilinear), optional limited field of view (p 0.2: everything beyond a random plane -> 0, image and target).
              The 1 mm label map is sampled by nearest neighbour at the 2 mm voxel centres (outside the
-             template: its edge slices extruded, i.e. air, and head tissue below the neck); the target is the generation label mapped to the 4 target classes.
+             template: its edge slices extruded, i.e. air at the sides and top; below the template, inside
+             the outline of its lowest slice, random smooth blobs of the head-tissue labels: the neck);
+             the target is the generation label mapped to the 4 target classes.
+  real T1    with probability real_p the image is the real Colin27 T1 itself at those points (trilinear),
+             neck blobs drawn with its own head-tissue intensities, then the same scanner effects.
   intensity  one Gaussian per generation label (mean, sd), drawn independently per voxel;
              the 3 non-brain head labels and air map to background but get their own intensities, so
              the model learns to strip skull and scalp (p 0.15: head tissue drawn as air, i.e. an
