@@ -114,6 +114,7 @@ function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: G
   let labels: LabelArray
   let grid = inputGrid
   if (m.geometry.mode !== 'native' && output.resampling === 'probabilities') {
+    // sigmoid probabilities saturate at 1 in float32, so two certain channels tie (the first wins)
     const probs = output.kind === 'softmax' ? softmax(scores, K, n) : scores.map((x) => 1 / (1 + Math.exp(-x)))
     const decoding = output.kind === 'softmax' ? { kind: 'softmax' as const } : { kind: 'sigmoid' as const, threshold: output.threshold }
     labels = resampleProbabilitiesToLabels(probs, K, modelGrid, inputGrid, decoding, channelValues)
@@ -125,7 +126,8 @@ function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: G
     grid = modelGrid
   }
   labels = keepLargestComponents(labels, grid.size, output.largestComponent, values)
-  if (grid === inputGrid) return labels
+  // native: the model grid is the input grid
+  if (grid === inputGrid || m.geometry.mode === 'native') return labels
   return resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
 }
 
