@@ -255,7 +255,7 @@ def main():
     # with --trainable the rest of the network is fixed as it came, BatchNorm statistics included
     keep_bn = args.freeze_bn or bool(args.trainable)
     if args.freeze_bn and not args.trainable:
-        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 24, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair), 2 if args.smoke else 24, val_size)
         print('BN statistics re-estimated and frozen', flush=True)
     t0 = time.time()
     last_val = t0
@@ -295,7 +295,7 @@ def main():
     train_s = time.time() - t0
     print(f'training done: {step} steps in {train_s:.0f}s ({step / train_s:.3f} it/s)', flush=True)
     if not keep_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
-        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target), 2 if args.smoke else 16, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair), 2 if args.smoke else 16, val_size)
     m = validate(model, vals, ch2)
     curves['val']['step'].append(step); curves['val']['time_s'].append(round(train_s, 1)); curves['val']['metrics'].append(m)
     metrics = {'config': config, 'steps': step, 'train_seconds': round(train_s, 1), 'iterations_per_second': round(step / train_s, 4),

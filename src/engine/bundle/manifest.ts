@@ -82,6 +82,8 @@ export const OutputSchema = z.object({
    * How labels get from the model's grid back onto the input's when they differ (conform, resample):
    * 'probabilities' interpolates the class probabilities trilinearly and decodes at every input voxel
    * (nnU-Net's way; smooth, sub-voxel edges), 'labels' copies the nearest model voxel's label.
+   * Applies to softmax outputs with conform/resample geometry; sigmoid outputs and reorientation
+   * always use 'labels' (logit-ranked decoding; an exact permutation).
    */
   resampling: z.enum(['probabilities', 'labels']).default('probabilities')
 })

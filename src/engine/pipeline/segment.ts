@@ -113,11 +113,13 @@ function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: G
   const n = voxelCount(modelGrid)
   let labels: LabelArray
   let grid = inputGrid
-  if (m.geometry.mode !== 'native' && output.resampling === 'probabilities') {
-    // sigmoid probabilities saturate at 1 in float32, so two certain channels tie (the first wins)
-    const probs = output.kind === 'softmax' ? softmax(scores, K, n) : scores.map((x) => 1 / (1 + Math.exp(-x)))
-    const decoding = output.kind === 'softmax' ? { kind: 'softmax' as const } : { kind: 'sigmoid' as const, threshold: output.threshold }
-    labels = resampleProbabilitiesToLabels(probs, K, modelGrid, inputGrid, decoding, channelValues)
+  // Interpolated probabilities only where they mean something: a model grid that really differs from
+  // the input's (reorient is an exact permutation), and softmax outputs. Sigmoid probabilities
+  // saturate at 1 in float32, so confident overlapping channels would tie where their logits do not;
+  // sigmoid outputs keep the logit-ranked decoding on the model grid.
+  const interpolate = (m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities'
+  if (interpolate) {
+    labels = resampleProbabilitiesToLabels(softmax(scores, K, n), K, modelGrid, inputGrid, { kind: 'softmax' }, channelValues)
   } else {
     labels =
       output.kind === 'softmax'
