@@ -68,3 +68,33 @@ describe('reorientation', () => {
     expect(stored).toBeGreaterThan(0)
   })
 })
+
+describe('labels back onto the input grid (output.resampling)', () => {
+  const geometry = { mode: 'resample' as const, orientation: 'RAS', spacing: [3, 3, 3] as [number, number, number] }
+  const run = async (name: string, output: ManifestOverrides['output']) => {
+    const bundle = await conv3Bundle(join(tmp.dir, name), { geometry, output })
+    return (await segment({ bundle, inputs: [data('mri/FLAIR.nii.gz')], device: 'cpu' })).labels.data
+  }
+  const labels = [0, 1].map((v) => ({ value: v, name: `c${v}`, color: [v * 200, 0, 0] as [number, number, number] }))
+
+  it('softmax: interpolated probabilities refine only the boundaries of the nearest-label result', async () => {
+    const byProbs = await run('soft-p', { kind: 'softmax', labels, resampling: 'probabilities' })
+    const byLabels = await run('soft-l', { kind: 'softmax', labels, resampling: 'labels' })
+    let differ = 0
+    let fg = 0
+    for (let i = 0; i < byProbs.length; i++) {
+      if (byProbs[i] !== byLabels[i]) differ++
+      if (byLabels[i] === 1) fg++
+    }
+    expect(differ).toBeGreaterThan(0) // the setting is honoured
+    expect(differ).toBeLessThan(0.25 * fg) // and only edges move
+  })
+
+  it('sigmoid outputs keep the logit-ranked decoding whatever the setting', async () => {
+    const fgOnly = [{ value: 1, name: 'a', color: [255, 0, 0] as [number, number, number] }, { value: 2, name: 'b', color: [0, 255, 0] as [number, number, number] }]
+    const a = await run('sig-p', { kind: 'sigmoid', labels: fgOnly, resampling: 'probabilities' })
+    const b = await run('sig-l', { kind: 'sigmoid', labels: fgOnly, resampling: 'labels' })
+    expect(a.some((v) => v > 0)).toBe(true)
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true)
+  })
+})
