@@ -195,18 +195,19 @@ class Generator:
         # Below the template's lower edge (z = -71 mm: it ends just under the cerebellum) real scans go on
         # into the neck. The extruded edge slice gives the neck's outline; inside it, random smooth blobs
         # of the three head-tissue labels stand in for muscle, fat and bone (the cord there is background).
-        neck = (vox[..., 2] < -0.5) & (gl != 0)
+        below = (vox[..., 2] < -0.5) & (gl != 0)
+        neck = None  # the voxels given neck blobs (None: none)
         if self.neck == 'extrude':
-            gl[neck & (gl <= 4)] = 6
-            neck[:] = False
-        elif neck.any():
+            gl[below & (gl <= 4)] = 6
+        elif below.any():
+            neck = below
             gl[neck] = self._neck_labels(S)[neck]
         target = self.to_target[gl]
 
         if self.real is not None and rng.random() < self.real_p:
             # the real scan, trilinear at the 2 mm points (as the app's conform samples a 1 mm input)
             img = F.grid_sample(self.real, grid, mode='bilinear', padding_mode='border', align_corners=True)
-            if neck.any():  # the neck blobs, with the scan's own head-tissue intensities
+            if neck is not None:  # the neck blobs, with the scan's own head-tissue intensities
                 g = gl[neck]
                 img[0, 0][neck] = self.real_mu[g] + self.real_sd[g] * self.randn(int(neck.sum()))
             if augment and rng.random() < 0.15:  # skull-stripped input

@@ -239,8 +239,9 @@ def main():
     trainable = [p for name, p in model.named_parameters() if not args.trainable or name.startswith(tuple(args.trainable.split(',')))]
     if not trainable:
         raise SystemExit(f'--trainable {args.trainable}: no parameter name starts with that')
+    trainable_ids = {id(p) for p in trainable}
     for p in model.parameters():
-        p.requires_grad_(any(p is q for q in trainable))
+        p.requires_grad_(id(p) in trainable_ids)
     opt = torch.optim.Adam(trainable, lr=args.lr)
     loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target, args.flair), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))

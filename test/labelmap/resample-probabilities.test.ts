@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { argmaxLabels, resampleProbabilitiesToLabels, sigmoidLabels, softmax } from '../../src/engine/labelmap'
+import { argmaxLabels, resampleProbabilitiesToLabels, softmax } from '../../src/engine/labelmap'
 import { dice } from '../../src/engine/labelmap/metrics'
 import { resampleToGrid } from '../../src/engine/volume/resample'
 import type { Grid, Vec3, Volume } from '../../src/engine/volume/volume'
@@ -7,8 +7,9 @@ import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 
 const voxels = (g: Grid) => g.size[0] * g.size[1] * g.size[2]
 
-/** Reference: each channel through resampleToGrid (linear), then the voxel-wise decoder. */
-function bruteForce(probs: Float32Array, K: number, source: Grid, target: Grid, decode: (s: Float32Array, n: number) => Uint8Array | Uint16Array) {
+/** Reference: each channel through resampleToGrid (linear), then argmax voxel by voxel. Outside the
+ * source volume every channel is filled with 0, so channel 0 (background) wins there, as it should. */
+function bruteForce(probs: Float32Array, K: number, source: Grid, target: Grid, labelValues: number[]) {
   const n = voxels(source)
   const m = voxels(target)
   const stacked = new Float32Array(K * m)
@@ -16,10 +17,7 @@ function bruteForce(probs: Float32Array, K: number, source: Grid, target: Grid, 
     const ch: Volume = { ...source, data: probs.slice(k * n, (k + 1) * n) }
     stacked.set(resampleToGrid(ch, target, { interpolation: 'linear', fill: 0 }).data as Float32Array, k * m)
   }
-  const labels = decode(stacked, m)
-  // outside the source volume both give 0 (resampleToGrid fills 0 in every channel → channel 0 wins
-  // for softmax, whose value is 0 here; nothing passes the threshold for sigmoid)
-  return labels
+  return argmaxLabels(stacked, K, m, labelValues)
 }
 
 // A coarse 2 mm source grid and an oblique, finer target grid that pokes out of it on one side.
@@ -34,34 +32,19 @@ describe('resampleProbabilitiesToLabels', () => {
     const rand = mulberry32(7)
     const logits = Float32Array.from({ length: K * voxels(source) }, () => 3 * (rand() - 0.5))
     const probs = softmax(logits, K, voxels(source))
-    const got = resampleProbabilitiesToLabels(probs, K, source, target, { kind: 'softmax' }, [0, 1, 2, 3])
-    const want = bruteForce(probs, K, source, target, (st, m) => argmaxLabels(st, K, m, [0, 1, 2, 3]))
+    const got = resampleProbabilitiesToLabels(probs, K, source, target, [0, 1, 2, 3])
+    const want = bruteForce(probs, K, source, target, [0, 1, 2, 3])
     let outside = 0
     for (let v = 0; v < got.length; v++) if (want[v] === 0 && got[v] === 0) outside++
     expect(Array.from(got)).toEqual(Array.from(want))
     expect(outside).toBeGreaterThan(0) // the target really leaves the source volume somewhere
   })
 
-  it('sigmoid: equals per-channel interpolation then best channel ≥ threshold, and 0 below it', () => {
-    const K = 2
-    const rand = mulberry32(11)
-    const probs = Float32Array.from({ length: K * voxels(source) }, () => rand())
-    const got = resampleProbabilitiesToLabels(probs, K, source, target, { kind: 'sigmoid', threshold: 0.6 }, [3, 5])
-    // sigmoidLabels takes logits: logit(p) ranks and thresholds exactly like p
-    const logit = (st: Float32Array) => st.map((p) => Math.log(p / (1 - p)))
-    const want = bruteForce(probs, K, source, target, (st, m) => sigmoidLabels(logit(st), K, m, 0.6, [3, 5]))
-    let agree = 0
-    for (let v = 0; v < got.length; v++) if (got[v] === want[v]) agree++
-    // only float rounding of logit() at exactly-threshold voxels could differ
-    expect(agree).toBe(got.length)
-    expect(new Set(got)).toEqual(new Set([0, 3, 5]))
-  })
-
   it('on the same grid it is the plain argmax', () => {
     const K = 3
     const rand = mulberry32(3)
     const probs = Float32Array.from({ length: K * voxels(source) }, () => rand())
-    expect(Array.from(resampleProbabilitiesToLabels(probs, K, source, source, { kind: 'softmax' }, [0, 4, 9]))).toEqual(
+    expect(Array.from(resampleProbabilitiesToLabels(probs, K, source, source, [0, 4, 9]))).toEqual(
       Array.from(argmaxLabels(probs, K, voxels(source), [0, 4, 9]))
     )
   })
@@ -82,7 +65,7 @@ describe('resampleProbabilitiesToLabels', () => {
       probs[nc + o] = n / 27
       probs[o] = 1 - n / 27
     }
-    const soft = resampleProbabilitiesToLabels(probs, 2, coarse, fine, { kind: 'softmax' }, [0, 1])
+    const soft = resampleProbabilitiesToLabels(probs, 2, coarse, fine, [0, 1])
     const coarseLabels: Volume = { ...coarse, data: argmaxLabels(probs, 2, nc, [0, 1]) }
     const nearest = resampleToGrid(coarseLabels, fine, { interpolation: 'nearest', fill: 0 }).data as Uint8Array
     const one = (v: number) => v === 1
@@ -92,11 +75,9 @@ describe('resampleProbabilitiesToLabels', () => {
     expect(dSoft).toBeGreaterThan(0.97)
   })
 
-  it('rejects probabilities that do not fit the source grid, and a bad threshold', () => {
-    expect(() => resampleProbabilitiesToLabels(new Float32Array(5), 2, source, target, { kind: 'softmax' }, [0, 1])).toThrow(
+  it('rejects probabilities that do not fit the source grid', () => {
+    expect(() => resampleProbabilitiesToLabels(new Float32Array(5), 2, source, target, [0, 1])).toThrow(
       `5 values for K × source voxels = 2 × ${voxels(source)}`
     )
-    const p = new Float32Array(voxels(source))
-    expect(() => resampleProbabilitiesToLabels(p, 1, source, target, { kind: 'sigmoid', threshold: 1 }, [1])).toThrow('threshold must be > 0 and < 1')
   })
 })

@@ -3,4 +3,4 @@
  */
 export { allocLabels, argmaxLabels, sigmoidLabels, softmax, type LabelArray } from './decode'
 export { largestComponent, keepLargestComponents } from './components'
-export { resampleProbabilitiesToLabels, type ProbabilityDecoding } from './resample-probabilities'
+export { resampleProbabilitiesToLabels } from './resample-probabilities'

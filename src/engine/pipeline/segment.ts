@@ -102,34 +102,28 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
 
 /**
  * The model's scores ([K, model voxels]) as labels on the input's grid, as the manifest's `output`
- * and `geometry` say: decoded on the model grid and copied (native, or resampling 'labels'), or
- * probabilities interpolated onto the input grid and decoded there ('probabilities'). The
- * largest-component filter runs last, on the grid that is returned.
+ * and `geometry` say: softmax probabilities interpolated onto the input grid and decoded there
+ * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. The
+ * largest-component filter runs last, on the grid the labels were decoded on.
  */
 function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: Grid, m: Manifest): LabelArray {
   const { output } = m
   const values = output.labels.map((l) => l.value)
-  const channelValues = output.kind === 'softmax' ? values : values.filter((v) => v !== 0) // sigmoid: no background channel
   const n = voxelCount(modelGrid)
-  let labels: LabelArray
-  let grid = inputGrid
   // Interpolated probabilities only where they mean something: a model grid that really differs from
   // the input's (reorient is an exact permutation), and softmax outputs. Sigmoid probabilities
   // saturate at 1 in float32, so confident overlapping channels would tie where their logits do not;
   // sigmoid outputs keep the logit-ranked decoding on the model grid.
-  const interpolate = (m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities'
-  if (interpolate) {
-    labels = resampleProbabilitiesToLabels(softmax(scores, K, n), K, modelGrid, inputGrid, { kind: 'softmax' }, channelValues)
-  } else {
-    labels =
-      output.kind === 'softmax'
-        ? argmaxLabels(scores, K, n, channelValues)
-        : sigmoidLabels(scores, K, n, output.threshold, channelValues)
-    grid = modelGrid
+  if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities') {
+    const labels = resampleProbabilitiesToLabels(softmax(scores, K, n), K, modelGrid, inputGrid, values)
+    return keepLargestComponents(labels, inputGrid.size, output.largestComponent, values)
   }
-  labels = keepLargestComponents(labels, grid.size, output.largestComponent, values)
-  // native: the model grid is the input grid
-  if (grid === inputGrid || m.geometry.mode === 'native') return labels
+  const decoded =
+    output.kind === 'softmax'
+      ? argmaxLabels(scores, K, n, values)
+      : sigmoidLabels(scores, K, n, output.threshold, values.filter((v) => v !== 0)) // no background channel
+  const labels = keepLargestComponents(decoded, modelGrid.size, output.largestComponent, values)
+  if (m.geometry.mode === 'native') return labels // the model grid is the input grid
   return resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
 }
 
@@ -215,14 +209,11 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     const labels: Volume = { ...gridOf(reference), data: toLabels(scores, K, modelGrid, gridOf(reference), m) }
     let classification: SegmentResult['classification']
     if (m.classification) {
-      const logits = Array.from(extras[m.classification.output])
+      const logits = extras[m.classification.output]
       if (logits.length !== m.classification.classes.length) {
         throw new SegError('MODEL_MISMATCH', `model.onnx output '${m.classification.output}' has ${logits.length} values but the manifest names ${m.classification.classes.length} classes`)
       }
-      const mx = Math.max(...logits)
-      const e = logits.map((x) => Math.exp(x - mx))
-      const sum = e.reduce((x, y) => x + y, 0)
-      classification = { classes: m.classification.classes, probabilities: e.map((x) => x / sum) }
+      classification = { classes: m.classification.classes, probabilities: Array.from(softmax(logits, logits.length, 1)) }
     }
     lap('postprocess')
     report('postprocess', 1, 'done')
