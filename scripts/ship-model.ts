@@ -23,7 +23,7 @@ const facts = JSON.parse(readFileSync(path.join(ROOT, 'training/manifest-facts.j
 const describe = {
   name: 'Brain tissue ResUNet (SegTransfer, trained on Colin27 and synthetic MRI)',
   description:
-    'Encoder-sharing 3D ResUNet (ResNet-10 encoder, deep stem) trained by training/ on the Colin27 T1 and on images synthesised from its labels: brain, CSF, grey and white matter on any MRI contrast, plus the contrast family of the whole scan. See docs/model-card.md.',
+    'Encoder-sharing 3D ResUNet (ResNet-10 encoder, deep stem) trained by training/ on the Colin27 T1 and on images synthesised from its labels: brain, CSF, grey and white matter on any MRI contrast, plus the contrast family of the whole scan. The CSF / grey / white split is refitted to each scan\'s own intensities at its resolution (output.refinement). See docs/model-card.md.',
   channels: facts.channels,
   geometry: facts.geometry,
   inference: facts.inference,

@@ -9,7 +9,9 @@ Scans (../shared/data, read only):
   meshnet-gwm/t1_crop_reference.nii.gz    its reference (1 = white matter, 2 = grey matter)
   mri/FLAIR.nii.gz                        a FLAIR (classification only)
 Reports: brain-mask Dice (ours label > 0, and ours GM ∪ WM, vs reference > 0), GM Dice (ours 2 vs
-reference 2), WM Dice (ours 3 vs reference 1), contrast-family probabilities, PyTorch forward time.
+reference 2), WM Dice (ours 3 vs reference 1) for the bundle as shipped (with the intensity refinement
+of manifest-facts.json's output.refinement, geometry.refine_by_intensity) and for the network alone
+(network_only), contrast-family probabilities, PyTorch forward time.
 Writes <run>/evaluation.json (and NIfTI predictions to --save-dir when given).
 """
 import argparse
@@ -32,6 +34,9 @@ from synth import FAMILIES  # noqa: E402
 from train import build_model  # noqa: E402
 
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
+# The bundle's output.refinement (label values = channel indices for this model), as shipped.
+_facts = json.load(open(os.path.join(HERE, 'manifest-facts.json')))
+REFINE = _facts['output'].get('refinement', {}).get('labels')
 
 
 def dice(a, b):
@@ -68,16 +73,23 @@ def main():
     t1 = nib.load(os.path.join(args.data, 'mri', 't1_crop.nii.gz'))
     ref = np.asanyarray(nib.load(os.path.join(args.data, 'meshnet-gwm', 't1_crop_reference.nii.gz')).dataobj)
     lab, seg_p, aff, probs_t1, dt = run(model, t1)
-    back = geometry.labels_from_probabilities(seg_p, aff, t1)
+    back = geometry.labels_from_probabilities(seg_p, aff, t1, refine=REFINE)
+    raw = geometry.labels_from_probabilities(seg_p, aff, t1)
+
+    def scores(lab):
+        return {
+            'brain_mask_dice_label_gt0': dice(lab > 0, ref > 0),
+            'brain_mask_dice_gm_wm': dice((lab == 2) | (lab == 3), ref > 0),
+            'gm_dice': dice(lab == 2, ref == 2),
+            'wm_dice': dice(lab == 3, ref == 1),
+            'volumes_ml': {'ours_csf': int((lab == 1).sum()) / 1000, 'ours_gm': int((lab == 2).sum()) / 1000,
+                           'ours_wm': int((lab == 3).sum()) / 1000, 'ref_gm': int((ref == 2).sum()) / 1000,
+                           'ref_wm': int((ref == 1).sum()) / 1000},
+        }
     res = {
         't1_crop': {
-            'brain_mask_dice_label_gt0': dice(back > 0, ref > 0),
-            'brain_mask_dice_gm_wm': dice((back == 2) | (back == 3), ref > 0),
-            'gm_dice': dice(back == 2, ref == 2),
-            'wm_dice': dice(back == 3, ref == 1),
-            'volumes_ml': {'ours_csf': int((back == 1).sum()) / 1000, 'ours_gm': int((back == 2).sum()) / 1000,
-                           'ours_wm': int((back == 3).sum()) / 1000, 'ref_gm': int((ref == 2).sum()) / 1000,
-                           'ref_wm': int((ref == 1).sum()) / 1000},
+            **scores(back),
+            'network_only': scores(raw),
             'class_probs': probs_t1,
             'predicted_family': max(probs_t1, key=probs_t1.get),
         },
@@ -90,7 +102,7 @@ def main():
     if args.save_dir:
         os.makedirs(args.save_dir, exist_ok=True)
         nib.save(nib.Nifti1Image(back, t1.affine), os.path.join(args.save_dir, 't1_crop_seg.nii.gz'))
-        nib.save(nib.Nifti1Image(geometry.labels_from_probabilities(seg_pf, aff_f, flair), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
+        nib.save(nib.Nifti1Image(geometry.labels_from_probabilities(seg_pf, aff_f, flair, refine=REFINE), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
         nib.save(nib.Nifti1Image(lab, aff), os.path.join(args.save_dir, 't1_crop_seg_model_grid.nii.gz'))
     with open(os.path.join(args.run, 'evaluation.json'), 'w') as f:
         json.dump(res, f, indent=1)

@@ -70,14 +70,67 @@ def preprocess(img):
     return torch.from_numpy(normalise(conf))[None, None], aff
 
 
-def labels_from_probabilities(probs, model_affine, ref_img):
+def labels_from_probabilities(probs, model_affine, ref_img, refine=None):
     """Model-grid probabilities [K, S, S, S] -> labels on the input's grid: each channel trilinearly
-    (outside the model grid 0, so channel 0 = background wins there), then argmax (first maximum wins)."""
+    (outside the model grid 0, so channel 0 = background wins there), then argmax (first maximum wins).
+    refine: channel indices (e.g. [1, 2, 3]) whose split is refitted to ref_img's intensities, as the
+    bundle's output.refinement does in the app (refine_by_intensity)."""
     shape = ref_img.shape[:3]
-    best = np.zeros(shape, np.uint8)
-    best_p = np.full(shape, -1.0, np.float32)
-    for k, p in enumerate(probs):
-        q = resample(p, model_affine, ref_img.affine, shape, 'bilinear', 0.0)
-        better = q > best_p
-        best[better], best_p[better] = k, q[better]
-    return best
+    q = np.stack([resample(p, model_affine, ref_img.affine, shape, 'bilinear', 0.0) for p in probs])
+    labels = q.argmax(0).astype(np.uint8)
+    if refine:
+        image = np.asanyarray(ref_img.dataobj).astype(np.float32)
+        labels = refine_by_intensity(labels, q, image[..., 0] if image.ndim == 4 else image, list(refine))
+    return labels
+
+
+FIT_SAMPLE = 1 << 18
+
+
+def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_iterations=50, tolerance=1e-5):
+    """The app's intensity refinement (src/engine/labelmap/intensity-refinement.ts) in numpy: one
+    Gaussian per refined class fitted by EM with the probabilities as per-voxel priors (voxels weighted
+    by their refined mass; fit on an even stride of at most FIT_SAMPLE kept voxels, in the app's voxel
+    order, i fastest); voxels labelled with a refined class get the refined class of highest posterior.
+    labels [X, Y, Z] and q [K, X, Y, Z] on the image's grid. Returns new labels."""
+    flat_q = q.reshape(len(q), -1, order='F')  # the app's voxel order: i fastest
+    x_all = image.reshape(-1, order='F').astype(np.float64)
+    mass_all = flat_q[classes].sum(0).astype(np.float64)
+    kept = np.nonzero(mass_all >= min_probability)[0]
+    x, mass = x_all[kept], mass_all[kept]
+    P = flat_q[classes][:, kept].astype(np.float64)
+    ok = (mass > 0) & ~np.isnan(x)
+    prior = np.where(ok, P / np.where(ok, mass, 1), 0)
+    lo, hi = x[ok].min(), x[ok].max()
+    sd_floor = 1e-3 * (hi - lo) if hi > lo else 1.0
+    stride = max(1, -(-len(x) // FIT_SAMPLE))
+    s = np.arange(0, len(x), stride)
+    s = s[ok[s]]
+    xs, ws, ps = x[s], mass[s], prior[:, s]
+
+    def estimate(r):
+        w = ws * r
+        sw = w.sum(1)
+        mu = (w * xs).sum(1) / sw
+        sd = np.maximum(np.sqrt((w * (xs - mu[:, None]) ** 2).sum(1) / sw), sd_floor)
+        return mu, sd
+
+    mu, sd = estimate(ps)
+    previous = np.nan
+    for _ in range(max_iterations):
+        with np.errstate(divide='ignore'):
+            e = np.log(ps) - 0.5 * ((xs - mu[:, None]) / sd[:, None]) ** 2 - np.log(sd)[:, None]
+        m = e.max(0)
+        r = np.exp(e - m)
+        total = r.sum(0)
+        log_l = (ws * (m + np.log(total))).sum()
+        mu, sd = estimate(r / total)
+        if abs(log_l - previous) <= tolerance * abs(log_l):
+            break
+        previous = log_l
+    post = prior * np.exp(-0.5 * ((x - mu[:, None]) / sd[:, None]) ** 2) / sd[:, None]
+    best = np.asarray(classes)[post.argmax(0)]
+    out = labels.reshape(-1, order='F').copy()
+    relabel = ok & np.isin(out[kept], classes) & (post.sum(0) > 0)
+    out[kept[relabel]] = best[relabel]
+    return out.reshape(labels.shape, order='F')

@@ -9,9 +9,10 @@ import { checkOutputPath } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
-        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N]
+        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
-    written on exactly the first input's grid (.nii.gz, .nii or .nrrd).`
+    written on exactly the first input's grid (.nii.gz, .nii or .nrrd). --no-refinement keeps the
+    model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).`
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
@@ -25,7 +26,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       device: { type: 'string', default: 'auto' },
       stats: { type: 'string' },
       threads: { type: 'string' },
-      quiet: { type: 'boolean', default: false }
+      quiet: { type: 'boolean', default: false },
+      'no-refinement': { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -50,6 +52,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       inputs: values.input,
       device: values.device as Device,
       threads,
+      refinement: !values['no-refinement'],
       signal: controller.signal,
       onProgress: (p) => bar?.update(p.fraction, p.message)
     })

@@ -36,6 +36,19 @@ export function parseManifest(raw: unknown, where = MANIFEST_FILE): Manifest {
   if (new Set(values).size !== values.length) {
     throw new SegError('BAD_MANIFEST', `${where}: output.labels has duplicate values; expected each label value once`)
   }
+  const refinement = m.output.refinement
+  if (refinement) {
+    if (m.output.kind !== 'softmax') {
+      throw new SegError('BAD_MANIFEST', `${where}: output.refinement needs a softmax output (class probabilities), but output.kind is ${m.output.kind}`)
+    }
+    const unknown = refinement.labels.filter((v) => !values.includes(v))
+    if (unknown.length || new Set(refinement.labels).size !== refinement.labels.length) {
+      throw new SegError('BAD_MANIFEST', `${where}: output.refinement.labels must be distinct values of output.labels (${values.join(', ')}), got [${refinement.labels.join(', ')}]`)
+    }
+    if (refinement.channel >= m.channels.length) {
+      throw new SegError('BAD_MANIFEST', `${where}: output.refinement.channel ${refinement.channel} does not exist; the model has ${m.channels.length} input channel(s)`)
+    }
+  }
   if (path.isAbsolute(m.model.file) || m.model.file.includes('..')) {
     throw new SegError('BAD_MANIFEST', `${where}: model.file must be a file name inside the bundle, got '${m.model.file}'`)
   }

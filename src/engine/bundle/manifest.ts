@@ -85,7 +85,27 @@ export const OutputSchema = z.object({
    * Applies to softmax outputs with conform/resample geometry; sigmoid outputs and reorientation
    * always use 'labels' (logit-ranked decoding; an exact permutation).
    */
-  resampling: z.enum(['probabilities', 'labels']).default('probabilities')
+  resampling: z.enum(['probabilities', 'labels']).default('probabilities'),
+  /**
+   * Optional: re-decide the boundaries between some classes from the input's own intensities, with
+   * the model's probabilities as the prior (labelmap/intensity-refinement.ts; softmax outputs only).
+   * For a tissue model: the CSF / grey / white split at the input's resolution, any contrast.
+   */
+  refinement: z
+    .object({
+      kind: z.literal('intensity-em'),
+      /** Label values (of output.labels) whose split is refitted; others, e.g. background, stay the model's. */
+      labels: z.array(z.number().int().min(0)).min(2),
+      /** Index of the input channel whose intensities are modelled. */
+      channel: z.number().int().min(0).default(0),
+      /** Voxels whose probability of the refined labels together is below this keep the model's decision. */
+      minProbability: z.number().gt(0).lt(1).default(0.01),
+      maxIterations: z.number().int().positive().default(50),
+      /** Stop when the relative change in log-likelihood falls to this. */
+      tolerance: z.number().positive().default(1e-5)
+    })
+    .strict()
+    .optional()
 })
 
 export const ClassificationSchema = z.object({
@@ -143,5 +163,6 @@ export type Geometry = z.infer<typeof GeometrySchema>
 export type InferenceSettings = z.infer<typeof InferenceSchema>
 export type SlidingWindowSettings = Extract<InferenceSettings, { mode: 'sliding-window' }>
 export type OutputSettings = z.infer<typeof OutputSchema>
+export type RefinementSettings = NonNullable<OutputSettings['refinement']>
 export type LabelInfo = z.infer<typeof LabelSchema>
 export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>

@@ -22,6 +22,14 @@ import type { Grid } from '../volume/volume'
 import { indexMapping, snapped } from '../volume/resample'
 import { allocLabels, argmaxLabels, type LabelArray } from './decode'
 
+/** Interpolated probabilities kept for some target voxels (see `resampleProbabilities`'s `keep`). */
+export interface KeptProbabilities {
+  /** Target voxel indices (i fastest), ascending. */
+  index: Uint32Array
+  /** Their interpolated probabilities, voxel-major [n, K]: class c of kept voxel i at i*K + c. */
+  probabilities: Float32Array
+}
+
 /**
  * Labels on `target` from per-class (softmax) probabilities on `source`: argmax of the trilinearly
  * interpolated probabilities, first maximum wins.
@@ -42,15 +50,51 @@ export function resampleProbabilitiesToLabels(
   target: Grid,
   labelValues: readonly number[]
 ): LabelArray {
+  return resampleProbabilities(probabilities, K, source, target, labelValues).labels
+}
+
+/**
+ * As `resampleProbabilitiesToLabels`, and also hands back the interpolated probabilities of the
+ * target voxels where the channels in `keep.channels` together reach `keep.minMass` (what the
+ * intensity refinement works on: the brain, not the whole field of view).
+ */
+export function resampleProbabilities(
+  probabilities: Float32Array,
+  K: number,
+  source: Grid,
+  target: Grid,
+  labelValues: readonly number[],
+  keep?: { channels: readonly number[]; minMass: number }
+): { labels: LabelArray; kept?: KeptProbabilities } {
   const [nx, ny, nz] = source.size
   const nSrc = nx * ny * nz
   if (probabilities.length !== K * nSrc) {
     throw new SegError('BAD_ARGUMENT', `resampleProbabilitiesToLabels: ${probabilities.length} values for K × source voxels = ${K} × ${nSrc}`)
   }
+  if (keep && keep.channels.some((c) => !Number.isInteger(c) || c < 0 || c >= K)) {
+    throw new SegError('BAD_ARGUMENT', `resampleProbabilities: keep.channels must be channel indices in 0..${K - 1}, got [${keep.channels.join(', ')}]`)
+  }
   // Source labels for the agreement shortcut (argmaxLabels also checks K and the label values).
   const srcLabels = argmaxLabels(probabilities, K, nSrc, labelValues)
   const values = Int32Array.from(labelValues)
   const s = probabilities
+  // Source voxels whose kept mass reaches minMass: a target voxel none of whose 8 neighbours does
+  // cannot reach it either (a convex combination), so only the others are interpolated in full.
+  let srcKeep: Uint8Array | undefined
+  let keptIndex = new Uint32Array(0)
+  let keptProbs = new Float32Array(0)
+  let nKept = 0
+  if (keep) {
+    srcKeep = new Uint8Array(nSrc)
+    for (let v = 0; v < nSrc; v++) {
+      let m = 0
+      for (const c of keep.channels) m += s[c * nSrc + v]
+      srcKeep[v] = m >= keep.minMass ? 1 : 0
+    }
+    keptIndex = new Uint32Array(1 << 16)
+    keptProbs = new Float32Array(K << 16)
+  }
+  const interpolated = new Float32Array(K)
   const { M, b } = indexMapping(source, target)
   const [tx, ty, tz] = target.size
   const out = allocLabels(tx * ty * tz, labelValues)
@@ -76,8 +120,13 @@ export function resampleProbabilitiesToLabels(
         const dx = x0 < nx - 1 ? 1 : 0
         const dy = y0 < ny - 1 ? nx : 0
         const dz = z0 < nz - 1 ? nxy : 0
+        const wanted =
+          srcKeep !== undefined &&
+          (srcKeep[p] | srcKeep[p + dx] | srcKeep[p + dy] | srcKeep[p + dy + dx] |
+            srcKeep[p + dz] | srcKeep[p + dz + dx] | srcKeep[p + dz + dy] | srcKeep[p + dz + dy + dx]) === 1
         const l = srcLabels[p]
         if (
+          !wanted &&
           srcLabels[p + dx] === l && srcLabels[p + dy] === l && srcLabels[p + dy + dx] === l &&
           srcLabels[p + dz] === l && srcLabels[p + dz + dx] === l && srcLabels[p + dz + dy] === l && srcLabels[p + dz + dy + dx] === l
         ) {
@@ -97,15 +146,32 @@ export function resampleProbabilitiesToLabels(
           const c11 = s[q + dz + dy] + fx * (s[q + dz + dy + dx] - s[q + dz + dy])
           const c0 = c00 + fy * (c10 - c00)
           const c1 = c01 + fy * (c11 - c01)
-          const v = Math.fround(c0 + fz * (c1 - c0))
+          interpolated[c] = c0 + fz * (c1 - c0)
+          const v = interpolated[c] // read back as float32, as resampleToGrid stores it
           if (c === 0 || v > bestP || (bestP !== bestP && v === v)) {
             best = c
             bestP = v
           }
         }
         out[o] = values[best]
+        if (!wanted) continue
+        let m = 0
+        for (const c of keep!.channels) m += interpolated[c]
+        if (!(m >= keep!.minMass)) continue
+        if (nKept === keptIndex.length) {
+          const grownIndex = new Uint32Array(2 * nKept)
+          grownIndex.set(keptIndex)
+          keptIndex = grownIndex
+          const grownProbs = new Float32Array(2 * nKept * K)
+          grownProbs.set(keptProbs)
+          keptProbs = grownProbs
+        }
+        keptIndex[nKept] = o
+        for (let c = 0, q = nKept * K; c < K; c++, q++) keptProbs[q] = interpolated[c]
+        nKept++
       }
     }
   }
-  return out
+  if (!keep) return { labels: out }
+  return { labels: out, kept: { index: keptIndex.slice(0, nKept), probabilities: keptProbs.slice(0, nKept * K) } }
 }

@@ -17,7 +17,17 @@ import { promises as fs } from 'node:fs'
 import { openSession, checkModelIO } from '../inference/session'
 import { runModelWithHeads } from '../inference/run'
 import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
-import { argmaxLabels, sigmoidLabels, keepLargestComponents, resampleProbabilitiesToLabels, softmax, type LabelArray } from '../labelmap'
+import {
+  argmaxLabels,
+  sigmoidLabels,
+  keepLargestComponents,
+  resampleProbabilities,
+  resampleProbabilitiesToLabels,
+  refineLabelsByIntensity,
+  softmax,
+  type IntensityFit,
+  type LabelArray
+} from '../labelmap'
 import { decodeModel } from '../onnx'
 import { relaxSpatialDims } from '../onnx/edit'
 import { targetSpacingGrid } from './grids'
@@ -40,6 +50,8 @@ export interface SegmentOptions {
   threads?: number
   onProgress?: (p: SegmentProgress) => void
   signal?: AbortSignal
+  /** false: skip the bundle's `output.refinement` and keep the model's own decision (default true). */
+  refinement?: boolean
 }
 
 export interface SegmentResult {
@@ -103,28 +115,65 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
 /**
  * The model's scores ([K, model voxels]) as labels on the input's grid, as the manifest's `output`
  * and `geometry` say: softmax probabilities interpolated onto the input grid and decoded there
- * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. The
- * largest-component filter runs last, on the grid the labels were decoded on.
+ * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. With a
+ * `refinement` (and `image`, the refined channel's intensities on the input grid), the split between
+ * the refined classes is refitted to the input's intensities. The largest-component filter runs last,
+ * on the grid the labels were decoded on.
  */
-function toLabels(scores: Float32Array, K: number, modelGrid: Grid, inputGrid: Grid, m: Manifest): LabelArray {
+function toLabels(
+  scores: Float32Array,
+  K: number,
+  modelGrid: Grid,
+  inputGrid: Grid,
+  m: Manifest,
+  image?: ArrayLike<number>
+): { labels: LabelArray; fit?: IntensityFit } {
   const { output } = m
   const values = output.labels.map((l) => l.value)
   const n = voxelCount(modelGrid)
+  const refinement = output.kind === 'softmax' && image ? output.refinement : undefined
+  if (refinement) {
+    // Always through interpolated probabilities: on a native or reoriented grid the mapping lands on
+    // voxel centres, so they are the model's own.
+    const classes = refinement.labels.map((v) => values.indexOf(v))
+    const { labels, kept } = resampleProbabilities(softmax(scores, K, n), K, modelGrid, inputGrid, values, {
+      channels: classes,
+      minMass: refinement.minProbability
+    })
+    const refined = refineLabelsByIntensity({
+      labels,
+      kept: kept!,
+      image: image!,
+      labelValues: values,
+      classes,
+      maxIterations: refinement.maxIterations,
+      tolerance: refinement.tolerance
+    })
+    return { labels: keepLargestComponents(refined.labels, inputGrid.size, output.largestComponent, values), fit: refined.fit }
+  }
   // Interpolated probabilities only where they mean something: a model grid that really differs from
   // the input's (reorient is an exact permutation), and softmax outputs. Sigmoid probabilities
   // saturate at 1 in float32, so confident overlapping channels would tie where their logits do not;
   // sigmoid outputs keep the logit-ranked decoding on the model grid.
   if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities') {
     const labels = resampleProbabilitiesToLabels(softmax(scores, K, n), K, modelGrid, inputGrid, values)
-    return keepLargestComponents(labels, inputGrid.size, output.largestComponent, values)
+    return { labels: keepLargestComponents(labels, inputGrid.size, output.largestComponent, values) }
   }
   const decoded =
     output.kind === 'softmax'
       ? argmaxLabels(scores, K, n, values)
       : sigmoidLabels(scores, K, n, output.threshold, values.filter((v) => v !== 0)) // no background channel
   const labels = keepLargestComponents(decoded, modelGrid.size, output.largestComponent, values)
-  if (m.geometry.mode === 'native') return labels // the model grid is the input grid
-  return resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
+  if (m.geometry.mode === 'native') return { labels } // the model grid is the input grid
+  return { labels: resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray }
+}
+
+/** One line for the notes: what the intensity fit found. */
+function describeFit(fit: IntensityFit, m: Manifest): string {
+  const names = m.output.refinement!.labels.map((v) => m.output.labels.find((l) => l.value === v)!.name)
+  const classes = names.map((name, c) => `${name} ${fit.means[c].toPrecision(4)} ± ${fit.sds[c].toPrecision(3)}`).join(', ')
+  const how = fit.converged ? `converged in ${fit.iterations} iterations` : `stopped after ${fit.iterations} iterations without converging`
+  return `intensity refinement (${how}): ${classes}`
 }
 
 export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
@@ -206,7 +255,11 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     lap('inference')
     report('postprocess', 0.95, 'post-processing')
     const scores = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
-    const labels: Volume = { ...gridOf(reference), data: toLabels(scores, K, modelGrid, gridOf(reference), m) }
+    const refinement = opts.refinement !== false ? m.output.refinement : undefined
+    const image = refinement ? volumes[refinement.channel].data : undefined
+    const decoded = toLabels(scores, K, modelGrid, gridOf(reference), m, image)
+    if (decoded.fit) notes.push(describeFit(decoded.fit, m))
+    const labels: Volume = { ...gridOf(reference), data: decoded.labels }
     let classification: SegmentResult['classification']
     if (m.classification) {
       const logits = extras[m.classification.output]
