@@ -112,7 +112,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     openBundle: async (dir): Promise<BundleInfo> => {
       const b = await loadBundle(dir)
       const m = b.manifest
-      return { dir: b.dir, name: m.name, description: m.description, channels: m.channels.map((c) => ({ name: c.name, modality: c.modality })), labels: m.output.labels, classes: m.classification?.classes }
+      const refined = m.output.refinement?.labels.map((v) => m.output.labels.find((l) => l.value === v)!.name)
+      return { dir: b.dir, name: m.name, description: m.description, channels: m.channels.map((c) => ({ name: c.name, modality: c.modality })), labels: m.output.labels, classes: m.classification?.classes, refinement: refined }
     },
 
     segment: async (req): Promise<SegmentSummary> => {
@@ -125,7 +126,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
-        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device }, (p) => deps.emit({ runId, ...p }))
+        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
         const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
         runs.set(runId, { result, inputs, volumeId: req.volumeIds[0], names })

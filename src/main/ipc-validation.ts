@@ -20,7 +20,8 @@ export const IpcSchemas = {
       .object({
         bundleDir: Path,
         volumeIds: z.array(Id).min(1).max(16),
-        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
+        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']),
+        refinement: z.boolean().optional()
       })
       .strict()
   ]),

@@ -51,6 +51,8 @@ export interface BundleInfo {
   channels: { name: string; modality: string }[]
   labels: LabelDef[]
   classes?: string[]
+  /** Names of the labels whose split the bundle refits to each scan's intensities (output.refinement). */
+  refinement?: string[]
 }
 
 export interface SegmentRequest {
@@ -58,6 +60,8 @@ export interface SegmentRequest {
   /** Volume ids (from openVolumes), one per model channel. */
   volumeIds: string[]
   device: DeviceChoice
+  /** false: skip the bundle's intensity refinement (the model's own decision). Default true. */
+  refinement?: boolean
 }
 
 export interface LabelStat {

@@ -283,6 +283,34 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
     await expect.poll(() => page.textContent('[data-testid=volume-panel] li.on .name')).toBe('spleen_ct.nii.gz')
   })
 
+  it('the shipped model: the intensity refinement is on by default and can be switched off', async () => {
+    await page.fill('[data-testid=volume-path]', join(REPO, 'resources/samples/colin27_t1_brain_2mm.nii.gz'))
+    await page.click('[data-testid=open-volume]')
+    await expect.poll(() => page.textContent('[data-testid=volume-panel] li.on .name')).toBe('colin27_t1_brain_2mm.nii.gz')
+    await page.fill('[data-testid=bundle-path]', join(REPO, 'resources/models/brain-tissue-resunet'))
+    await page.click('[data-testid=open-bundle]')
+    await expect.poll(() => page.textContent('[data-testid=bundle-name]')).toMatch(/^Brain tissue ResUNet/)
+    await page.selectOption('[data-testid=channel-0]', { label: 'colin27_t1_brain_2mm.nii.gz' })
+    expect(await page.textContent('[data-testid=model-panel] .refine')).toMatch(/Refit CSF \/ grey matter \/ white matter/)
+    expect(await page.isChecked('[data-testid=refinement]')).toBe(true)
+    const runOnce = async () => {
+      const before = await page.textContent('[data-testid=run-summary]').catch(() => '')
+      await page.click('[data-testid=run]')
+      await expect.poll(() => page.textContent('[data-testid=run-summary]').catch(() => ''), { timeout: 60_000 }).not.toBe(before)
+      await page.waitForSelector('[data-testid=run]:not([disabled])')
+      return { summary: (await page.textContent('[data-testid=run-summary]')) ?? '', grey: Number(await page.textContent('[data-label="grey matter"] [data-testid=label-ml]')) }
+    }
+    const on = await runOnce()
+    expect(on.summary).toMatch(/intensity refinement \(converged in \d+ iterations\)/)
+    await page.screenshot({ path: join(ARTIFACTS, 'shipped-model-refinement.png') })
+    await page.uncheck('[data-testid=refinement]')
+    const off = await runOnce()
+    expect(off.summary).not.toMatch(/intensity refinement/)
+    expect(off.grey).not.toBe(on.grey)
+    console.log(`shipped model on the sample: grey matter ${on.grey} mL refined, ${off.grey} mL network alone`)
+    expect(errors).toEqual([])
+  })
+
   it('shows a readable one-line error for a bad path', async () => {
     await page.fill('[data-testid=volume-path]', '/no/such/scan.nii.gz')
     await page.click('[data-testid=open-volume]')

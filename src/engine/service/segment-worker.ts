@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry: runs one segmentation off the caller's thread (the Electron main process must
- * never block on a 10-second inference). Messages: in { bundleDir, inputs, device }, 'cancel';
+ * never block on a 10-second inference). Messages: in { bundleDir, inputs, device, refinement? }, 'cancel';
  * out { type: 'progress' | 'result' | 'error' }. Label voxels are transferred, not copied.
  */
 import { parentPort } from 'node:worker_threads'
@@ -12,6 +12,8 @@ export interface WorkerRequest {
   bundleDir: string
   inputs: string[]
   device: Device
+  /** false: skip the bundle's output.refinement. */
+  refinement?: boolean
 }
 
 const port = parentPort
@@ -29,6 +31,7 @@ port.on('message', async (msg: WorkerRequest | 'cancel') => {
       bundle,
       inputs: msg.inputs,
       device: msg.device,
+      refinement: msg.refinement,
       signal: controller.signal,
       onProgress: (p) => port.postMessage({ type: 'progress', progress: p })
     })

@@ -22,6 +22,8 @@ export const useSessionStore = defineStore('session', {
     voxelsVersion: 0,
     bundle: undefined as BundleInfo | undefined,
     device: 'auto' as DeviceChoice,
+    /** Apply the bundle's intensity refinement (when it has one). */
+    refinement: true,
     /** The volume chosen for each model input channel (ids; '' = not chosen yet). */
     channelVolumes: [] as string[],
     run: undefined as SegmentSummary | undefined,
@@ -84,7 +86,7 @@ export const useSessionStore = defineStore('session', {
       this.elapsedMs = 0
       const timer = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 200)
       try {
-        const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device }))
+        const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device, refinement: this.refinement }))
         if (run) {
           labelVoxels = typedVoxels(await api.readLabels(run.runId))
           this.run = run
