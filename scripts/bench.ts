@@ -7,8 +7,9 @@
  * - resample: t1_crop 256^3 onto a grid rotated by 10°, trilinear vs nearest neighbour
  * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node)
  * - meshnet: MeshNet whole volume vs 128^3 sliding windows (50 % overlap) through the engine
- * - shipped: the shipped bundle on t1_crop through segment(); its labels brought back onto the 1 mm
- *            grid by interpolated probabilities vs nearest-neighbour labels (time and grey-matter Dice);
+ * - shipped: the shipped bundle on t1_crop through segment(): with vs without its intensity refinement,
+ *            and labels brought back onto the 1 mm grid by interpolated probabilities vs nearest-neighbour
+ *            labels (time, grey- and white-matter Dice);
  *            and (if /usr/bin/python3 has torch) the same checkpoint's forward pass in PyTorch
  */
 import path from 'node:path'
@@ -108,31 +109,36 @@ async function benchShipped(): Promise<void> {
   const bundle = await loadBundle(SHIPPED)
   const input = [path.join(DATA, 'mri/t1_crop.nii.gz')]
   const ref = await readVolume(path.join(DATA, 'meshnet-gwm/t1_crop_reference.nii.gz'))
-  // the bundle as shipped (probabilities interpolated back) and with nearest-neighbour labels instead
-  const runs = async (resampling: 'probabilities' | 'labels') => {
+  // the bundle as shipped (probabilities interpolated back, intensity refinement), without the
+  // refinement, and with nearest-neighbour labels instead of interpolated probabilities
+  const runs = async (resampling: 'probabilities' | 'labels', refinement: boolean) => {
     const b = { ...bundle, manifest: { ...bundle.manifest, output: { ...bundle.manifest.output, resampling } } }
     const times: Record<string, number[]> = {}
     const ms: number[] = []
     let grey = 0
+    let white = 0
     for (let r = 0; r <= REPS; r++) {
       const t = performance.now()
-      const res = await segment({ bundle: b, inputs: input, device: 'cpu' })
+      const res = await segment({ bundle: b, inputs: input, device: 'cpu', refinement })
       if (r === 0) {
         grey = dice(res.labels.data, ref.data, (v) => v === 2, (v) => v === 2)
+        white = dice(res.labels.data, ref.data, (v) => v === 3, (v) => v === 1)
         continue
       }
       ms.push(performance.now() - t)
       for (const [k, v] of Object.entries(res.timingsMs)) (times[k] ??= []).push(v)
     }
-    return { total: median(ms), times, grey }
+    return { total: median(ms), times, dice: `GM ${grey.toFixed(4)}, WM ${white.toFixed(4)}` }
   }
-  const prob = await runs('probabilities')
-  const { times } = prob
-  const engine = prob.total
+  const shipped = await runs('probabilities', true)
+  const { times } = shipped
+  const engine = shipped.total
   console.log(`shipped  segment() on t1_crop, median of ${REPS}: ${engine.toFixed(0)} ms (${Object.entries(times).map(([k, v]) => `${k} ${median(v)}`).join(', ')} ms)`)
-  const near = await runs('labels')
-  row('shipped', [`labels back by nearest (GM Dice ${near.grey.toFixed(4)})`, median(near.times['postprocess'])],
-    [`by probabilities (GM Dice ${prob.grey.toFixed(4)}), post-processing`, median(prob.times['postprocess'])])
+  const prob = await runs('probabilities', false)
+  const near = await runs('labels', false)
+  row('shipped', [`no refinement (${prob.dice}), segment()`, prob.total], [`intensity refinement (${shipped.dice}), segment()`, shipped.total])
+  row('shipped', [`labels back by nearest (${near.dice}), post-processing`, median(near.times['postprocess'])],
+    [`by probabilities (${prob.dice}), post-processing`, median(prob.times['postprocess'])])
   const ckpt = path.join(ROOT, 'training/runs/final/checkpoint.pth')
   const py = '/usr/bin/python3'
   if (!existsSync(py) || !existsSync(ckpt)) return

@@ -36,7 +36,11 @@ from train import build_model  # noqa: E402
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
 # The bundle's output.refinement (label values = channel indices for this model), as shipped.
 _facts = json.load(open(os.path.join(HERE, 'manifest-facts.json')))
-REFINE = _facts['output'].get('refinement', {}).get('labels')
+_refinement = _facts['output'].get('refinement') or {}
+REFINE = _refinement.get('labels')  # label values = channel indices for this model
+# the rest as the manifest's defaults (src/engine/bundle/manifest.ts) unless manifest-facts sets them
+REFINE_OPTIONS = {'min_probability': _refinement.get('minProbability', 0.01), 'max_iterations': _refinement.get('maxIterations', 50),
+                  'tolerance': _refinement.get('tolerance', 1e-5), 'bias_field_order': _refinement.get('biasFieldOrder', 2)}
 
 
 def dice(a, b):
@@ -73,7 +77,7 @@ def main():
     t1 = nib.load(os.path.join(args.data, 'mri', 't1_crop.nii.gz'))
     ref = np.asanyarray(nib.load(os.path.join(args.data, 'meshnet-gwm', 't1_crop_reference.nii.gz')).dataobj)
     lab, seg_p, aff, probs_t1, dt = run(model, t1)
-    back = geometry.labels_from_probabilities(seg_p, aff, t1, refine=REFINE)
+    back = geometry.labels_from_probabilities(seg_p, aff, t1, refine=REFINE, **REFINE_OPTIONS)
     raw = geometry.labels_from_probabilities(seg_p, aff, t1)
 
     def scores(lab):
@@ -102,7 +106,7 @@ def main():
     if args.save_dir:
         os.makedirs(args.save_dir, exist_ok=True)
         nib.save(nib.Nifti1Image(back, t1.affine), os.path.join(args.save_dir, 't1_crop_seg.nii.gz'))
-        nib.save(nib.Nifti1Image(geometry.labels_from_probabilities(seg_pf, aff_f, flair, refine=REFINE), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
+        nib.save(nib.Nifti1Image(geometry.labels_from_probabilities(seg_pf, aff_f, flair, refine=REFINE, **REFINE_OPTIONS), flair.affine), os.path.join(args.save_dir, 'FLAIR_seg.nii.gz'))
         nib.save(nib.Nifti1Image(lab, aff), os.path.join(args.save_dir, 't1_crop_seg_model_grid.nii.gz'))
     with open(os.path.join(args.run, 'evaluation.json'), 'w') as f:
         json.dump(res, f, indent=1)

@@ -70,67 +70,122 @@ def preprocess(img):
     return torch.from_numpy(normalise(conf))[None, None], aff
 
 
-def labels_from_probabilities(probs, model_affine, ref_img, refine=None):
+def labels_from_probabilities(probs, model_affine, ref_img, refine=None, **refine_options):
     """Model-grid probabilities [K, S, S, S] -> labels on the input's grid: each channel trilinearly
     (outside the model grid 0, so channel 0 = background wins there), then argmax (first maximum wins).
     refine: channel indices (e.g. [1, 2, 3]) whose split is refitted to ref_img's intensities, as the
-    bundle's output.refinement does in the app (refine_by_intensity)."""
+    bundle's output.refinement does in the app (refine_by_intensity, with refine_options)."""
     shape = ref_img.shape[:3]
     q = np.stack([resample(p, model_affine, ref_img.affine, shape, 'bilinear', 0.0) for p in probs])
     labels = q.argmax(0).astype(np.uint8)
     if refine:
         image = np.asanyarray(ref_img.dataobj).astype(np.float32)
-        labels = refine_by_intensity(labels, q, image[..., 0] if image.ndim == 4 else image, list(refine))
+        labels = refine_by_intensity(labels, q, image[..., 0] if image.ndim == 4 else image, list(refine), **refine_options)
     return labels
 
 
 FIT_SAMPLE = 1 << 18
 
 
-def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_iterations=50, tolerance=1e-5):
+def monomials(order):
+    """Exponents (a, b, c) of x^a y^b z^c with a + b + c <= order, in the app's order (1 first)."""
+    return [(a, b, c) for a in range(order + 1) for b in range(order + 1 - a) for c in range(order + 1 - a - b)]
+
+
+def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_iterations=50, tolerance=1e-5,
+                        bias_field_order=2):
     """The app's intensity refinement (src/engine/labelmap/intensity-refinement.ts) in numpy: one
     Gaussian per refined class fitted by EM with the probabilities as per-voxel priors (voxels weighted
     by their refined mass; fit on an even stride of at most FIT_SAMPLE kept voxels, in the app's voxel
-    order, i fastest); voxels labelled with a refined class get the refined class of highest posterior.
-    labels [X, Y, Z] and q [K, X, Y, Z] on the image's grid. Returns new labels."""
+    order, i fastest; sd floored at 1e-3 of the sample's 1st-99th percentile range; stop when the
+    log-likelihood changes by <= tolerance per unit weight), with a multiplicative bias field
+    exp(polynomial of degree bias_field_order in the index position scaled to [-1, 1]) fitted alongside
+    (Wells / Van Leemput: log x - log b regressed on the log class means, weights responsibility *
+    mu^2 / sd^2; normalised to weighted mean 0 in the log domain). Voxels labelled with a refined class
+    get the refined class of highest posterior; classes absent from the fit keep the model's value.
+    labels [X, Y, Z] and q [K, X, Y, Z] on the image's grid; `classes` are channel indices, which are
+    also the label values for the shipped model (0..3). Returns new labels."""
+    shape = image.shape
+    classes = list(classes)
+    C = len(classes)
     flat_q = q.reshape(len(q), -1, order='F')  # the app's voxel order: i fastest
-    x_all = image.reshape(-1, order='F').astype(np.float64)
-    mass_all = flat_q[classes].sum(0).astype(np.float64)
+    x_all = image.reshape(-1, order='F').astype(np.float32).astype(np.float64)
+    mass_all = flat_q[classes].astype(np.float64).sum(0)
     kept = np.nonzero(mass_all >= min_probability)[0]
     x, mass = x_all[kept], mass_all[kept]
     P = flat_q[classes][:, kept].astype(np.float64)
-    ok = (mass > 0) & ~np.isnan(x)
-    prior = np.where(ok, P / np.where(ok, mass, 1), 0)
-    lo, hi = x[ok].min(), x[ok].max()
-    sd_floor = 1e-3 * (hi - lo) if hi > lo else 1.0
+    ok = (mass > 0) & np.isfinite(x)
+    terms = monomials(bias_field_order)
+    idx = [kept % shape[0], (kept // shape[0]) % shape[1], kept // (shape[0] * shape[1])]
+    pos = np.stack([(2 * i / (n - 1) - 1) if n > 1 else 0.0 * i for i, n in zip(idx, shape)], 1)
+    pos = pos.astype(np.float32).astype(np.float64)  # the app keeps positions as float32
+
+    def basis(ps):
+        return np.stack([ps[:, 0] ** a * ps[:, 1] ** b * ps[:, 2] ** c for a, b, c in terms], 1)
+
     stride = max(1, -(-len(x) // FIT_SAMPLE))
     s = np.arange(0, len(x), stride)
-    s = s[ok[s]]
-    xs, ws, ps = x[s], mass[s], prior[:, s]
+    s = s[ok[s] & ((x[s] > 0) if bias_field_order > 0 else True)]
+    if len(s) == 0:
+        return labels.copy()
+    xr, ws = x[s], mass[s]
+    with np.errstate(divide='ignore'):
+        lp = np.log(P[:, s] / ws)
+    lo, hi = np.percentile(xr, [1, 99])
+    sd_floor = 1e-3 * (hi - lo) if hi > lo else 1.0
+    sum_w = ws.sum()
+    phi = basis(pos[s]) if bias_field_order > 0 else None
+    beta = np.zeros(len(terms))
+    xc = xr.copy()
+    mu, sd, present = np.full(C, np.nan), np.full(C, np.nan), np.zeros(C, bool)
 
     def estimate(r):
         w = ws * r
         sw = w.sum(1)
-        mu = (w * xs).sum(1) / sw
-        sd = np.maximum(np.sqrt((w * (xs - mu[:, None]) ** 2).sum(1) / sw), sd_floor)
-        return mu, sd
+        present[:] = sw > 0
+        m = (w * xc).sum(1) / np.where(present, sw, 1)
+        v = (w * (xc - m[:, None]) ** 2).sum(1) / np.where(present, sw, 1)
+        mu[present] = m[present]
+        sd[present] = np.maximum(np.sqrt(np.maximum(v, 0)), sd_floor)[present]
 
-    mu, sd = estimate(ps)
+    estimate(np.exp(lp))
     previous = np.nan
     for _ in range(max_iterations):
-        with np.errstate(divide='ignore'):
-            e = np.log(ps) - 0.5 * ((xs - mu[:, None]) / sd[:, None]) ** 2 - np.log(sd)[:, None]
+        e = np.where(present[:, None], lp - 0.5 * ((xc - np.nan_to_num(mu)[:, None]) / np.nan_to_num(sd, nan=1)[:, None]) ** 2
+                     - np.log(np.nan_to_num(sd, nan=1))[:, None], -np.inf)
         m = e.max(0)
-        r = np.exp(e - m)
-        total = r.sum(0)
-        log_l = (ws * (m + np.log(total))).sum()
-        mu, sd = estimate(r / total)
-        if abs(log_l - previous) <= tolerance * abs(log_l):
+        live = m > -np.inf
+        r = np.where(live, np.exp(e - np.where(live, m, 0)), 0)
+        total = np.where(live, r.sum(0), 1)
+        log_l = (ws[live] * (m[live] + np.log(total[live]))).sum()
+        r = r / total
+        estimate(r)
+        if bias_field_order > 0:
+            om = ws * r * np.where(present & (np.nan_to_num(mu) > 0), np.nan_to_num(mu) ** 2 / np.nan_to_num(sd, nan=1) ** 2, 0)[:, None]
+            W = om.sum(0)
+            log_mu = np.log(np.where(np.nan_to_num(mu) > 0, mu, 1))
+            z = np.log(xr) - (om * log_mu[:, None]).sum(0) / np.where(W > 0, W, 1)
+            A = phi.T @ (phi * W[:, None])
+            A += 1e-6 * np.trace(A) / len(A) * np.eye(len(A))
+            beta = np.linalg.solve(A, phi.T @ (W * z))
+            beta[0] -= (W * (phi @ beta)).sum() / W.sum()
+            xc = xr * np.exp(-(phi @ beta))
+        if abs(log_l - previous) <= tolerance * sum_w:
             break
         previous = log_l
-    post = prior * np.exp(-0.5 * ((x - mu[:, None]) / sd[:, None]) ** 2) / sd[:, None]
-    best = np.asarray(classes)[post.argmax(0)]
+    xx = x / np.exp(basis(pos) @ beta) if bias_field_order > 0 else x
+    # posterior over the present classes, in the log domain; absent classes keep the model's value
+    with np.errstate(divide='ignore', invalid='ignore'):
+        e = np.where(present[:, None] & (P > 0),
+                     np.log(P) - np.log(np.nan_to_num(sd, nan=1))[:, None]
+                     - 0.5 * ((xx - np.nan_to_num(mu)[:, None]) / np.nan_to_num(sd, nan=1)[:, None]) ** 2, -np.inf)
+        m_present = (P * present[:, None]).sum(0)
+        top = e.max(0)
+        post = np.exp(e - np.where(top > -np.inf, top, 0))
+        post = post / np.where(top > -np.inf, post.sum(0), 1)
+    prob = np.where(present[:, None] & (m_present > 0), m_present * post, P)
+    best = np.asarray(classes)[prob.argmax(0)]
     out = labels.reshape(-1, order='F').copy()
-    relabel = ok & np.isin(out[kept], classes) & (post.sum(0) > 0)
+    relabel = ok & np.isin(out[kept], classes)
     out[kept[relabel]] = best[relabel]
     return out.reshape(labels.shape, order='F')

@@ -44,13 +44,14 @@ describe('manifest validation', () => {
   it('output.refinement: defaults filled; sigmoid outputs, unknown labels and missing channels refused', () => {
     const labels = [0, 1, 2].map((v) => ({ value: v, name: `c${v}`, color: [v, v, v] as [number, number, number] }))
     const ok = parseManifest(testManifest({ output: { kind: 'softmax', labels, refinement: { kind: 'intensity-em', labels: [1, 2] } } }))
-    expect(ok.output.refinement).toEqual({ kind: 'intensity-em', labels: [1, 2], channel: 0, minProbability: 0.01, maxIterations: 50, tolerance: 1e-5 })
+    expect(ok.output.refinement).toEqual({ kind: 'intensity-em', labels: [1, 2], channel: 0, minProbability: 0.01, maxIterations: 50, tolerance: 1e-5, biasFieldOrder: 2 })
     const bad = (output: object) => errorOf(() => parseManifest(testManifest({ output: { kind: 'softmax', labels, ...output } as never }), 'm.json')).message
     expect(bad({ kind: 'sigmoid', refinement: { kind: 'intensity-em', labels: [1, 2] } })).toBe('m.json: output.refinement needs a softmax output (class probabilities), but output.kind is sigmoid')
     expect(bad({ refinement: { kind: 'intensity-em', labels: [1, 5] } })).toBe('m.json: output.refinement.labels must be distinct values of output.labels (0, 1, 2), got [1, 5]')
     expect(bad({ refinement: { kind: 'intensity-em', labels: [1, 2], channel: 1 } })).toBe('m.json: output.refinement.channel 1 does not exist; the model has 1 input channel(s)')
     expect(bad({ refinement: { kind: 'intensity-em', labels: [1] } })).toMatch(/output\.refinement\.labels/)
     expect(bad({ refinement: { kind: 'gmm', labels: [1, 2] } })).toMatch(/output\.refinement\.kind/)
+    expect(bad({ refinement: { kind: 'intensity-em', labels: [1, 2], biasFieldOrder: 7 } })).toMatch(/output\.refinement\.biasFieldOrder/)
   })
   it('refuses unknown fields (a typo must not be silently ignored)', () => {
     expect(errorOf(() => parseManifest({ ...testManifest({}), labels: [] })).message).toMatch(/labels|Unrecognized/)

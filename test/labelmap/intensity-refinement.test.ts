@@ -101,6 +101,51 @@ describe('refineByIntensity', () => {
     expect(probabilities[(n - 1) * 2 + c10]).toBeGreaterThan(0.99)
   })
 
+  it('a class absent from the fitting sample keeps the model probability; the others share their own mass', () => {
+    // 2 * FIT_SAMPLE + 2 voxels: stride 3. Class 3 has prior only at voxel 1, which is not in the sample.
+    const n = 2 * FIT_SAMPLE + 2
+    const rnd = normals(5)
+    const x = new Float32Array(n)
+    const P = new Float32Array(n * 4)
+    for (let i = 0; i < n; i++) {
+      x[i] = i % 2 ? 10 + rnd() : 20 + rnd()
+      P.set(i % 2 ? [0, 0.6, 0.4, 0] : [0, 0.4, 0.6, 0], i * 4)
+    }
+    x[1] = 15
+    P.set([0.1, 0.05, 0.05, 0.8], 4)
+    const { probabilities, fit } = refineByIntensity({ intensities: x, probabilities: P, K: 4, classes: [1, 2, 3], maxIterations: 50, tolerance: 1e-8 })
+    expect(Number.isNaN(fit.means[2])).toBe(true) // no weight in the fit
+    expect(probabilities[4 + 3]).toBeCloseTo(0.8, 6) // kept
+    expect(probabilities[4]).toBeCloseTo(0.1, 6) // background kept
+    expect(probabilities[4 + 1] + probabilities[4 + 2]).toBeCloseTo(0.1, 6) // the present classes' own mass
+  })
+
+  it('far outliers (every likelihood underflows) still get a finite posterior: the nearest class in σ', () => {
+    const n = 2000
+    const rnd = normals(6)
+    const x = new Float32Array(n)
+    const P = new Float32Array(n * 2)
+    for (let i = 0; i < n; i++) {
+      x[i] = i % 2 ? 100 + rnd() : 200 + 10 * rnd()
+      P.set([0.5 + (i % 2 ? 0.1 : -0.1), 0.5 - (i % 2 ? 0.1 : -0.1)], i * 2)
+    }
+    x[0] = 1e6 // > 80 000 σ from either class: exp underflows for both
+    const { probabilities } = refineByIntensity({ intensities: x, probabilities: P, K: 2, classes: [0, 1], maxIterations: 50, tolerance: 1e-8 })
+    expect(probabilities.every((p) => Number.isFinite(p))).toBe(true)
+    expect(probabilities[0] + probabilities[1]).toBeCloseTo(1, 6) // the mass, as float32 inputs sum
+    expect(probabilities[1]).toBeGreaterThan(0.99) // the wide class (σ 10) is nearer in σ than the narrow one (σ 1)
+  })
+
+  it('nothing to fit (no mass, or only NaN and infinite intensities): the model probabilities, 0 iterations', () => {
+    const P = new Float32Array([0.3, 0.7, 0.6, 0.4, 0.5, 0.5])
+    for (const x of [new Float32Array([NaN, Infinity, -Infinity]), new Float32Array(0)]) {
+      const probs = x.length ? P : new Float32Array(0)
+      const { probabilities, fit } = refineByIntensity({ intensities: x, probabilities: probs, K: 2, classes: [0, 1], maxIterations: 10, tolerance: 1e-5 })
+      expect(Array.from(probabilities)).toEqual(Array.from(probs))
+      expect(fit).toMatchObject({ iterations: 0, converged: false })
+    }
+  })
+
   it('says what is wrong with bad arguments, in one line', () => {
     const call = (over: object) => () =>
       refineByIntensity({ intensities: new Float32Array(2), probabilities: new Float32Array(4), K: 2, classes: [0, 1], maxIterations: 5, tolerance: 1e-5, ...over })
@@ -134,7 +179,7 @@ describe('refineLabelsByIntensity on a coarse model grid', () => {
     const image = new Float32Array(60 * 6 * 6)
     for (let o = 0; o < image.length; o++) image[o] = (o % 60 < 33 ? 80 : 120) + 2 * rnd()
     const before = Array.from({ length: 60 }, (_, i) => labels[i])
-    const refined = refineLabelsByIntensity({ labels, kept: kept!, image, labelValues: values, classes: [1, 2], maxIterations: 50, tolerance: 1e-6 })
+    const refined = refineLabelsByIntensity({ labels, kept: kept!, image, size: target.size, labelValues: values, classes: [1, 2], maxIterations: 50, tolerance: 1e-6, biasFieldOrder: 0 })
     const row = (l: ArrayLike<number>, j: number, k: number) => Array.from({ length: 60 }, (_, i) => l[i + 60 * (j + 6 * k)])
     expect(before.indexOf(2)).toBe(31) // the model's own boundary (a tie at 30 mm: the first class wins)
     for (const [j, k] of [[0, 0], [3, 5], [5, 5]]) {
@@ -153,11 +198,52 @@ describe('refineLabelsByIntensity on a coarse model grid', () => {
         labels: new Uint8Array(8),
         kept: { index: new Uint32Array(0), probabilities: new Float32Array(0) },
         image: new Float32Array(7),
+        size: [2, 2, 2],
         labelValues: [0, 1],
         classes: [0, 1],
         maxIterations: 5,
-        tolerance: 1e-5
+        tolerance: 1e-5,
+        biasFieldOrder: 0
       })
-    ).toThrow(/image has 7 voxels, labels 8; expected the same grid/)
+    ).toThrow(/image has 7 voxels, labels 8, grid 2×2×2; expected the same grid/)
+  })
+
+  it('a smooth bias field fitted alongside undoes a ×0.55…×1.8 intensity gradient', () => {
+    // Stripes of two classes (80 and 120) along j, the whole volume multiplied by exp(0.6 x), x in
+    // [-1, 1] along i: uncorrected, the bright end of class 1 is brighter than the dark end of class 2.
+    const size: [number, number, number] = [40, 10, 10]
+    const n = 4000
+    const rnd = normals(4)
+    const image = new Float32Array(n)
+    const truth = new Uint8Array(n)
+    const probs = new Float32Array(n * 3)
+    for (let v = 0; v < n; v++) {
+      const i = v % 40
+      const j = Math.floor(v / 40) % 10
+      truth[v] = j % 2 ? 2 : 1
+      image[v] = ((truth[v] === 1 ? 80 : 120) + 3 * rnd()) * Math.exp(0.6 * ((2 * i) / 39 - 1))
+      const right = v % 5 !== 0 // the prior leans the right way (0.55 vs 0.45) for 80 % of the voxels
+      probs.set([0, truth[v] === 1 === right ? 0.55 : 0.45, truth[v] === 1 === right ? 0.45 : 0.55], v * 3)
+    }
+    const kept = { index: Uint32Array.from({ length: n }, (_, v) => v), probabilities: probs }
+    const labels = new Uint8Array(n).fill(1)
+    const run = (biasFieldOrder: number) =>
+      refineLabelsByIntensity({ labels, kept, image, size, labelValues: [0, 1, 2], classes: [1, 2], maxIterations: 100, tolerance: 1e-8, biasFieldOrder })
+    const accuracy = (l: ArrayLike<number>) => Array.from(truth).filter((t, v) => l[v] === t).length / n
+    const plain = run(0)
+    const corrected = run(1)
+    expect(accuracy(plain.labels)).toBeLessThan(0.9)
+    expect(accuracy(corrected.labels)).toBeGreaterThan(0.99)
+    const { min, max } = corrected.fit.biasField!
+    expect(max / min).toBeGreaterThan(Math.exp(1.2) * 0.95) // the imposed field spans e^1.2
+    expect(max / min).toBeLessThan(Math.exp(1.2) * 1.05)
+    expect(plain.fit.biasField).toBeUndefined()
+    expect(run(2).labels).toEqual(corrected.labels) // a higher degree finds the same field here
+  })
+
+  it('a bias field needs positions, and a sensible degree', () => {
+    const base = { intensities: new Float32Array(2), probabilities: new Float32Array(4), K: 2, classes: [0, 1], maxIterations: 5, tolerance: 1e-5 }
+    expect(() => refineByIntensity({ ...base, biasFieldOrder: 2 })).toThrow(/a bias field needs positions for the 2 voxels \(\[n, 3\]\), got none/)
+    expect(() => refineByIntensity({ ...base, biasFieldOrder: 5, positions: new Float32Array(6) })).toThrow(/biasFieldOrder must be an integer in 0\.\.4, got 5/)
   })
 })

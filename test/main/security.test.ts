@@ -76,6 +76,7 @@ describe('IPC argument validation', () => {
     ['segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'tpu' }]],
     ['segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'cpu', extra: 1 }]],
     ['segment', [{ bundleDir: '/b', volumeIds: [], device: 'cpu' }]],
+    ['segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'cpu', refinement: 'no' }]],
     ['cancel', ['now']],
     ['exportRun', ['run-1', 'video', '/out.mp4']],
     ['exportRun', ['run-1', 'labels']]
@@ -89,6 +90,7 @@ describe('IPC argument validation', () => {
   it('accepts well-formed arguments', () => {
     expect(validateIpcArgs('openVolumes', [['/data/ct.nii.gz']])).toEqual([['/data/ct.nii.gz']])
     expect(validateIpcArgs('segment', [{ bundleDir: '/b', volumeIds: ['9b2c-11'], device: 'auto' }])[0].device).toBe('auto')
+    expect(validateIpcArgs('segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'cpu', refinement: false }])[0].refinement).toBe(false)
     expect(validateIpcArgs('exportRun', ['9b2c-11', 'statistics', '/o.csv'])).toEqual(['9b2c-11', 'statistics', '/o.csv'])
   })
 })

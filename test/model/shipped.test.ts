@@ -45,13 +45,13 @@ describe('shipped brain-tissue ResUNet', () => {
   it('segments t1_crop (brain, grey and white matter vs the MeshNet reference) and calls it T1-like', async () => {
     const d = await t1Dice('t1.nii.gz')
     expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098 (target 0.90)
-    expect(d.grey).toBeGreaterThan(0.82) // measured 0.8444 (target 0.75)
-    expect(d.white).toBeGreaterThan(0.87) // measured 0.8973 (target 0.75)
+    expect(d.grey).toBeGreaterThan(0.82) // measured 0.8409 (target 0.75)
+    expect(d.white).toBeGreaterThan(0.87) // measured 0.8926 (target 0.75)
   })
 
   it('the network alone (--no-refinement) keeps its own figures on t1_crop', async () => {
     const d = await t1Dice('t1_raw.nii.gz', '--no-refinement')
-    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098: the refinement does not move the brain outline
+    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098, as with the refinement (which keeps the outline)
     expect(d.grey).toBeGreaterThan(0.7) // measured 0.7133
     expect(d.white).toBeGreaterThan(0.73) // measured 0.7424
   })

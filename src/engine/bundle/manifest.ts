@@ -83,7 +83,8 @@ export const OutputSchema = z.object({
    * 'probabilities' interpolates the class probabilities trilinearly and decodes at every input voxel
    * (nnU-Net's way; smooth, sub-voxel edges), 'labels' copies the nearest model voxel's label.
    * Applies to softmax outputs with conform/resample geometry; sigmoid outputs and reorientation
-   * always use 'labels' (logit-ranked decoding; an exact permutation).
+   * always use 'labels' (logit-ranked decoding; an exact permutation). A `refinement` then only
+   * re-decides voxels these labels gave a refined class, whichever way they came back.
    */
   resampling: z.enum(['probabilities', 'labels']).default('probabilities'),
   /**
@@ -102,7 +103,9 @@ export const OutputSchema = z.object({
       minProbability: z.number().gt(0).lt(1).default(0.01),
       maxIterations: z.number().int().positive().default(50),
       /** Stop when the relative change in log-likelihood falls to this. */
-      tolerance: z.number().positive().default(1e-5)
+      tolerance: z.number().positive().default(1e-5),
+      /** Degree of the smooth multiplicative bias field fitted alongside (polynomial in position; 0: none). */
+      biasFieldOrder: z.number().int().min(0).max(4).default(2)
     })
     .strict()
     .optional()

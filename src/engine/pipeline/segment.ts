@@ -22,10 +22,10 @@ import {
   sigmoidLabels,
   keepLargestComponents,
   resampleProbabilities,
-  resampleProbabilitiesToLabels,
   refineLabelsByIntensity,
   softmax,
   type IntensityFit,
+  type KeptProbabilities,
   type LabelArray
 } from '../labelmap'
 import { decodeModel } from '../onnx'
@@ -115,10 +115,11 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
 /**
  * The model's scores ([K, model voxels]) as labels on the input's grid, as the manifest's `output`
  * and `geometry` say: softmax probabilities interpolated onto the input grid and decoded there
- * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. With a
- * `refinement` (and `image`, the refined channel's intensities on the input grid), the split between
- * the refined classes is refitted to the input's intensities. The largest-component filter runs last,
- * on the grid the labels were decoded on.
+ * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. The
+ * largest-component filter runs on the grid the labels were decoded on. Then, with a `refinement`
+ * (and `image`, the refined channel's intensities on the input grid), the split between the refined
+ * classes is refitted to the input's intensities; only voxels already labelled with a refined class
+ * move, so the outline of those classes together is exactly the one without refinement.
  */
 function toLabels(
   scores: Float32Array,
@@ -132,48 +133,53 @@ function toLabels(
   const values = output.labels.map((l) => l.value)
   const n = voxelCount(modelGrid)
   const refinement = output.kind === 'softmax' && image ? output.refinement : undefined
-  if (refinement) {
-    // Always through interpolated probabilities: on a native or reoriented grid the mapping lands on
-    // voxel centres, so they are the model's own.
-    const classes = refinement.labels.map((v) => values.indexOf(v))
-    const { labels, kept } = resampleProbabilities(softmax(scores, K, n), K, modelGrid, inputGrid, values, {
-      channels: classes,
-      minMass: refinement.minProbability
-    })
-    const refined = refineLabelsByIntensity({
-      labels,
-      kept: kept!,
-      image: image!,
-      labelValues: values,
-      classes,
-      maxIterations: refinement.maxIterations,
-      tolerance: refinement.tolerance
-    })
-    return { labels: keepLargestComponents(refined.labels, inputGrid.size, output.largestComponent, values), fit: refined.fit }
-  }
+  const classes = refinement?.labels.map((v) => values.indexOf(v)) ?? []
+  const keep = refinement ? { channels: classes, minMass: refinement.minProbability } : undefined
+  const probabilities = output.kind === 'softmax' ? softmax(scores, K, n) : undefined
+  let labels: LabelArray
+  let kept: KeptProbabilities | undefined
   // Interpolated probabilities only where they mean something: a model grid that really differs from
   // the input's (reorient is an exact permutation), and softmax outputs. Sigmoid probabilities
   // saturate at 1 in float32, so confident overlapping channels would tie where their logits do not;
   // sigmoid outputs keep the logit-ranked decoding on the model grid.
-  if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities') {
-    const labels = resampleProbabilitiesToLabels(softmax(scores, K, n), K, modelGrid, inputGrid, values)
-    return { labels: keepLargestComponents(labels, inputGrid.size, output.largestComponent, values) }
-  }
-  const decoded =
-    output.kind === 'softmax'
+  if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && probabilities && output.resampling === 'probabilities') {
+    ;({ labels, kept } = resampleProbabilities(probabilities, K, modelGrid, inputGrid, values, keep))
+    labels = keepLargestComponents(labels, inputGrid.size, output.largestComponent, values)
+  } else {
+    const decoded = probabilities
       ? argmaxLabels(scores, K, n, values)
       : sigmoidLabels(scores, K, n, output.threshold, values.filter((v) => v !== 0)) // no background channel
-  const labels = keepLargestComponents(decoded, modelGrid.size, output.largestComponent, values)
-  if (m.geometry.mode === 'native') return { labels } // the model grid is the input grid
-  return { labels: resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray }
+    labels = keepLargestComponents(decoded, modelGrid.size, output.largestComponent, values)
+    if (m.geometry.mode !== 'native') {
+      labels = resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
+    }
+    // The refinement still needs probabilities on the input grid (on a native or reoriented grid the
+    // mapping lands on voxel centres, so they are the model's own).
+    if (refinement) kept = resampleProbabilities(probabilities!, K, modelGrid, inputGrid, values, keep).kept
+  }
+  if (!refinement) return { labels }
+  const refined = refineLabelsByIntensity({
+    labels,
+    kept: kept!,
+    image: image!,
+    labelValues: values,
+    classes,
+    size: inputGrid.size,
+    maxIterations: refinement.maxIterations,
+    tolerance: refinement.tolerance,
+    biasFieldOrder: refinement.biasFieldOrder
+  })
+  return refined
 }
 
 /** One line for the notes: what the intensity fit found. */
 function describeFit(fit: IntensityFit, m: Manifest): string {
   const names = m.output.refinement!.labels.map((v) => m.output.labels.find((l) => l.value === v)!.name)
   const classes = names.map((name, c) => `${name} ${fit.means[c].toPrecision(4)} ± ${fit.sds[c].toPrecision(3)}`).join(', ')
+  if (fit.iterations === 0) return 'intensity refinement skipped: no voxel had both tissue probability and a finite intensity'
   const how = fit.converged ? `converged in ${fit.iterations} iterations` : `stopped after ${fit.iterations} iterations without converging`
-  return `intensity refinement (${how}): ${classes}`
+  const bias = fit.biasField ? `; bias field (degree ${fit.biasField.order}) ${fit.biasField.min.toFixed(2)}–${fit.biasField.max.toFixed(2)}` : ''
+  return `intensity refinement (${how}): ${classes}${bias}`
 }
 
 export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
