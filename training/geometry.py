@@ -84,7 +84,8 @@ def labels_from_probabilities(probs, model_affine, ref_img, refine=None, **refin
     return labels
 
 
-FIT_SAMPLE = 1 << 18
+FIT_SAMPLE = 1 << 16
+BIAS_SAMPLE = 1 << 14  # of those, the bias field's fitting rows
 
 
 def monomials(order):
@@ -160,15 +161,16 @@ def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_ite
         log_l = (ws[live] * (m[live] + np.log(total[live]))).sum()
         r = r / total
         estimate(r)
-        if bias_field_order > 0:
-            om = ws * r * np.where(present & (np.nan_to_num(mu) > 0), np.nan_to_num(mu) ** 2 / np.nan_to_num(sd, nan=1) ** 2, 0)[:, None]
+        if bias_field_order > 0:  # on an even stride of at most BIAS_SAMPLE fitting voxels
+            rows = np.arange(0, len(xr), max(1, -(-len(xr) // BIAS_SAMPLE)))
+            om = (ws * r)[:, rows] * np.where(present & (np.nan_to_num(mu) > 0), np.nan_to_num(mu) ** 2 / np.nan_to_num(sd, nan=1) ** 2, 0)[:, None]
             W = om.sum(0)
             log_mu = np.log(np.where(np.nan_to_num(mu) > 0, mu, 1))
-            z = np.log(xr) - (om * log_mu[:, None]).sum(0) / np.where(W > 0, W, 1)
-            A = phi.T @ (phi * W[:, None])
+            z = np.log(xr[rows]) - (om * log_mu[:, None]).sum(0) / np.where(W > 0, W, 1)
+            A = phi[rows].T @ (phi[rows] * W[:, None])
             A += 1e-6 * np.trace(A) / len(A) * np.eye(len(A))
-            beta = np.linalg.solve(A, phi.T @ (W * z))
-            beta[0] -= (W * (phi @ beta)).sum() / W.sum()
+            beta = np.linalg.solve(A, phi[rows].T @ (W * z))
+            beta[0] -= (W * (phi[rows] @ beta)).sum() / W.sum()
             xc = xr * np.exp(-(phi @ beta))
         if abs(log_l - previous) <= tolerance * sum_w:
             break

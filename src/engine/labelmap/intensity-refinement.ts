@@ -55,7 +55,9 @@ export interface IntensityRefinementInput {
 }
 
 /** At most this many voxels (an even stride through them) fit the Gaussians; all get posteriors. */
-export const FIT_SAMPLE = 1 << 18
+export const FIT_SAMPLE = 1 << 16
+/** At most this many of those (an even stride through the fitting sample) fit the smooth bias field. */
+export const BIAS_SAMPLE = 1 << 14
 
 /** Exponents [a, b, c] of the monomials x^a y^b z^c with a + b + c ≤ order, in a fixed order (1 first). */
 export function monomials(order: number): [number, number, number][] {
@@ -216,6 +218,8 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
     sxx.fill(0)
   }
   /** Bias step: weighted least squares for the log field, normalised; then the corrected intensities. */
+  const biasStride = Math.max(1, Math.ceil(nS / BIAS_SAMPLE))
+  const logX = order > 0 ? xr.map(Math.log) : xr
   const fitField = (): void => {
     const A = new Float64Array(p * p)
     const rhs = new Float64Array(p)
@@ -223,7 +227,7 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
     const logMu = means.map((mu) => (mu > 0 ? Math.log(mu) : 0))
     let sumW = 0
     const W = new Float64Array(nS)
-    for (let t = 0; t < nS; t++) {
+    for (let t = 0; t < nS; t += biasStride) {
       let w = 0
       let wl = 0
       for (let c = 0; c < C; c++) {
@@ -234,7 +238,7 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
       if (!(w > 0)) continue
       W[t] = w
       sumW += w
-      const z = Math.log(xr[t]) - wl / w
+      const z = logX[t] - wl / w
       for (let a = 0; a < p; a++) {
         const fa = w * phi[t * p + a]
         rhs[a] += fa * z
@@ -252,7 +256,7 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
     if (!solved) return
     // normalise: weighted mean of the log field 0 (the constant term is the first monomial)
     let mean = 0
-    for (let t = 0; t < nS; t++) {
+    for (let t = 0; t < nS; t += biasStride) {
       if (W[t] === 0) continue
       let f = 0
       for (let q = 0; q < p; q++) f += solved[q] * phi[t * p + q]
@@ -325,16 +329,23 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
   // underflows, far out in the tails.
   const out = Float64Array.from(P)
   const inv = sds.map((sd, c) => (present[c] ? 1 / sd : 0))
-  const basis = new Float64Array(p)
   let fieldMin = Infinity
   let fieldMax = -Infinity
   for (let i = 0; i < n; i++) {
     if (mass[i] === 0) continue
     let xi = x[i]
     if (order > 0) {
-      basisAt(basis, 0, i)
+      // the log field at this voxel, inline (this loop runs over every kept voxel)
+      const px = positions![i * 3]
+      const py = positions![i * 3 + 1]
+      const pz = positions![i * 3 + 2]
+      for (let e2 = 0, a = 1, b = 1, c = 1; e2 <= order; e2++, a *= px, b *= py, c *= pz) {
+        pow[e2] = a
+        pow[order + 1 + e2] = b
+        pow[2 * (order + 1) + e2] = c
+      }
       let f = 0
-      for (let q = 0; q < p; q++) f += beta[q] * basis[q]
+      for (let q = 0; q < p; q++) f += beta[q] * (pow[ta[q]] * pow[tb[q]] * pow[tc[q]]) // as phi · beta
       const b = Math.exp(f)
       xi /= b
       if (b < fieldMin) fieldMin = b
