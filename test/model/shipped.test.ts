@@ -45,8 +45,8 @@ describe('shipped brain-tissue ResUNet', () => {
   it('segments t1_crop (brain, grey and white matter vs the MeshNet reference) and calls it T1-like', async () => {
     const d = await t1Dice('t1.nii.gz')
     expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098 (target 0.90)
-    expect(d.grey).toBeGreaterThan(0.82) // measured 0.8409 (target 0.75)
-    expect(d.white).toBeGreaterThan(0.87) // measured 0.8926 (target 0.75)
+    expect(d.grey).toBeGreaterThan(0.82) // measured 0.8405 (target 0.75)
+    expect(d.white).toBeGreaterThan(0.87) // measured 0.8929 (target 0.75)
   })
 
   it('the network alone (--no-refinement) keeps its own figures on t1_crop', async () => {
