@@ -138,7 +138,7 @@ def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_ite
     phi = basis(pos[s]) if bias_field_order > 0 else None
     beta = np.zeros(len(terms))
     xc = xr.copy()
-    mu, sd, present = np.full(C, np.nan), np.full(C, np.nan), np.zeros(C, bool)
+    mu, sd, present = np.zeros(C), np.ones(C), np.zeros(C, bool)  # absent classes keep 0 / 1, masked out
 
     def estimate(r):
         w = ws * r
@@ -150,10 +150,10 @@ def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_ite
         sd[present] = np.maximum(np.sqrt(np.maximum(v, 0)), sd_floor)[present]
 
     estimate(np.exp(lp))
+    rows = np.arange(0, len(xr), max(1, -(-len(xr) // BIAS_SAMPLE)))  # the bias field's fitting rows
     previous = np.nan
     for _ in range(max_iterations):
-        e = np.where(present[:, None], lp - 0.5 * ((xc - np.nan_to_num(mu)[:, None]) / np.nan_to_num(sd, nan=1)[:, None]) ** 2
-                     - np.log(np.nan_to_num(sd, nan=1))[:, None], -np.inf)
+        e = np.where(present[:, None], lp - 0.5 * ((xc - mu[:, None]) / sd[:, None]) ** 2 - np.log(sd)[:, None], -np.inf)
         m = e.max(0)
         live = m > -np.inf
         r = np.where(live, np.exp(e - np.where(live, m, 0)), 0)
@@ -161,11 +161,10 @@ def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_ite
         log_l = (ws[live] * (m[live] + np.log(total[live]))).sum()
         r = r / total
         estimate(r)
-        if bias_field_order > 0:  # on an even stride of at most BIAS_SAMPLE fitting voxels
-            rows = np.arange(0, len(xr), max(1, -(-len(xr) // BIAS_SAMPLE)))
-            om = (ws * r)[:, rows] * np.where(present & (np.nan_to_num(mu) > 0), np.nan_to_num(mu) ** 2 / np.nan_to_num(sd, nan=1) ** 2, 0)[:, None]
+        if bias_field_order > 0:
+            om = (ws * r)[:, rows] * np.where(present & (mu > 0), mu ** 2 / sd ** 2, 0)[:, None]
             W = om.sum(0)
-            log_mu = np.log(np.where(np.nan_to_num(mu) > 0, mu, 1))
+            log_mu = np.log(np.where(mu > 0, mu, 1))
             z = np.log(xr[rows]) - (om * log_mu[:, None]).sum(0) / np.where(W > 0, W, 1)
             A = phi[rows].T @ (phi[rows] * W[:, None])
             A += 1e-6 * np.trace(A) / len(A) * np.eye(len(A))
@@ -179,8 +178,7 @@ def refine_by_intensity(labels, q, image, classes, min_probability=0.01, max_ite
     # posterior over the present classes, in the log domain; absent classes keep the model's value
     with np.errstate(divide='ignore', invalid='ignore'):
         e = np.where(present[:, None] & (P > 0),
-                     np.log(P) - np.log(np.nan_to_num(sd, nan=1))[:, None]
-                     - 0.5 * ((xx - np.nan_to_num(mu)[:, None]) / np.nan_to_num(sd, nan=1)[:, None]) ** 2, -np.inf)
+                     np.log(P) - np.log(sd)[:, None] - 0.5 * ((xx - mu[:, None]) / sd[:, None]) ** 2, -np.inf)
         m_present = (P * present[:, None]).sum(0)
         top = e.max(0)
         post = np.exp(e - np.where(top > -np.inf, top, 0))

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { refineByIntensity, refineLabelsByIntensity, FIT_SAMPLE } from '../../src/engine/labelmap/intensity-refinement'
-import { resampleProbabilities, resampleProbabilitiesToLabels } from '../../src/engine/labelmap/resample-probabilities'
+import { resampleProbabilities } from '../../src/engine/labelmap/resample-probabilities'
 import { SegError } from '../../src/engine/errors'
 import type { Grid } from '../../src/engine/volume/volume'
 
@@ -173,7 +173,7 @@ describe('refineLabelsByIntensity on a coarse model grid', () => {
     }
     const values = [0, 1, 2]
     const { labels, kept } = resampleProbabilities(probs, 3, source, target, values, { channels: [1, 2], minMass: 0.01 })
-    expect(Buffer.from(labels.buffer).equals(Buffer.from(resampleProbabilitiesToLabels(probs, 3, source, target, values).buffer))).toBe(true)
+    expect(Buffer.from(labels.buffer).equals(Buffer.from(resampleProbabilities(probs, 3, source, target, values).labels.buffer))).toBe(true)
     expect(kept!.index.length).toBe(60 * 6 * 6) // every target voxel has the mass
     const rnd = normals(3)
     const image = new Float32Array(60 * 6 * 6)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { argmaxLabels, resampleProbabilitiesToLabels, softmax } from '../../src/engine/labelmap'
+import { argmaxLabels, resampleProbabilities, softmax } from '../../src/engine/labelmap'
 import { dice } from '../../src/engine/labelmap/metrics'
 import { resampleToGrid } from '../../src/engine/volume/resample'
 import type { Grid, Vec3, Volume } from '../../src/engine/volume/volume'
@@ -26,13 +26,13 @@ const c = Math.cos(0.3)
 const s = Math.sin(0.3)
 const target: Grid = { size: [25, 19, 17], spacing: [1, 1.1, 0.9], origin: [-9, -12, -6], direction: [c, -s, 0, s, c, 0, 0, 0, 1] }
 
-describe('resampleProbabilitiesToLabels', () => {
+describe('resampleProbabilities', () => {
   it('softmax: equals interpolating every channel with resampleToGrid and taking the argmax, voxel for voxel', () => {
     const K = 4
     const rand = mulberry32(7)
     const logits = Float32Array.from({ length: K * voxels(source) }, () => 3 * (rand() - 0.5))
     const probs = softmax(logits, K, voxels(source))
-    const got = resampleProbabilitiesToLabels(probs, K, source, target, [0, 1, 2, 3])
+    const got = resampleProbabilities(probs, K, source, target, [0, 1, 2, 3]).labels
     const want = bruteForce(probs, K, source, target, [0, 1, 2, 3])
     let outside = 0
     for (let v = 0; v < got.length; v++) if (want[v] === 0 && got[v] === 0) outside++
@@ -44,7 +44,7 @@ describe('resampleProbabilitiesToLabels', () => {
     const K = 3
     const rand = mulberry32(3)
     const probs = Float32Array.from({ length: K * voxels(source) }, () => rand())
-    expect(Array.from(resampleProbabilitiesToLabels(probs, K, source, source, [0, 4, 9]))).toEqual(
+    expect(Array.from(resampleProbabilities(probs, K, source, source, [0, 4, 9]).labels)).toEqual(
       Array.from(argmaxLabels(probs, K, voxels(source), [0, 4, 9]))
     )
   })
@@ -65,7 +65,7 @@ describe('resampleProbabilitiesToLabels', () => {
       probs[nc + o] = n / 27
       probs[o] = 1 - n / 27
     }
-    const soft = resampleProbabilitiesToLabels(probs, 2, coarse, fine, [0, 1])
+    const soft = resampleProbabilities(probs, 2, coarse, fine, [0, 1]).labels
     const coarseLabels: Volume = { ...coarse, data: argmaxLabels(probs, 2, nc, [0, 1]) }
     const nearest = resampleToGrid(coarseLabels, fine, { interpolation: 'nearest', fill: 0 }).data as Uint8Array
     const one = (v: number) => v === 1
@@ -76,7 +76,7 @@ describe('resampleProbabilitiesToLabels', () => {
   })
 
   it('rejects probabilities that do not fit the source grid', () => {
-    expect(() => resampleProbabilitiesToLabels(new Float32Array(5), 2, source, target, [0, 1])).toThrow(
+    expect(() => resampleProbabilities(new Float32Array(5), 2, source, target, [0, 1])).toThrow(
       `5 values for K × source voxels = 2 × ${voxels(source)}`
     )
   })

@@ -3,6 +3,5 @@
  */
 export { allocLabels, argmaxLabels, sigmoidLabels, softmax, type LabelArray } from './decode'
 export { largestComponent, keepLargestComponents } from './components'
-export { resampleProbabilitiesToLabels } from './resample-probabilities'
 export { resampleProbabilities, type KeptProbabilities } from './resample-probabilities'
 export { refineByIntensity, refineLabelsByIntensity, type IntensityFit, type IntensityRefinementInput } from './intensity-refinement'

@@ -161,20 +161,22 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
   const ta = Int32Array.from(terms, (e) => e[0])
   const tb = Int32Array.from(terms, (e) => order + 1 + e[1])
   const tc = Int32Array.from(terms, (e) => 2 * (order + 1) + e[2])
-  const basisAt = (out: Float64Array, o: number, i: number): void => {
+  /** Powers 0..order of voxel i's position into `pow`; monomial q is then pow[ta[q]]·pow[tb[q]]·pow[tc[q]]. */
+  const powersAt = (i: number): void => {
     for (let d = 0; d < 3; d++) {
       const v = positions![i * 3 + d]
-      let a = 1
-      for (let e = 0; e <= order; e++, a *= v) pow[d * (order + 1) + e] = a
+      for (let e = 0, a = 1; e <= order; e++, a *= v) pow[d * (order + 1) + e] = a
     }
-    for (let q = 0; q < p; q++) out[o + q] = pow[ta[q]] * pow[tb[q]] * pow[tc[q]]
   }
   for (let i = 0, t = 0; i < n; i += stride) {
     if (!fits(i)) continue
     xr[t] = x[i]
     ws[t] = mass[i]
     for (let c = 0; c < C; c++) lp[t * C + c] = Math.log(P[i * K + classes[c]] / mass[i])
-    if (order > 0) basisAt(phi, t * p, i)
+    if (order > 0) {
+      powersAt(i)
+      for (let q = 0; q < p; q++) phi[t * p + q] = pow[ta[q]] * pow[tb[q]] * pow[tc[q]]
+    }
     t++
   }
   const fit: IntensityFit = { means: new Array<number>(C).fill(NaN), sds: new Array<number>(C).fill(NaN), iterations: 0, converged: false }
@@ -335,15 +337,7 @@ export function refineByIntensity(input: IntensityRefinementInput): { probabilit
     if (mass[i] === 0) continue
     let xi = x[i]
     if (order > 0) {
-      // the log field at this voxel, inline (this loop runs over every kept voxel)
-      const px = positions![i * 3]
-      const py = positions![i * 3 + 1]
-      const pz = positions![i * 3 + 2]
-      for (let e2 = 0, a = 1, b = 1, c = 1; e2 <= order; e2++, a *= px, b *= py, c *= pz) {
-        pow[e2] = a
-        pow[order + 1 + e2] = b
-        pow[2 * (order + 1) + e2] = c
-      }
+      powersAt(i) // the log field at this voxel
       let f = 0
       for (let q = 0; q < p; q++) f += beta[q] * (pow[ta[q]] * pow[tb[q]] * pow[tc[q]]) // as phi · beta
       const b = Math.exp(f)

@@ -39,24 +39,12 @@ export interface KeptProbabilities {
  * @param source        the grid the probabilities live on (the model grid)
  * @param target        the grid of the label map to produce (the input's grid)
  * @param labelValues   K label values, `labelValues[k]` for channel k
- * @returns a label array on `target` (i fastest); target voxels outside the source volume get 0.
+ * @param keep          optional: also hand back the interpolated probabilities of the target voxels
+ *                      where the channels `keep.channels` together reach `keep.minMass` (what the
+ *                      intensity refinement works on: the brain, not the whole field of view)
+ * @returns `labels` on `target` (i fastest); target voxels outside the source volume get 0.
  *   Extent and edge handling are those of `resampleToGrid(..., 'linear')`, so the result equals
- *   interpolating each channel with it and taking the argmax voxel by voxel.
- */
-export function resampleProbabilitiesToLabels(
-  probabilities: Float32Array,
-  K: number,
-  source: Grid,
-  target: Grid,
-  labelValues: readonly number[]
-): LabelArray {
-  return resampleProbabilities(probabilities, K, source, target, labelValues).labels
-}
-
-/**
- * As `resampleProbabilitiesToLabels`, and also hands back the interpolated probabilities of the
- * target voxels where the channels in `keep.channels` together reach `keep.minMass` (what the
- * intensity refinement works on: the brain, not the whole field of view).
+ *   interpolating each channel with it and taking the argmax voxel by voxel. `kept` when asked for.
  */
 export function resampleProbabilities(
   probabilities: Float32Array,
@@ -69,7 +57,7 @@ export function resampleProbabilities(
   const [nx, ny, nz] = source.size
   const nSrc = nx * ny * nz
   if (probabilities.length !== K * nSrc) {
-    throw new SegError('BAD_ARGUMENT', `resampleProbabilitiesToLabels: ${probabilities.length} values for K × source voxels = ${K} × ${nSrc}`)
+    throw new SegError('BAD_ARGUMENT', `resampleProbabilities: ${probabilities.length} values for K × source voxels = ${K} × ${nSrc}`)
   }
   if (keep && keep.channels.some((c) => !Number.isInteger(c) || c < 0 || c >= K)) {
     throw new SegError('BAD_ARGUMENT', `resampleProbabilities: keep.channels must be channel indices in 0..${K - 1}, got [${keep.channels.join(', ')}]`)

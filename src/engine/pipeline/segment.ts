@@ -135,30 +135,31 @@ function toLabels(
   const refinement = output.kind === 'softmax' && image ? output.refinement : undefined
   const classes = refinement?.labels.map((v) => values.indexOf(v)) ?? []
   const keep = refinement ? { channels: classes, minMass: refinement.minProbability } : undefined
-  const probabilities = output.kind === 'softmax' ? softmax(scores, K, n) : undefined
   let labels: LabelArray
   let kept: KeptProbabilities | undefined
   // Interpolated probabilities only where they mean something: a model grid that really differs from
   // the input's (reorient is an exact permutation), and softmax outputs. Sigmoid probabilities
   // saturate at 1 in float32, so confident overlapping channels would tie where their logits do not;
   // sigmoid outputs keep the logit-ranked decoding on the model grid.
-  if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && probabilities && output.resampling === 'probabilities') {
-    ;({ labels, kept } = resampleProbabilities(probabilities, K, modelGrid, inputGrid, values, keep))
+  if ((m.geometry.mode === 'conform' || m.geometry.mode === 'resample') && output.kind === 'softmax' && output.resampling === 'probabilities') {
+    ;({ labels, kept } = resampleProbabilities(softmax(scores, K, n), K, modelGrid, inputGrid, values, keep))
     labels = keepLargestComponents(labels, inputGrid.size, output.largestComponent, values)
   } else {
-    const decoded = probabilities
-      ? argmaxLabels(scores, K, n, values)
-      : sigmoidLabels(scores, K, n, output.threshold, values.filter((v) => v !== 0)) // no background channel
+    const decoded =
+      output.kind === 'softmax'
+        ? argmaxLabels(scores, K, n, values)
+        : sigmoidLabels(scores, K, n, output.threshold, values.filter((v) => v !== 0)) // no background channel
     labels = keepLargestComponents(decoded, modelGrid.size, output.largestComponent, values)
     if (m.geometry.mode !== 'native') {
       labels = resampleToGrid({ ...modelGrid, data: labels }, inputGrid, { interpolation: 'nearest', fill: 0 }).data as LabelArray
     }
     // The refinement still needs probabilities on the input grid (on a native or reoriented grid the
-    // mapping lands on voxel centres, so they are the model's own).
-    if (refinement) kept = resampleProbabilities(probabilities!, K, modelGrid, inputGrid, values, keep).kept
+    // mapping lands on voxel centres, so they are the model's own); the labels this walk also makes
+    // are not used here.
+    if (refinement) kept = resampleProbabilities(softmax(scores, K, n), K, modelGrid, inputGrid, values, keep).kept
   }
   if (!refinement) return { labels }
-  const refined = refineLabelsByIntensity({
+  return refineLabelsByIntensity({
     labels,
     kept: kept!,
     image: image!,
@@ -169,14 +170,13 @@ function toLabels(
     tolerance: refinement.tolerance,
     biasFieldOrder: refinement.biasFieldOrder
   })
-  return refined
 }
 
 /** One line for the notes: what the intensity fit found. */
 function describeFit(fit: IntensityFit, m: Manifest): string {
+  if (fit.iterations === 0) return 'intensity refinement skipped: no voxel had both tissue probability and a finite intensity'
   const names = m.output.refinement!.labels.map((v) => m.output.labels.find((l) => l.value === v)!.name)
   const classes = names.map((name, c) => `${name} ${fit.means[c].toPrecision(4)} ± ${fit.sds[c].toPrecision(3)}`).join(', ')
-  if (fit.iterations === 0) return 'intensity refinement skipped: no voxel had both tissue probability and a finite intensity'
   const how = fit.converged ? `converged in ${fit.iterations} iterations` : `stopped after ${fit.iterations} iterations without converging`
   const bias = fit.biasField ? `; bias field (degree ${fit.biasField.order}) ${fit.biasField.min.toFixed(2)}–${fit.biasField.max.toFixed(2)}` : ''
   return `intensity refinement (${how}): ${classes}${bias}`
