@@ -42,20 +42,35 @@ N_GEN = len(GEN_TO_TARGET)
 N_TARGET = 4
 
 
-def family_of(csf, gm, wm):
-    """Contrast family from the order of the tissue means (intensities on a 0..1 scale).
-    T1-like     WM > GM > CSF (WM - GM >= 0.03)
-    PD-like     GM >= WM and |CSF - GM| <= 0.10 (flat: CSF about GM)
-    T2-like     CSF > GM >= WM and CSF - GM > 0.10
-    FLAIR-like  GM >= WM > CSF and WM - CSF >= 0.05 (dark CSF)
+def family_of(csf, gm, wm, rule='order'):
+    """Contrast family from the tissue means (intensities on a 0..1 scale).
+    rule 'order' (how runs/phase1..7 and runs/final were trained):
+      T1-like     WM > GM > CSF (WM - GM >= 0.03)
+      PD-like     GM >= WM and |CSF - GM| <= 0.10 (flat: CSF about GM)
+      T2-like     CSF > GM >= WM and CSF - GM > 0.10
+      FLAIR-like  GM >= WM > CSF and WM - CSF >= 0.05 (dark CSF)
+    rule 'contrast': the same, except that T1 and FLAIR are told apart by how much of the tissue/CSF
+      contrast (span = WM - CSF) lies between grey and white matter rather than by their order alone.
+      In a T1 grey matter sits well between CSF and white matter; a FLAIR nulls CSF and leaves grey and
+      white matter close, either way round (GM brighter at 3 T, often about equal or WM slightly
+      brighter at 1.5 T or with partial volume):
+      T1-like     WM > GM > CSF, WM - GM >= 0.03 and WM - GM >= 0.25 span
+      FLAIR-like  GM - CSF >= 0.05, WM - CSF >= 0.05 and WM - GM <= 0.20 span
+      (between 0.20 and 0.25 of the span: unlabelled).
     anything else: -1 (unlabelled)."""
-    if wm > gm > csf and wm - gm >= 0.03:
+    if rule not in ('order', 'contrast'):
+        raise ValueError(f"rule must be 'order' or 'contrast', got {rule!r}")
+    span = wm - csf
+    if wm > gm > csf and wm - gm >= 0.03 and (rule == 'order' or wm - gm >= 0.25 * span):
         return 0
     if gm >= wm and abs(csf - gm) <= 0.10:
         return 2
     if csf > gm >= wm and csf - gm > 0.10:
         return 1
-    if gm >= wm > csf and wm - csf >= 0.05:
+    if rule == 'order':
+        if gm >= wm > csf and span >= 0.05:
+            return 3
+    elif gm - csf >= 0.05 and span >= 0.05 and wm - gm <= 0.20 * span:
         return 3
     return -1
 
@@ -78,7 +93,11 @@ def draw_means(rng, contrast='wide', flair='classic'):
     """-> (csf, gm, wm), head means (3,). 'wide': head tissue means U(0, 1); 'realistic': from the
     recipe's ranges (HEAD) with p 0.7, else U(0, 1). flair 'wide' also draws FLAIRs with incompletely
     suppressed CSF (up to 0.35) and little grey/white contrast (GM - WM from 0), as 3D FLAIRs at 3 T
-    often look; 'classic' (CSF <= 0.2, GM - WM >= 0.04) is what the segmentation stages used."""
+    often look; 'classic' (CSF <= 0.2, GM - WM >= 0.04) is what the segmentation stages used;
+    'lowcontrast' (CSF up to 0.35, GM - WM from -0.2 to +0.5 of WM - CSF) goes with family rule
+    'contrast', under which all its draws are FLAIR-like."""
+    if flair not in ('classic', 'wide', 'lowcontrast'):
+        raise ValueError(f"flair must be 'classic', 'wide' or 'lowcontrast', got {flair!r}")
     u = rng.uniform
     r = rng.random()
     c = CONTRASTS[contrast]
@@ -92,6 +111,8 @@ def draw_means(rng, contrast='wide', flair='classic'):
         name = 'FLAIR'
         if flair == 'wide':
             csf = u(0.0, 0.35); wm = csf + u(0.08, 0.45); gm = wm + u(0.0, 0.25)
+        elif flair == 'lowcontrast':  # grey/white contrast small either way round (family rule 'contrast')
+            csf = u(0.0, 0.35); span = u(0.10, 0.50); wm = csf + span; gm = wm + span * u(-0.20, 0.50)
         else:
             csf = u(0.0, 0.20); wm = csf + u(0.15, 0.45); gm = wm + u(0.04, 0.25)
     else:
@@ -120,17 +141,19 @@ def gaussian_blur(x, sigmas):
 
 
 class Generator:
-    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs', cut_target='background', flair='classic'):
+    def __init__(self, genlabels_path, seed=0, contrast='wide', real_image=None, real_p=0.0, neck='blobs', cut_target='background', flair='classic', families='order'):
         """real_image: the real scan the labels were derived from (Colin27 ch2.nii.gz, same grid);
         with probability real_p a sample is that scan itself, deformed and degraded like the synthetic
         ones (family T1-like): real texture, partial volume and head anatomy that three Gaussian head
         classes cannot imitate. neck: what fills the head below the template ('blobs', or 'extrude': the
-        edge slice repeated, brain labels there as head tissue; how runs/phase1..5 were trained)."""
+        edge slice repeated, brain labels there as head tissue; how runs/phase1..5 were trained). families:
+        the contrast-family rule (family_of)."""
         if neck not in ('blobs', 'extrude'):
             raise ValueError(f"neck must be 'blobs' or 'extrude', got {neck!r}")
         if cut_target not in ('background', 'keep'):
             raise ValueError(f"cut_target must be 'background' or 'keep', got {cut_target!r}")
-        self.contrast, self.neck, self.cut_target, self.flair = contrast, neck, cut_target, flair
+        self.contrast, self.neck, self.cut_target, self.flair, self.families = contrast, neck, cut_target, flair, families
+        family_of(0.0, 0.5, 1.0, families)  # rejects an unknown rule here, not in a worker
         self.real_p = real_p if real_image else 0.0
         img = nib.load(genlabels_path)
         lab = torch.from_numpy(np.asanyarray(img.dataobj).astype(np.int64))
@@ -215,7 +238,7 @@ class Generator:
             return self._degrade(img, target, S, augment, (0.0, 0.6)), target, 0
         # --- intensities
         (csf, gm, wm), head_mu = draw_means(rng, self.contrast, self.flair)
-        family = family_of(csf, gm, wm)
+        family = family_of(csf, gm, wm, self.families)
         mu = np.empty(N_GEN)
         mu[0] = rng.uniform(0, 0.08)
         mu[1:4] = (csf, gm, wm)

@@ -65,22 +65,22 @@ REAL_T1 = '/usr/share/mricron/templates/ch2.nii.gz'  # the scan the labels come 
 
 
 class TrainSet(torch.utils.data.IterableDataset):
-    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background', flair='classic'):
+    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background', flair='classic', families='order'):
         self.path, self.seed, self.size, self.contrast, self.real_p = path, seed, size, contrast, real_p
-        self.neck, self.cut_target, self.flair = neck, cut_target, flair
+        self.neck, self.cut_target, self.flair, self.families = neck, cut_target, flair, families
 
     def __iter__(self):
         torch.set_num_threads(1)
         info = torch.utils.data.get_worker_info()
         gen = Generator(self.path, seed=self.seed + (info.id if info else 0), contrast=self.contrast,
-                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target, flair=self.flair)
+                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target, flair=self.flair, families=self.families)
         sizes, probs = self.size
         while True:
             yield gen.sample(int(gen.rng.choice(sizes, p=probs)))
 
 
-def make_val(path, n, size, seed=12345, contrast='realistic'):
-    gen = Generator(path, seed=seed, contrast=contrast)
+def make_val(path, n, size, seed=12345, contrast='realistic', flair='classic', families='order'):
+    gen = Generator(path, seed=seed, contrast=contrast, flair=flair, families=families)
     vals = []
     for i in range(n):
         # fixed recipes: cycle until each family appears (deterministic: the generator is seeded)
@@ -207,8 +207,12 @@ def main():
                     help='the head below the template: random head-tissue blobs, or its edge slice extruded (phases 1-5)')
     ap.add_argument('--cut-target', default='background', choices=['background', 'keep'],
                     help='labels beyond a simulated field-of-view cut: background, or kept as they were (phases 1-6)')
-    ap.add_argument('--flair', default='classic', choices=['classic', 'wide'],
-                    help="FLAIR recipe: 'wide' adds weakly suppressed CSF and low grey/white contrast (synth.draw_means)")
+    ap.add_argument('--flair', default='classic', choices=['classic', 'wide', 'lowcontrast'],
+                    help="FLAIR recipe: 'wide' adds weakly suppressed CSF and low grey/white contrast, 'lowcontrast' also "
+                         "white matter slightly brighter than grey (synth.draw_means)")
+    ap.add_argument('--families', default='order', choices=['order', 'contrast'],
+                    help="contrast-family rule (synth.family_of): 'order' of the tissue means (runs/final), or "
+                         "'contrast': T1 vs FLAIR by the share of grey/white contrast in the tissue/CSF contrast")
     ap.add_argument('--trainable', default='',
                     help='train only parameters whose names start with one of these comma-separated prefixes '
                          '(e.g. head_fc: re-fit the contrast head on a family-balanced mix); default all')
@@ -234,7 +238,7 @@ def main():
         model.load_state_dict(torch.load(args.init), strict=True)
     n_params = sum(p.numel() for p in model.parameters())
     val_size = 48 if args.smoke else geometry.SIZE
-    vals = make_val(genpath, 2 if args.smoke else 8, val_size, contrast=args.contrast)
+    vals = make_val(genpath, 2 if args.smoke else 8, val_size, contrast=args.contrast, flair=args.flair, families=args.families)
     ch2 = real_ch2(val_size)
     trainable = [p for name, p in model.named_parameters() if not args.trainable or name.startswith(tuple(args.trainable.split(',')))]
     if not trainable:
@@ -243,7 +247,7 @@ def main():
     for p in model.parameters():
         p.requires_grad_(id(p) in trainable_ids)
     opt = torch.optim.Adam(trainable, lr=args.lr)
-    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target, args.flair), batch_size=None,
+    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target, args.flair, args.families), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
     config = {k: v for k, v in vars(args).items()}
@@ -256,7 +260,7 @@ def main():
     # with --trainable the rest of the network is fixed as it came, BatchNorm statistics included
     keep_bn = args.freeze_bn or bool(args.trainable)
     if args.freeze_bn and not args.trainable:
-        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair), 2 if args.smoke else 24, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair, families=args.families), 2 if args.smoke else 24, val_size)
         print('BN statistics re-estimated and frozen', flush=True)
     t0 = time.time()
     last_val = t0
@@ -296,7 +300,7 @@ def main():
     train_s = time.time() - t0
     print(f'training done: {step} steps in {train_s:.0f}s ({step / train_s:.3f} it/s)', flush=True)
     if not keep_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
-        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair), 2 if args.smoke else 16, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair, families=args.families), 2 if args.smoke else 16, val_size)
     m = validate(model, vals, ch2)
     curves['val']['step'].append(step); curves['val']['time_s'].append(round(train_s, 1)); curves['val']['metrics'].append(m)
     metrics = {'config': config, 'steps': step, 'train_seconds': round(train_s, 1), 'iterations_per_second': round(step / train_s, 4),

@@ -33,6 +33,57 @@ describe('training pipeline', () => {
     }
   })
 
+  it.skipIf(!torchThere)("contrast families: rule 'contrast' tells a low grey/white-contrast FLAIR from a T1 by the share of the tissue/CSF contrast, rule 'order' by the order alone", () => {
+    // [csf, gm, wm] on the 0..1 scale the generator draws them on
+    const cases: Record<string, [number, number, number]> = {
+      t1: [0.3, 0.71, 0.94], // grey matter well between CSF and white matter (t1_crop-like)
+      flairWmBrighter: [0.22, 0.61, 0.67], // FLAIR with WM slightly brighter: 0.06 of a 0.45 span
+      flairGmBrighter: [0.1, 0.7, 0.6],
+      between: [0.2, 0.55, 0.65], // WM - GM = 0.22 of the span: neither T1 nor FLAIR under 'contrast'
+      t2: [0.9, 0.5, 0.3],
+      pd: [0.62, 0.6, 0.5]
+    }
+    const script = `
+import json, sys, numpy as np
+sys.path.insert(0, 'training')
+from synth import family_of, draw_means
+cases = json.loads(sys.argv[1])
+out = {rule: {k: family_of(*v, rule=rule) for k, v in cases.items()} for rule in ('order', 'contrast')}
+try:
+    family_of(0, 0.5, 1, rule='nope'); out['bad'] = None
+except ValueError as e:
+    out['bad'] = str(e)
+rng = np.random.default_rng(0)
+fams = [family_of(*draw_means(rng, 'realistic', 'lowcontrast')[0], rule='contrast') for _ in range(4000)]
+out['share'] = [fams.count(f) / len(fams) for f in (-1, 0, 1, 2, 3)]
+print(json.dumps(out))`
+    const r = spawnSync(PYTHON, ['-c', script, JSON.stringify(cases)], { encoding: 'utf8', cwd: REPO })
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.order).toEqual({ t1: 0, flairWmBrighter: 0, flairGmBrighter: 3, between: 0, t2: 1, pd: 2 })
+    expect(out.contrast).toEqual({ t1: 0, flairWmBrighter: 3, flairGmBrighter: 3, between: -1, t2: 1, pd: 2 })
+    expect(out.bad).toMatch(/rule must be 'order' or 'contrast', got 'nope'/)
+    // every family is taught, and few draws are left unlabelled
+    const [unlabelled, ...families] = out.share as number[]
+    expect(unlabelled).toBeLessThan(0.1)
+    for (const share of families) expect(share).toBeGreaterThan(0.1)
+  })
+
+  it.skipIf(!torchThere || !dataThere)('run.sh, the one command that trains the model from random weights, runs both its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 300_000 }, async () => {
+    const tmp = tempDir()
+    try {
+      const r = spawnSync('sh', [join(REPO, 'training/run.sh')], { encoding: 'utf8', cwd: REPO, timeout: 280_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
+      expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
+      for (const stage of ['v2-base', 'v2']) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
+      const metrics = JSON.parse(readFileSync(join(tmp.dir, 'v2', 'metrics.json'), 'utf8'))
+      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', trainable: 'head_fc' })
+      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'v2', 'evaluation.json'), 'utf8'))
+      expect(Object.keys(evaluation.FLAIR.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
   it.skipIf(!torchThere || !dataThere)('run_final.sh, the one command that made the shipped model, replays all its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 600_000 }, async () => {
     const tmp = tempDir()
     try {
