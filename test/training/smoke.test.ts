@@ -69,10 +69,10 @@ print(json.dumps(out))`
     for (const share of families) expect(share).toBeGreaterThan(0.1)
   })
 
-  it.skipIf(!torchThere || !dataThere)('run.sh, the one command that trains the model from random weights, runs both its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 300_000 }, async () => {
+  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 300_000 }, async () => {
     const tmp = tempDir()
     try {
-      const r = spawnSync('sh', [join(REPO, 'training/run.sh')], { encoding: 'utf8', cwd: REPO, timeout: 280_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
+      const r = spawnSync('sh', [join(REPO, 'training/run_budget.sh')], { encoding: 'utf8', cwd: REPO, timeout: 280_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
       expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
       for (const stage of ['v2-base', 'v2']) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
       const metrics = JSON.parse(readFileSync(join(tmp.dir, 'v2', 'metrics.json'), 'utf8'))
