@@ -69,15 +69,37 @@ print(json.dumps(out))`
     for (const share of families) expect(share).toBeGreaterThan(0.1)
   })
 
-  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 300_000 }, async () => {
+  it.skipIf(!torchThere || !dataThere)('fit_head.py re-fits only the contrast head, in closed form, and writes a checkpoint the app can import', { timeout: 300_000 }, async () => {
+    const tmp = tempDir()
+    try {
+      const base = join(tmp.dir, 'base')
+      let r = spawnSync(PYTHON, [join(REPO, 'training/train.py'), '--smoke', '--out', base], { encoding: 'utf8', cwd: REPO, timeout: 200_000 })
+      expect(r.status, r.stderr.slice(-2000)).toBe(0)
+      const out = join(tmp.dir, 'fit')
+      r = spawnSync(PYTHON, [join(REPO, 'training/fit_head.py'), '--smoke', '--init', join(base, 'checkpoint.pth'), '--out', out], { encoding: 'utf8', cwd: REPO, timeout: 200_000 })
+      expect(r.status, r.stderr.slice(-2000)).toBe(0)
+      const before = (await readCheckpoint(join(base, 'checkpoint.pth'))).state
+      const after = (await readCheckpoint(join(out, 'checkpoint.pth'))).state
+      expect([...after.keys()]).toEqual([...before.keys()])
+      const bytes = (t: { data: ArrayBufferView }) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)
+      const changed = [...after.keys()].filter((k) => !bytes(after.get(k)!).equals(bytes(before.get(k)!)))
+      expect(changed.sort()).toEqual(['head_fc.bias', 'head_fc.weight'])
+      const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))
+      expect(metrics.fit + metrics.held_out).toBe(16)
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its steps (SMOKE=1: a few steps on tiny crops) and evaluates', { timeout: 300_000 }, async () => {
     const tmp = tempDir()
     try {
       const r = spawnSync('sh', [join(REPO, 'training/run_budget.sh')], { encoding: 'utf8', cwd: REPO, timeout: 280_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
       expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
-      for (const stage of ['v2-base', 'v2']) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
-      const metrics = JSON.parse(readFileSync(join(tmp.dir, 'v2', 'metrics.json'), 'utf8'))
-      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', trainable: 'head_fc' })
-      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'v2', 'evaluation.json'), 'utf8'))
+      for (const stage of ['budget-base', 'budget']) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
+      const metrics = JSON.parse(readFileSync(join(tmp.dir, 'budget', 'metrics.json'), 'utf8'))
+      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', init: join(tmp.dir, 'budget-base', 'checkpoint.pth') })
+      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'budget', 'evaluation.json'), 'utf8'))
       expect(Object.keys(evaluation.FLAIR.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
     } finally {
       tmp.cleanup()
