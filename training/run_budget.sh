@@ -5,7 +5,7 @@
 #      Colin27 T1 half of the time, contrast families by the 'contrast' rule);
 #   2. budget: the contrast head alone, re-fitted in closed form on 240 full 128^3 synthetic volumes
 #      (fit_head.py, about 2.5 minutes).
-# History (docs/model-card.md, "Within the 90-minute budget"): the version of this script at commit
+# History (docs/model-card.md, "Within the 90-minute budget"): the version of this script at commit
 # 434ec80 had a 6-minute SGD head stage instead of step 2 and made runs/v2-base + runs/v2 (89 min,
 # missed the brain-mask and FLAIR targets). Step 2 replaced it after fit_head.py put the FLAIR right on
 # both earlier 90-minute bases (runs/v2-fit, runs/fast-fit). This version has not yet been run whole.
