@@ -84,11 +84,17 @@ def main():
         args.samples, args.size = 16, 48
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    if not os.path.isfile(args.init):
+        raise SystemExit(f'fit_head: --init {args.init}: no such file; expected a checkpoint written by train.py')
     model = build_model(args.depth, args.width)
     state = torch.load(args.init)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise SystemExit(f'fit_head: --init {args.init} does not fit a depth-{args.depth}, width-{args.width} SharedModel ({first}); pass its --depth/--width')
     model.eval()
+    os.makedirs(args.out, exist_ok=True)  # only once the input checkpoint is known to load
     gen = Generator(os.path.join(DATA, 'ch2_genlabels.nii.gz'), seed=args.seed, contrast=args.contrast, real_image=REAL_T1,
                     real_p=args.real_p, flair=args.flair, families=args.families)
     t0 = time.time()

@@ -86,6 +86,12 @@ print(json.dumps(out))`
       expect(changed.sort()).toEqual(['head_fc.bias', 'head_fc.weight'])
       const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))
       expect(metrics.fit + metrics.held_out).toBe(16)
+      // a wrong --init is one line naming it, and leaves no output folder behind
+      const none = join(tmp.dir, 'none')
+      r = spawnSync(PYTHON, [join(REPO, 'training/fit_head.py'), '--init', join(tmp.dir, 'missing.pth'), '--out', none], { encoding: 'utf8', cwd: REPO })
+      expect(r.status).not.toBe(0)
+      expect(r.stderr.trim()).toMatch(/^fit_head: --init .*missing\.pth: no such file; expected a checkpoint written by train\.py$/)
+      expect(existsSync(none)).toBe(false)
     } finally {
       tmp.cleanup()
     }
