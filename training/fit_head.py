@@ -32,12 +32,9 @@ from train import DATA, REAL_T1, build_model  # noqa: E402
 
 
 def encoder_features(model, x):
-    """The input of head_fc: global average of layer4 (SharedModel.forward without the decoder)."""
+    """The input of head_fc for one volume x [1, 1, D, H, W] (SharedModel's encoder, no decoder)."""
     with torch.no_grad():
-        h = F.max_pool3d(model.stem(x), 3, 2, 1)
-        for n in ('layer1', 'layer2', 'layer3', 'layer4'):
-            h = getattr(model, n)(h)
-        return torch.flatten(F.adaptive_avg_pool3d(h, 1), 1)[0]
+        return model.pooled(model.encode(x)[0])[0]
 
 
 def fit_logistic(z, y, n_classes, l2):

@@ -65,15 +65,14 @@ REAL_T1 = '/usr/share/mricron/templates/ch2.nii.gz'  # the scan the labels come 
 
 
 class TrainSet(torch.utils.data.IterableDataset):
-    def __init__(self, path, seed, size, contrast, real_p=0.0, neck='blobs', cut_target='background', flair='classic', families='order'):
-        self.path, self.seed, self.size, self.contrast, self.real_p = path, seed, size, contrast, real_p
-        self.neck, self.cut_target, self.flair, self.families = neck, cut_target, flair, families
+    def __init__(self, path, seed, size, generator_options):
+        """size: (crop sizes, their probabilities); generator_options: synth.Generator's keyword arguments."""
+        self.path, self.seed, self.size, self.options = path, seed, size, generator_options
 
     def __iter__(self):
         torch.set_num_threads(1)
         info = torch.utils.data.get_worker_info()
-        gen = Generator(self.path, seed=self.seed + (info.id if info else 0), contrast=self.contrast,
-                        real_image=REAL_T1, real_p=self.real_p, neck=self.neck, cut_target=self.cut_target, flair=self.flair, families=self.families)
+        gen = Generator(self.path, seed=self.seed + (info.id if info else 0), **self.options)
         sizes, probs = self.size
         while True:
             yield gen.sample(int(gen.rng.choice(sizes, p=probs)))
@@ -247,7 +246,10 @@ def main():
     for p in model.parameters():
         p.requires_grad_(id(p) in trainable_ids)
     opt = torch.optim.Adam(trainable, lr=args.lr)
-    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), args.contrast, args.real_p, args.neck, args.cut_target, args.flair, args.families), batch_size=None,
+    # one set of generator settings for training and BatchNorm re-estimation (validation: make_val, fixed volumes)
+    gen_options = dict(contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target,
+                       flair=args.flair, families=args.families)
+    loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), gen_options), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
     config = {k: v for k, v in vars(args).items()}
@@ -260,7 +262,7 @@ def main():
     # with --trainable the rest of the network is fixed as it came, BatchNorm statistics included
     keep_bn = args.freeze_bn or bool(args.trainable)
     if args.freeze_bn and not args.trainable:
-        recalibrate_bn(model, Generator(genpath, seed=998, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair, families=args.families), 2 if args.smoke else 24, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=998, **gen_options), 2 if args.smoke else 24, val_size)
         print('BN statistics re-estimated and frozen', flush=True)
     t0 = time.time()
     last_val = t0
@@ -300,7 +302,7 @@ def main():
     train_s = time.time() - t0
     print(f'training done: {step} steps in {train_s:.0f}s ({step / train_s:.3f} it/s)', flush=True)
     if not keep_bn and args.stop_minutes is None:  # frozen statistics are part of what was trained: keep them
-        recalibrate_bn(model, Generator(genpath, seed=999, contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target, flair=args.flair, families=args.families), 2 if args.smoke else 16, val_size)
+        recalibrate_bn(model, Generator(genpath, seed=999, **gen_options), 2 if args.smoke else 16, val_size)
     m = validate(model, vals, ch2)
     curves['val']['step'].append(step); curves['val']['time_s'].append(round(train_s, 1)); curves['val']['metrics'].append(m)
     metrics = {'config': config, 'steps': step, 'train_seconds': round(train_s, 1), 'iterations_per_second': round(step / train_s, 4),

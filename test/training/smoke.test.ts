@@ -97,34 +97,33 @@ print(json.dumps(out))`
     }
   })
 
-  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its steps (SMOKE=1: a few steps on tiny crops) and evaluates', { timeout: 300_000 }, async () => {
+  /** Runs a training script with SMOKE=1 into a temporary RUNS folder, checks that it exits 0 and wrote
+   * each stage's checkpoint, then hands the folder and the last stage's evaluation to `check`. */
+  const smokeReplay = (script: string, stages: string[], timeoutMs: number, check: (dir: string, evaluation: any) => void) => {
     const tmp = tempDir()
     try {
-      const r = spawnSync('sh', [join(REPO, 'training/run_budget.sh')], { encoding: 'utf8', cwd: REPO, timeout: 280_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
+      const r = spawnSync('sh', [join(REPO, 'training', script)], { encoding: 'utf8', cwd: REPO, timeout: timeoutMs, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
       expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
-      for (const stage of ['budget-base', 'budget']) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
-      const metrics = JSON.parse(readFileSync(join(tmp.dir, 'budget', 'metrics.json'), 'utf8'))
-      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', init: join(tmp.dir, 'budget-base', 'checkpoint.pth') })
-      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'budget', 'evaluation.json'), 'utf8'))
-      expect(Object.keys(evaluation.FLAIR.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
+      for (const stage of stages) expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
+      check(tmp.dir, JSON.parse(readFileSync(join(tmp.dir, stages.at(-1)!, 'evaluation.json'), 'utf8')))
     } finally {
       tmp.cleanup()
     }
+  }
+
+  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its steps (SMOKE=1: a few steps on tiny crops) and evaluates', { timeout: 300_000 }, () => {
+    smokeReplay('run_budget.sh', ['budget-base', 'budget'], 280_000, (dir, evaluation) => {
+      const metrics = JSON.parse(readFileSync(join(dir, 'budget', 'metrics.json'), 'utf8'))
+      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', init: join(dir, 'budget-base', 'checkpoint.pth') })
+      expect(Object.keys(evaluation.FLAIR.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
+    })
   })
 
-  it.skipIf(!torchThere || !dataThere)('run_final.sh, the one command that made the shipped model, replays all its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 600_000 }, async () => {
-    const tmp = tempDir()
-    try {
-      const r = spawnSync('sh', [join(REPO, 'training/run_final.sh')], { encoding: 'utf8', cwd: REPO, timeout: 580_000, env: { ...process.env, SMOKE: '1', RUNS: tmp.dir, PYTHON } })
-      expect(r.status, (r.stderr + r.stdout).slice(-2000)).toBe(0)
-      for (const stage of ['phase1', 'phase2', 'phase3', 'phase4', 'phase5', 'phase6', 'phase7', 'final']) {
-        expect(existsSync(join(tmp.dir, stage, 'checkpoint.pth')), stage).toBe(true)
-      }
-      const evaluation = JSON.parse(readFileSync(join(tmp.dir, 'final', 'evaluation.json'), 'utf8'))
+  it.skipIf(!torchThere || !dataThere)('run_final.sh, the one command that made the shipped model, replays all its stages (SMOKE=1: a few steps each) and evaluates', { timeout: 600_000 }, () => {
+    const stages = ['phase1', 'phase2', 'phase3', 'phase4', 'phase5', 'phase6', 'phase7', 'final']
+    smokeReplay('run_final.sh', stages, 580_000, (_dir, evaluation) => {
       expect(Object.keys(evaluation.t1_crop.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
       expect(evaluation.t1_crop.gm_dice).toBeGreaterThanOrEqual(0)
-    } finally {
-      tmp.cleanup()
-    }
+    })
   })
 })
