@@ -117,17 +117,18 @@ def set_train(model, freeze_bn=False):
 @torch.no_grad()
 def validate(model, vals, ch2, freeze_bn=False):
     model.eval()
+    dev = next(model.parameters()).device
     res = {'synthetic': [], 'synthetic_class_correct': 0, 'synthetic_class_n': 0}
     for x, y, f in vals:
-        seg, cls = model(x[None])
-        res['synthetic'].append(dice_per_class(seg.argmax(1)[0], y))
+        seg, cls = model(x[None].to(dev))
+        res['synthetic'].append(dice_per_class(seg.argmax(1)[0].cpu(), y))
         if f >= 0:
             res['synthetic_class_n'] += 1
             res['synthetic_class_correct'] += int(int(cls.argmax(1)) == f)
     d = np.array(res['synthetic'])
     res['synthetic_dice_mean'] = dict(zip(SEG_NAMES, np.nanmean(d, 0).round(4).tolist()))
-    seg, cls = model(ch2[0])
-    pred = seg.argmax(1)[0]
+    seg, cls = model(ch2[0].to(dev))
+    pred, cls = seg.argmax(1)[0].cpu(), cls.cpu()
     res['ch2_dice'] = dict(zip(SEG_NAMES, np.round(dice_per_class(pred, ch2[1]), 4).tolist()))
     res['ch2_brain_dice'] = round(dice_per_class((pred > 0).long(), (ch2[1] > 0).long(), 2)[1], 4)
     res['ch2_class_probs'] = dict(zip(FAMILIES, cls.softmax(1)[0].numpy().round(4).tolist()))
@@ -146,15 +147,16 @@ def recalibrate_bn(model, gen, n, size):
             moms[m] = m.momentum
             m.momentum = None
     model.train()
+    dev = next(model.parameters()).device
     for _ in range(n):
         x, _, _ = gen.sample(size)
-        model(x[None])
+        model(x[None].to(dev))
     for m, mom in moms.items():
         m.momentum = mom
 
 
 def save(out, model, curves, metrics):
-    sd = model.state_dict()
+    sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}  # a CPU checkpoint whatever trained it
     tmp = os.path.join(out, 'checkpoint.pth.tmp')
     torch.save(sd, tmp)
     os.replace(tmp, os.path.join(out, 'checkpoint.pth'))
@@ -197,6 +199,8 @@ def main():
     ap.add_argument('--class-weight', type=float, default=0.5)
     ap.add_argument('--val-every', type=float, default=10.0, help='minutes between validations/checkpoints')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu', help="'cuda' trains on the GPU (the generator stays in the CPU worker processes: "
+                                                     "give it --workers); the checkpoint is saved as CPU tensors either way")
     ap.add_argument('--workers', type=int, default=1, help='generator processes (0 = in the training process)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--contrast', default='realistic', choices=['wide', 'realistic'], help='contrast recipes (synth.CONTRASTS)')
@@ -224,6 +228,12 @@ def main():
     args = ap.parse_args()
     if args.smoke:
         args.minutes, args.max_steps, args.crop, args.crop_p, args.workers, args.val_every = 0.5, 3, '48', '1', 0, 1e9
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise SystemExit(f"train.py: --device {args.device}: not a device; expected cpu, cuda or cuda:N")
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'train.py: --device {args.device}: this PyTorch sees no CUDA GPU; expected --device cpu here')
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -235,6 +245,7 @@ def main():
     model = build_model(args.depth, args.width)
     if args.init:
         model.load_state_dict(torch.load(args.init), strict=True)
+    model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     val_size = 48 if args.smoke else geometry.SIZE
     vals = make_val(genpath, 2 if args.smoke else 8, val_size, contrast=args.contrast, flair=args.flair, families=args.families)
@@ -250,10 +261,11 @@ def main():
     gen_options = dict(contrast=args.contrast, real_image=REAL_T1, real_p=args.real_p, neck=args.neck, cut_target=args.cut_target,
                        flair=args.flair, families=args.families)
     loader = iter(torch.utils.data.DataLoader(TrainSet(genpath, args.seed, ([int(c) for c in args.crop.split(',')], [float(p) for p in args.crop_p.split(',')]), gen_options), batch_size=None,
-                                              num_workers=args.workers, prefetch_factor=4 if args.workers else 2))
+                                              num_workers=args.workers, **({'prefetch_factor': 4} if args.workers else {})))
     curves = {'train': {'step': [], 'time_s': [], 'seg_loss': [], 'class_loss': [], 'lr': []}, 'val': {'step': [], 'time_s': [], 'metrics': []}}
     config = {k: v for k, v in vars(args).items()}
-    config.update(params=n_params, torch=torch.__version__, seg_classes=SEG_NAMES, class_names=FAMILIES,
+    config.update(params=n_params, torch=torch.__version__,
+                  device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu', seg_classes=SEG_NAMES, class_names=FAMILIES,
                   geometry={'mode': 'conform', 'orientation': geometry.ORIENTATION, 'size': geometry.SIZE,
                             'spacing': geometry.SPACING, 'uint8': False},
                   normalisation={'kind': 'percentile', 'lower': geometry.P_LOW, 'upper': geometry.P_HIGH, 'then': 'minmax'})
@@ -275,9 +287,10 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr
         x, y, f = next(loader)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         seg, cls = model(x[None])
         seg_loss = F.cross_entropy(seg, y[None]) + dice_loss(seg, y[None])
-        cls_loss = F.cross_entropy(cls, torch.tensor([f])) if f >= 0 else torch.zeros(())
+        cls_loss = F.cross_entropy(cls, torch.tensor([f], device=device)) if f >= 0 else torch.zeros((), device=device)
         loss = seg_loss + args.class_weight * cls_loss
         opt.zero_grad(set_to_none=True)
         if loss.requires_grad:  # with --trainable head_fc, a sample of no family teaches nothing
@@ -287,7 +300,7 @@ def main():
         el = time.time() - t0
         tr = curves['train']
         tr['step'].append(step); tr['time_s'].append(round(el, 1)); tr['lr'].append(lr)
-        tr['seg_loss'].append(round(float(seg_loss), 5)); tr['class_loss'].append(round(float(cls_loss), 5))
+        tr['seg_loss'].append(round(float(seg_loss.detach()), 5)); tr['class_loss'].append(round(float(cls_loss.detach()), 5))
         if step % 10 == 0 or args.smoke:
             n = min(50, len(tr['step']))
             print(f'step {step} t {el:.0f}s it/s {step / el:.3f} lr {lr:.2e} seg {np.mean(tr["seg_loss"][-n:]):.4f} '

@@ -97,6 +97,25 @@ print(json.dumps(out))`
     }
   })
 
+  it.skipIf(!torchThere)('train.py --device: an unknown device, or cuda where PyTorch sees no GPU, is a one-line error before anything is written', () => {
+    const cuda = spawnSync(PYTHON, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).stdout.trim() === 'True'
+    const tmp = tempDir()
+    try {
+      const cases: [string, RegExp][] = [['bogus', /--device bogus: not a device; expected cpu, cuda or cuda:N/]]
+      if (!cuda) cases.push(['cuda', /--device cuda: this PyTorch sees no CUDA GPU; expected --device cpu here/])
+      for (const [device, message] of cases) {
+        const out = join(tmp.dir, device)
+        const r = spawnSync(PYTHON, [join(REPO, 'training', 'train.py'), '--smoke', '--device', device, '--out', out], { encoding: 'utf8', cwd: REPO, timeout: 120_000 })
+        expect(r.status).not.toBe(0)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1)
+        expect(r.stderr).toMatch(message)
+        expect(existsSync(join(out, 'checkpoint.pth'))).toBe(false)
+      }
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
   /** Runs a training script with SMOKE=1 into a temporary RUNS folder, checks that it exits 0 and wrote
    * each stage's checkpoint, then hands the folder and the last stage's evaluation to `check`. */
   const smokeReplay = (script: string, stages: string[], timeoutMs: number, check: (dir: string, evaluation: any) => void) => {
