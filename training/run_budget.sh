@@ -10,7 +10,8 @@
 # re-estimated and frozen (as run_final.sh's phases 4-7), then step 2; about 11,000 steps in all on an
 # H100 fed by 14 generator processes, twice the CPU run's. The frozen stage is there because at 35 it/s
 # the unfrozen network learns to lean on each volume's own statistics: runs/gpu1 (6 minutes unfrozen)
-# gave the real t1_crop white matter Dice 0.08 at inference, and 0.85 on Colin27 with batch statistics.
+# gave the real t1_crop white matter Dice 0.08 from the network (0.29 refined); on Colin27 its white matter
+# scores 0.85 with batch statistics and 0.065 with the running statistics that inference uses.
 # History (docs/model-card.md, "Within the 90-minute budget"): the version of this script at commit
 # 434ec80 had a 6-minute SGD head stage instead of step 2 and made runs/v2-base + runs/v2 (89 min,
 # missed the brain-mask and FLAIR targets). Step 2 replaced it after fit_head.py put the FLAIR right on
