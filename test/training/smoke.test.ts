@@ -109,7 +109,7 @@ print(json.dumps(out))`
         expect(r.status).not.toBe(0)
         expect(r.stderr.trim().split('\n')).toHaveLength(1)
         expect(r.stderr).toMatch(message)
-        expect(existsSync(join(out, 'checkpoint.pth'))).toBe(false)
+        expect(existsSync(out)).toBe(false)
       }
     } finally {
       tmp.cleanup()
