@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 import geometry  # noqa: E402
 from synth import FAMILIES  # noqa: E402
-from train import build_model  # noqa: E402
+from train import build_model, head_cue_of  # noqa: E402
 
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
 # The bundle's output.refinement (label values = channel indices for this model), as shipped.
@@ -70,8 +70,9 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = json.load(open(os.path.join(args.run, 'metrics.json')))['config']
-    model = build_model(cfg['depth'], cfg['width'])
-    model.load_state_dict(torch.load(args.checkpoint or os.path.join(args.run, 'checkpoint.pth')), strict=True)
+    state = torch.load(args.checkpoint or os.path.join(args.run, 'checkpoint.pth'))
+    model = build_model(cfg['depth'], cfg['width'], head_cue=head_cue_of(state))
+    model.load_state_dict(state, strict=True)
     model.eval()
 
     t1 = nib.load(os.path.join(args.data, 'mri', 't1_crop.nii.gz'))

@@ -39,9 +39,17 @@ SEG_NAMES = ['background', 'CSF', 'grey matter', 'white matter']
 DATA = os.path.join(HERE, 'data')
 
 
-def build_model(depth, width):
+def build_model(depth, width, head_cue=None):
+    """head_cue 'tissue-means': head_fc also reads the tissue means (reference.tissue_means); fit_head.py
+    writes such heads. train.py trains the plain head (the contrast head is re-fitted afterwards)."""
     resnet = ResNet(depth, in_channels=1, num_classes=len(FAMILIES), base_width=width, deep_stem=True)
-    return SharedModel(resnet, len(SEG_NAMES), width)
+    return SharedModel(resnet, len(SEG_NAMES), width, head_cue=head_cue)
+
+
+def head_cue_of(state):
+    """The head_cue of a state_dict written by train.py or fit_head.py, from head_fc's input width."""
+    n_in = state['head_fc.weight'].shape[1]
+    return 'tissue-means' if n_in == state['layer4.0.conv2.weight'].shape[0] + len(SEG_NAMES) else None
 
 
 def dice_loss(logits, target):

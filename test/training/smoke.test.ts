@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO, tempDir } from '../helpers/data'
 import { readCheckpoint } from '../../src/engine/checkpoint'
+import { transfer } from '../../src/engine/transfer/ops'
 
 const PYTHON = '/usr/bin/python3'
 const torchThere = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, nibabel'], { encoding: 'utf8' }).status === 0
@@ -69,7 +70,7 @@ print(json.dumps(out))`
     for (const share of families) expect(share).toBeGreaterThan(0.1)
   })
 
-  it.skipIf(!torchThere || !dataThere)('fit_head.py re-fits only the contrast head, in closed form, and writes a checkpoint the app can import', { timeout: 300_000 }, async () => {
+  it.skipIf(!torchThere || !dataThere)('fit_head.py re-fits only the contrast head, in closed form, as a tissue-means head the app imports strictly', { timeout: 300_000 }, async () => {
     const tmp = tempDir()
     try {
       const base = join(tmp.dir, 'base')
@@ -84,8 +85,21 @@ print(json.dumps(out))`
       const bytes = (t: { data: ArrayBufferView }) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)
       const changed = [...after.keys()].filter((k) => !bytes(after.get(k)!).equals(bytes(before.get(k)!)))
       expect(changed.sort()).toEqual(['head_fc.bias', 'head_fc.weight'])
+      // head_fc now reads [pooled layer4 (64), tissue means (4 seg classes)]; --head tissue (the default)
+      // uses only the CSF, GM and WM means: every other column is zero
+      const w = after.get('head_fc.weight')!
+      expect(before.get('head_fc.weight')!.dims).toEqual([4, 64])
+      expect(w.dims).toEqual([4, 68])
+      const used = new Set<number>()
+      w.data.forEach((v, i) => { if (v !== 0) used.add(i % 68) })
+      expect([...used].sort((a, b) => a - b)).toEqual([65, 66, 67])
       const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))
       expect(metrics.fit + metrics.held_out).toBe(16)
+      expect(Object.keys(metrics.held_out_correct_by_head)).toEqual(['tissue', 'features', 'both'])
+      // the app's own import recognises the cue from head_fc's width and loads every tensor
+      const imported = await transfer({ from: join(out, 'checkpoint.pth'), to: 'shared', classes: 4, strict: true })
+      expect(imported.config).toMatchObject({ kind: 'shared', headCue: 'tissue-means', numClasses: 4 })
+      expect(imported.report.load.missing).toEqual([])
       // a wrong --init is one line naming it, and leaves no output folder behind
       const none = join(tmp.dir, 'none')
       r = spawnSync(PYTHON, [join(REPO, 'training/fit_head.py'), '--init', join(tmp.dir, 'missing.pth'), '--out', none], { encoding: 'utf8', cwd: REPO })
@@ -130,10 +144,12 @@ print(json.dumps(out))`
     }
   }
 
-  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs both its steps (SMOKE=1: a few steps on tiny crops) and evaluates', { timeout: 300_000 }, () => {
-    smokeReplay('run_budget.sh', ['budget-base', 'budget'], 280_000, (dir, evaluation) => {
-      const metrics = JSON.parse(readFileSync(join(dir, 'budget', 'metrics.json'), 'utf8'))
-      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', init: join(dir, 'budget-base', 'checkpoint.pth') })
+  it.skipIf(!torchThere || !dataThere)('run_budget.sh, the ~90-minute from-scratch recipe, runs its three steps (SMOKE=1: a few steps on tiny crops) and evaluates', { timeout: 300_000 }, () => {
+    smokeReplay('run_budget.sh', ['cpu-base0', 'cpu-base', 'cpu'], 280_000, (dir, evaluation) => {
+      const base = JSON.parse(readFileSync(join(dir, 'cpu-base', 'metrics.json'), 'utf8'))
+      expect(base.config).toMatchObject({ freeze_bn: true, init: join(dir, 'cpu-base0', 'checkpoint.pth') })
+      const metrics = JSON.parse(readFileSync(join(dir, 'cpu', 'metrics.json'), 'utf8'))
+      expect(metrics.config).toMatchObject({ families: 'contrast', flair: 'lowcontrast', head: 'tissue', head_cue: 'tissue-means', init: join(dir, 'cpu-base', 'checkpoint.pth') })
       expect(Object.keys(evaluation.FLAIR.class_probs)).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
     })
   })

@@ -106,7 +106,7 @@ describe('inferResNetConfig', () => {
     const cfg = inferResNetConfig(new Map(Object.entries(exp.shapes as Record<string, number[]>)))
     expect(cfg).toEqual({
       depth: 50, block: 'bottleneck', stageBlocks: [3, 4, 6, 3], deepStem: true, stemChannels: 4, baseWidth: 4,
-      inChannels: 2, numClasses: 4, widths: [4, 16, 32, 64, 128], firstConv: 'stem.0.conv.weight'
+      inChannels: 2, numClasses: 4, headInFeatures: 128, widths: [4, 16, 32, 64, 128], firstConv: 'stem.0.conv.weight'
     })
   })
 

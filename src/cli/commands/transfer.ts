@@ -7,18 +7,20 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadBundle, writeBundle } from '../../engine/bundle/bundle'
 import { SegError } from '../../engine/errors'
-import { CHANNEL_POLICIES, type ChannelPolicy, type TargetKind, transfer, transferManifest } from '../../engine/transfer/ops'
+import { CHANNEL_POLICIES, type ChannelPolicy, type TargetKind, type TransferOptions, transfer, transferManifest } from '../../engine/transfer/ops'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer transfer --from <checkpoint|bundle> --to resnet|resunet|shared --classes K --out <bundle>
-        [--in-channels N] [--channel-policy interpolate|timm|interpolate-scaled] [--head-classes M]
+        [--in-channels N] [--channel-policy interpolate|timm|interpolate-scaled] [--head-classes M] [--head-cue none|tissue-means]
         [--freeze stem,layer1,layer2] [--name NAME] [--describe <manifest-part.json>] [--strict] [--seed S] [--json]
     Transfer a ResNet-family checkpoint (.pth/.pt, .safetensors, .onnx or a bundle; the architecture is
     inferred from the weights) to a ResNet classifier, a ResUNet or a shared model with N input channels
     and K classes. Prints the load report; --strict fails unless every key is accounted for.
     --describe merges a JSON object over the generated manifest's top-level sections (name, description,
     channels, geometry, inference, output, classification, license, and model.axisOrder) — what the
-    model card says about its input, preprocessing and labels; the result is validated like any manifest.`
+    model card says about its input, preprocessing and labels; the result is validated like any manifest.
+    --head-cue (shared models): tissue-means lets the classification head also read the mean intensity
+    under each segmentation class; default: as the source's head.`
 
 const list = (xs: string[], n = 8): string => (xs.length ? xs.slice(0, n).join(', ') + (xs.length > n ? `, … (${xs.length - n} more)` : '') : '(none)')
 
@@ -55,7 +57,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     args: argv,
     options: {
       from: { type: 'string' }, to: { type: 'string' }, 'in-channels': { type: 'string' }, classes: { type: 'string' },
-      'head-classes': { type: 'string' }, 'channel-policy': { type: 'string' }, freeze: { type: 'string' },
+      'head-classes': { type: 'string' }, 'head-cue': { type: 'string' }, 'channel-policy': { type: 'string' }, freeze: { type: 'string' },
       name: { type: 'string' }, out: { type: 'string' }, describe: { type: 'string' }, strict: { type: 'boolean', default: false },
       seed: { type: 'string' }, json: { type: 'boolean', default: false }
     },
@@ -73,7 +75,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const from = values.from!
   const result = await transfer({
     from, to, classes: int('--classes', values.classes)!, inChannels: int('--in-channels', values['in-channels']),
-    headClasses: int('--head-classes', values['head-classes']), channelPolicy: policy,
+    headClasses: int('--head-classes', values['head-classes']), headCue: values['head-cue'] as TransferOptions['headCue'], channelPolicy: policy,
     freeze: values.freeze ? values.freeze.split(',') : [], strict: values.strict, seed: int('--seed', values.seed)
   })
   const fromIsBundle = (await fs.stat(from)).isDirectory()

@@ -193,6 +193,12 @@ function inferNode(node: OnnxNode, shapes: Map<string, number[]>, values: Map<st
       for (const a of axes.map((q) => normAxis(q, rank)).sort((p, q) => p - q)) out.splice(a, 0, 1)
       return set(out, vals[0])
     }
+    case 'ReduceMean':
+    case 'ReduceSum':
+    case 'ReduceMax': {
+      const axes = (vals[1] ?? attrInts(node, 'axes'))?.map((a) => normAxis(a, x!.length)) ?? x!.map((_, i) => i)
+      return set(attrInt(node, 'keepdims', 1) ? x!.map((d, i) => (axes.includes(i) ? 1 : d)) : x!.filter((_, i) => !axes.includes(i)))
+    }
     case 'Squeeze': {
       const axes = (vals[1] ?? attrInts(node, 'axes'))?.map((a) => normAxis(a, x!.length))
       return set(x!.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)), vals[0])

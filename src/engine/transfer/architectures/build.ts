@@ -36,7 +36,10 @@ function describe(net: Net, cfg: ArchitectureConfig): void {
       rename(net, seg, 'seg_logits')
       net.g?.output('seg_logits', 'float32', ['N', c.segClasses, 'D', 'H', 'W'])
     }
-    const cls = emitClassHead(net, enc, skips[4], cfg.numClasses)
+    const cue = kind === 'shared' && (cfg as SharedModelConfig).headCue === 'tissue-means'
+      ? { segLogits: 'seg_logits', input, segClasses: (cfg as SharedModelConfig).segClasses }
+      : undefined
+    const cls = emitClassHead(net, enc, skips[4], cfg.numClasses, cue)
     rename(net, cls, 'class_logits')
     net.g?.output('class_logits', 'float32', ['N', cfg.numClasses])
   } else {

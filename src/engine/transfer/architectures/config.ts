@@ -47,12 +47,24 @@ export interface ResUNetConfig extends EncoderConfig {
   decoderChannels?: number[]
 }
 
+/**
+ * What the shared model's classification head reads besides the global average of layer4:
+ * 'tissue-means' adds, per segmentation class, the mean input intensity (averaged over input channels)
+ * weighted by the class probability to the fourth power (reference.py `tissue_means`), so head_fc has
+ * layer4 width + segClasses inputs. A scan's contrast family is the order of its tissue intensities,
+ * which these numbers carry directly (docs/model-card.md).
+ */
+export type HeadCue = 'tissue-means'
+export const HEAD_CUES: readonly HeadCue[] = ['tissue-means']
+
 /** One encoder pass, two heads: 'seg_logits' [N, segClasses, D, H, W] and 'class_logits' [N, numClasses]. */
 export interface SharedModelConfig extends EncoderConfig {
   kind: 'shared'
   segClasses: number
   numClasses: number
   decoderChannels?: number[]
+  /** Absent: head_fc reads the pooled encoder output only. */
+  headCue?: HeadCue
 }
 
 export type ArchitectureConfig = ResNetConfig | ResUNetConfig | SharedModelConfig

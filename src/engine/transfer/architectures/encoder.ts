@@ -64,11 +64,39 @@ export function emitEncoder(net: Net, enc: ResolvedEncoder, input: string): stri
   return outs
 }
 
-/** Global average pool + flatten + head_fc → [N, numClasses]. */
-export function emitClassHead(net: Net, enc: ResolvedEncoder, features: string, numClasses: number): string {
+/** What the class head may read besides the encoder: the 'tissue-means' cue's inputs. */
+export interface TissueCue {
+  segLogits: string
+  input: string
+  segClasses: number
+}
+
+/**
+ * The 'tissue-means' cue [N, segClasses] (reference.py `tissue_means`): with p = softmax(seg_logits)
+ * and w = p⁴, mean(w · x̄) / (mean(w) + 1e-12) over space, x̄ the input averaged over its channels.
+ * ReduceMean (axes as an attribute in opset 17) rather than ReduceSum, whose axes are an input.
+ */
+export function emitTissueMeans(net: Net, enc: ResolvedEncoder, cue: TissueCue): string {
+  const m = 'head.cue'
+  const p = net.op(m, 'Softmax', [cue.segLogits], { axis: 1 })
+  const p2 = net.op(m, 'Mul', [p, p])
+  const w = net.op(m, 'Mul', [p2, p2])
+  const x = enc.inChannels === 1 ? cue.input : net.op(m, 'ReduceMean', [cue.input], { axes: [1], keepdims: 1 })
+  const num = net.op(m, 'ReduceMean', [net.op(m, 'Mul', [w, x])], { axes: [2, 3, 4], keepdims: 0 })
+  const den = net.op(m, 'Add', [net.op(m, 'ReduceMean', [w], { axes: [2, 3, 4], keepdims: 0 }), net.constant(m, 1e-12)])
+  return net.op(m, 'Div', [num, den])
+}
+
+/** Global average pool + flatten (+ the tissue cue, concatenated after) + head_fc → [N, numClasses]. */
+export function emitClassHead(net: Net, enc: ResolvedEncoder, features: string, numClasses: number, cue?: TissueCue): string {
   const pooled = net.op('head', 'GlobalAveragePool', [features])
-  const flat = net.op('head', 'Flatten', [pooled], { axis: 1 })
-  return net.linear('head_fc', flat, enc.widths[4], numClasses)
+  let flat = net.op('head', 'Flatten', [pooled], { axis: 1 })
+  let width = enc.widths[4]
+  if (cue) {
+    flat = net.op('head', 'Concat', [flat, emitTissueMeans(net, enc, cue)], { axis: 1 })
+    width += cue.segClasses
+  }
+  return net.linear('head_fc', flat, width, numClasses)
 }
 
 /**

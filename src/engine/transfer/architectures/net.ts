@@ -133,6 +133,11 @@ export class Net {
     return this.op(module, 'BatchNormalization', [x, scale, bias, mean, variance], { epsilon: BN_EPSILON })
   }
 
+  /** A float32 scalar as a Constant node (not an initializer: it is no state_dict entry, no parameter). */
+  constant(module: string, value: number): string {
+    return this.op(module, 'Constant', [], { value: { dims: [], data: Float32Array.of(value) } })
+  }
+
   relu(module: string, x: string): string {
     return this.op(module, 'Relu', [x])
   }

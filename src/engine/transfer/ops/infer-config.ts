@@ -6,7 +6,8 @@
  * - block: `layer1.0.conv3.weight` present → bottleneck, else basic
  * - blocks per stage: the distinct block indices of `layerN.<j>.`; depth from the standard table
  * - base width: `layer1.0.conv1.weight` out channels (planes)
- * - classes: `head_fc.weight` rows (absent → no classification head)
+ * - classes: `head_fc.weight` rows (absent → no classification head); its columns: what the head reads
+ *   (layer4 width: the pooled encoder alone; more: a head cue, see SharedModelConfig.headCue)
  */
 import { SegError } from '../../errors'
 import { type BlockKind, RESNET_DEPTHS } from '../architectures'
@@ -23,6 +24,8 @@ export interface InferredResNet {
   inChannels: number
   /** Rows of head_fc.weight; null when the checkpoint has no classification head. */
   numClasses: number | null
+  /** Columns of head_fc.weight (its input width); null without a classification head. */
+  headInFeatures: number | null
   /** Output channels of [stem, layer1, layer2, layer3, layer4]. */
   widths: number[]
   /** Name of the first convolution's weight (the one channel adaptation changes). */
@@ -62,6 +65,6 @@ export function inferResNetConfig(shapes: ReadonlyMap<string, readonly number[]>
   const head = dims('head_fc.weight')
   return {
     depth: Number(depth), block, stageBlocks, deepStem, stemChannels: stemOut, baseWidth: base,
-    inChannels: first[1], numClasses: head ? head[0] : null, widths, firstConv
+    inChannels: first[1], numClasses: head ? head[0] : null, headInFeatures: head?.[1] ?? null, widths, firstConv
   }
 }

@@ -10,7 +10,7 @@ import { SegError } from '../../errors'
 import type { StateDict } from '../../tensor'
 import type { ProvenanceEntry } from '../../bundle/manifest'
 import {
-  type ArchitectureConfig, type ResNetDepth, buildModel, expectedParameters, mapResUNetKeysToResNet, resolveDecoderChannels, resolveEncoder
+  type ArchitectureConfig, type HeadCue, HEAD_CUES, type ResNetDepth, buildModel, expectedParameters, mapResUNetKeysToResNet, resolveDecoderChannels, resolveEncoder
 } from '../architectures'
 import { adaptInputConv, type ChannelPolicy } from './adapt-input-conv'
 import { inferResNetConfig, type InferredResNet } from './infer-config'
@@ -29,6 +29,12 @@ export interface TransferOptions {
   classes: number
   /** Classes of the shared model's classification head; default: the source head's, else `classes`. */
   headClasses?: number
+  /**
+   * What the shared model's head reads besides the pooled encoder ('none' or 'tissue-means', see
+   * SharedModelConfig.headCue). Default: the source head's, recognised by its input width (layer4
+   * width + source segmentation classes → 'tissue-means'), else 'none'.
+   */
+  headCue?: 'none' | HeadCue
   channelPolicy?: ChannelPolicy
   /** Stages to freeze during training (stem, layer1..layer4, encoder, decoder, head); recorded, not applied to inference. */
   freeze?: string[]
@@ -78,7 +84,7 @@ function sourceDecoderChannels(shapes: Map<string, number[]>): number[] | undefi
 }
 
 /** The target architecture: the source's encoder (depth, widths, stem) with the requested channels and classes. */
-export function targetConfig(src: InferredResNet, opts: TransferOptions, decoderChannels?: number[]): ArchitectureConfig {
+export function targetConfig(src: InferredResNet, opts: TransferOptions, decoderChannels?: number[], sourceSegClasses?: number): ArchitectureConfig {
   const inChannels = positive('--in-channels', opts.inChannels ?? src.inChannels)
   const classes = positive('--classes', opts.classes)
   if (classes < 2) throw new SegError('BAD_ARGUMENT', `--classes must be at least 2 (softmax over classes), got ${classes}`)
@@ -89,12 +95,18 @@ export function targetConfig(src: InferredResNet, opts: TransferOptions, decoder
   if (opts.to === 'resnet') return { ...base, kind: 'resnet', numClasses: classes }
   if (opts.to === 'resunet') return { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
   const headClasses = positive('--head-classes', opts.headClasses ?? src.numClasses ?? classes)
-  return { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels }
+  if (opts.headCue !== undefined && opts.headCue !== 'none' && !HEAD_CUES.includes(opts.headCue)) {
+    throw new SegError('BAD_ARGUMENT', `--head-cue must be none or ${HEAD_CUES.join(', ')}, got '${String(opts.headCue)}'`)
+  }
+  const sourceCue = sourceSegClasses !== undefined && src.headInFeatures === src.widths[4] + sourceSegClasses
+  const headCue = opts.headCue === 'none' ? undefined : opts.headCue ?? (sourceCue ? 'tissue-means' : undefined)
+  return { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels, ...(headCue ? { headCue } : {}) }
 }
 
 /**
  * Seed 000's `del src_state_dict['head_fc.*']`: remove every head (`head_fc.*`, `seg_head.*`) whose
- * class count differs from the target's, so it is reported missing and initialised anew.
+ * class count differs from the target's — or whose inputs do (a head cue added, removed or resized) —
+ * so it is reported missing and initialised anew.
  * Mutates `w`; returns the removed names.
  */
 export function dropChangedHeads(w: StateDict, expected: ReadonlyMap<string, number[]>): { dropped: string[]; notes: string[] } {
@@ -103,14 +115,14 @@ export function dropChangedHeads(w: StateDict, expected: ReadonlyMap<string, num
   for (const head of ['head_fc.', 'seg_head.']) {
     const s = w.get(`${head}weight`)
     const t = expected.get(`${head}weight`)
-    if (!s || !t || s.dims[0] === t[0]) continue
+    if (!s || !t || (s.dims[0] === t[0] && s.dims[1] === t[1])) continue
     for (const k of [...w.keys()]) {
       if (k.startsWith(head)) {
         w.delete(k)
         dropped.push(k)
       }
     }
-    notes.push(`dropped ${head}* (${s.dims[0]} → ${t[0]} classes)`)
+    notes.push(s.dims[0] !== t[0] ? `dropped ${head}* (${s.dims[0]} → ${t[0]} classes)` : `dropped ${head}* (its inputs change: ${s.dims[1]} → ${t[1]})`)
   }
   return { dropped, notes }
 }
@@ -131,7 +143,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     ops.push({ op: 'map-names', description: "MedicalNet names are ResNet names; its layer3/layer4 are dilated with stride 1 where the target strides them (same weight shapes, different receptive field); conv_seg.* has no counterpart" })
   }
   const src = inferResNetConfig(shapesOf(state), opts.from)
-  const cfg = targetConfig(src, opts, sourceDecoderChannels(shapesOf(state)))
+  const cfg = targetConfig(src, opts, sourceDecoderChannels(shapesOf(state)), state.get('seg_head.weight')?.dims[0])
 
   // 1. First convolution: adapt its input channels.
   const w = new Map(state)
@@ -166,7 +178,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
 
   // 4. Build and record.
   const onnx = buildModel(cfg, weights)
-  ops.push({ op: 'build', description: `${opts.to} ResNet-${src.depth} (${src.block}, ${src.deepStem ? 'deep' : 'plain'} stem, base width ${src.baseWidth}), ${cfg.inChannels} input channels` })
+  ops.push({ op: 'build', description: `${opts.to} ResNet-${src.depth} (${src.block}, ${src.deepStem ? 'deep' : 'plain'} stem, base width ${src.baseWidth}), ${cfg.inChannels} input channels${cfg.kind === 'shared' && cfg.headCue ? `, class head reads the ${cfg.headCue}` : ''}` })
   if (frozen.length) ops.push({ op: 'freeze', description: `frozen for training: ${frozen.join(', ')}` })
   const report: TransferReport = {
     source: { path: opts.from, sha256: ck.sha256, format: ck.format, family: ck.family, notes: ck.notes },
