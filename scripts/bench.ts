@@ -139,9 +139,10 @@ async function benchShipped(): Promise<void> {
   row('shipped', [`no refinement (${prob.dice}), segment()`, prob.total], [`intensity refinement (${shipped.dice}), segment()`, shipped.total])
   row('shipped', [`labels back by nearest (${near.dice}), post-processing`, median(near.times['postprocess'])],
     [`by probabilities (${prob.dice}), post-processing`, median(prob.times['postprocess'])])
-  const ckpt = path.join(ROOT, 'training/runs/final/checkpoint.pth')
+  // the checkpoint the bundle was made from (ship-model.ts records it, relative to the repository)
+  const ckpt = path.join(ROOT, String(bundle.manifest.provenance.at(-1)?.source ?? ''))
   const py = '/usr/bin/python3'
-  if (!existsSync(py) || !existsSync(ckpt)) return
+  if (!existsSync(py) || !ckpt.endsWith('.pth') || !existsSync(ckpt)) return
   const a = bundle.manifest.architecture as Record<string, unknown>
   const size = (bundle.manifest.geometry as { size?: number[] }).size ?? [128, 128, 128]
   const script = `
@@ -150,7 +151,7 @@ sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'test/fixtures/transfer'))})
 import reference as R
 torch.set_num_threads(2)
 a = json.loads(${JSON.stringify(JSON.stringify(a))})
-m = R.SharedModel(R.ResNet(a['depth'], in_channels=a['inChannels'], num_classes=a['numClasses'], base_width=a['baseWidth'], deep_stem=a['deepStem']), a['segClasses'], a['baseWidth'])
+m = R.SharedModel(R.ResNet(a['depth'], in_channels=a['inChannels'], num_classes=a['numClasses'], base_width=a['baseWidth'], deep_stem=a['deepStem']), a['segClasses'], a['baseWidth'], head_cue=a.get('headCue'))
 m.load_state_dict(torch.load(${JSON.stringify(ckpt)}, map_location='cpu')); m.eval()
 x = torch.rand(1, 1, ${size.join(', ')})
 with torch.no_grad():
