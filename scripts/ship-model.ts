@@ -2,7 +2,7 @@
  * Turns the training pipeline's checkpoint into the shipped bundle through the app's own path:
  * `segtransfer transfer --to shared` (checkpoint import, load report, ONNX builder) with the model
  * card facts of training/manifest-facts.json passed as --describe.
- * Run: `npx tsx scripts/ship-model.ts [--from training/runs/final/checkpoint.pth] [--out resources/models/brain-tissue-resunet]`
+ * Run: `npx tsx scripts/ship-model.ts [--from training/runs/cpu/checkpoint.pth] [--out resources/models/brain-tissue-resunet]`
  */
 import path from 'node:path'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +15,7 @@ const arg = (name: string, fallback: string): string => {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
 // Paths relative to the repository, so the bundle's provenance names no machine-specific folder.
-const from = path.relative(ROOT, path.resolve(arg('from', path.join(ROOT, 'training/runs/final/checkpoint.pth'))))
+const from = path.relative(ROOT, path.resolve(arg('from', path.join(ROOT, 'training/runs/cpu/checkpoint.pth'))))
 const out = path.relative(ROOT, path.resolve(arg('out', path.join(ROOT, 'resources/models/brain-tissue-resunet'))))
 process.chdir(ROOT)
 const facts = JSON.parse(readFileSync(path.join(ROOT, 'training/manifest-facts.json'), 'utf8'))

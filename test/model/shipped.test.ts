@@ -18,9 +18,10 @@ const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
 describe('shipped brain-tissue ResUNet', () => {
-  it('is a valid encoder-sharing bundle with its provenance and licence', async () => {
+  it('is a valid encoder-sharing bundle with its provenance and licence, made from run_budget.sh\'s checkpoint', async () => {
     const b = await loadBundle(BUNDLE)
-    expect(b.manifest.architecture).toMatchObject({ kind: 'shared', depth: 10, inChannels: 1 })
+    expect(b.manifest.architecture).toMatchObject({ kind: 'shared', depth: 10, inChannels: 1, headCue: 'tissue-means' })
+    expect(b.manifest.provenance.at(-1)?.source).toBe('training/runs/cpu/checkpoint.pth')
     expect(b.manifest.classification?.classes).toEqual(['T1-like', 'T2-like', 'PD-like', 'FLAIR-like'])
     expect(b.manifest.provenance.at(-1)?.operation).toBe('transfer to shared')
     expect(b.manifest.license).toMatch(/BSD-3-Clause/)
@@ -44,16 +45,16 @@ describe('shipped brain-tissue ResUNet', () => {
 
   it('segments t1_crop (brain, grey and white matter vs the MeshNet reference) and calls it T1-like', async () => {
     const d = await t1Dice('t1.nii.gz')
-    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098 (target 0.90)
-    expect(d.grey).toBeGreaterThan(0.82) // measured 0.8405 (target 0.75)
-    expect(d.white).toBeGreaterThan(0.87) // measured 0.8929 (target 0.75)
+    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9016 (target 0.90)
+    expect(d.grey).toBeGreaterThan(0.83) // measured 0.8465 (target 0.75)
+    expect(d.white).toBeGreaterThan(0.88) // measured 0.9002 (target 0.75)
   })
 
   it('the network alone (--no-refinement) keeps its own figures on t1_crop', async () => {
     const d = await t1Dice('t1_raw.nii.gz', '--no-refinement')
-    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9098, as with the refinement (which keeps the outline)
-    expect(d.grey).toBeGreaterThan(0.7) // measured 0.7133
-    expect(d.white).toBeGreaterThan(0.73) // measured 0.7424
+    expect(d.brain).toBeGreaterThan(0.9) // measured 0.9016, as with the refinement (which keeps the outline)
+    expect(d.grey).toBeGreaterThan(0.69) // measured 0.7004
+    expect(d.white).toBeGreaterThan(0.72) // measured 0.7315
   })
 
   it('calls the FLAIR scan FLAIR-like', async () => {
