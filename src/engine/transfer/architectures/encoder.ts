@@ -75,10 +75,15 @@ export interface TissueCue {
  * The 'tissue-means' cue [N, segClasses] (reference.py `tissue_means`): with p = softmax(seg_logits)
  * and w = p⁴, mean(w · x̄) / (mean(w) + 1e-12) over space, x̄ the input averaged over its channels.
  * ReduceMean (axes as an attribute in opset 17) rather than ReduceSum, whose axes are an input.
+ * The softmax over channels is spelled out (exp(l − max) / (K · mean)): onnxruntime's Softmax on a
+ * middle axis transposes the whole [N, K, D, H, W] tensor twice, 390 ms of a 460 ms forward at 128³.
  */
 export function emitTissueMeans(net: Net, enc: ResolvedEncoder, cue: TissueCue): string {
   const m = 'head.cue'
-  const p = net.op(m, 'Softmax', [cue.segLogits], { axis: 1 })
+  const max = net.op(m, 'ReduceMax', [cue.segLogits], { axes: [1], keepdims: 1 })
+  const e = net.op(m, 'Exp', [net.op(m, 'Sub', [cue.segLogits, max])])
+  const total = net.op(m, 'Mul', [net.op(m, 'ReduceMean', [e], { axes: [1], keepdims: 1 }), net.constant(m, cue.segClasses)])
+  const p = net.op(m, 'Div', [e, total])
   const p2 = net.op(m, 'Mul', [p, p])
   const w = net.op(m, 'Mul', [p2, p2])
   const x = enc.inChannels === 1 ? cue.input : net.op(m, 'ReduceMean', [cue.input], { axes: [1], keepdims: 1 })
