@@ -49,7 +49,10 @@ def build_model(depth, width, head_cue=None):
 def head_cue_of(state):
     """The head_cue of a state_dict written by train.py or fit_head.py, from head_fc's input width."""
     n_in = state['head_fc.weight'].shape[1]
-    return 'tissue-means' if n_in == state['layer4.0.conv2.weight'].shape[0] + len(SEG_NAMES) else None
+    # layer4's output width: its last block's last conv (conv2 in basic blocks, conv3 in bottlenecks)
+    last = max((k for k in state if k.startswith('layer4.') and k.endswith('.weight') and '.conv' in k),
+               key=lambda k: (int(k.split('.')[1]), k))
+    return 'tissue-means' if n_in == state[last].shape[0] + len(SEG_NAMES) else None
 
 
 def dice_loss(logits, target):
@@ -250,9 +253,10 @@ def main():
     if not os.path.exists(genpath) or not os.path.exists(os.path.join(DATA, 'ch2_tissue.nii.gz')):
         subprocess.run([sys.executable, os.path.join(HERE, 'derive_labels.py'), '--out', DATA], check=True)
 
-    model = build_model(args.depth, args.width)
-    if args.init:
-        model.load_state_dict(torch.load(args.init), strict=True)
+    init = torch.load(args.init) if args.init else None
+    model = build_model(args.depth, args.width, head_cue=head_cue_of(init) if init else None)  # a fit_head.py output too
+    if init:
+        model.load_state_dict(init, strict=True)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     val_size = 48 if args.smoke else geometry.SIZE
@@ -331,7 +335,7 @@ def main():
     save(args.out, model, curves, metrics)
     print('final', json.dumps(m), flush=True)
     # sanity: the checkpoint loads strictly into a fresh reference model
-    fresh = build_model(args.depth, args.width)
+    fresh = build_model(args.depth, args.width, head_cue=model.head_cue)
     fresh.load_state_dict(torch.load(os.path.join(args.out, 'checkpoint.pth')), strict=True)
     print(f'saved {args.out}/checkpoint.pth ({os.path.getsize(os.path.join(args.out, "checkpoint.pth")) / 1e6:.2f} MB)', flush=True)
 

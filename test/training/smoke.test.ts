@@ -100,6 +100,10 @@ print(json.dumps(out))`
       const imported = await transfer({ from: join(out, 'checkpoint.pth'), to: 'shared', classes: 4, strict: true })
       expect(imported.config).toMatchObject({ kind: 'shared', headCue: 'tissue-means', numClasses: 4 })
       expect(imported.report.load.missing).toEqual([])
+      // and train.py can go on from it (--init recognises the cue head)
+      r = spawnSync(PYTHON, [join(REPO, 'training/train.py'), '--smoke', '--init', join(out, 'checkpoint.pth'), '--out', join(tmp.dir, 'again')], { encoding: 'utf8', cwd: REPO, timeout: 200_000 })
+      expect(r.status, r.stderr.slice(-2000)).toBe(0)
+      expect((await readCheckpoint(join(tmp.dir, 'again', 'checkpoint.pth'))).state.get('head_fc.weight')!.dims).toEqual([4, 68])
       // a wrong --init is one line naming it, and leaves no output folder behind
       const none = join(tmp.dir, 'none')
       r = spawnSync(PYTHON, [join(REPO, 'training/fit_head.py'), '--init', join(tmp.dir, 'missing.pth'), '--out', none], { encoding: 'utf8', cwd: REPO })

@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { SegError } from '../../src/engine/errors'
 import { transfer } from '../../src/engine/transfer/ops'
+import { cli } from '../cli/run-cli'
 
 const DIR = join(__dirname, '../fixtures/transfer')
 const index = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8'))
@@ -60,9 +61,21 @@ describe("shared model with the 'tissue-means' head cue", () => {
     expect(cued.report.load.missing).toEqual(['head_fc.weight', 'head_fc.bias'])
   })
 
-  it('an unknown --head-cue is a one-line error naming the choices', async () => {
-    const err = await transfer({ from: SOURCE, to: 'shared', classes: 3, headCue: 'edges' as never }).catch((e) => e)
-    expect(err).toBeInstanceOf(SegError)
-    expect(err.message).toBe("--head-cue must be none or tissue-means, got 'edges'")
+  it('an unknown --head-cue, or a cue for a model without a segmentation, is a one-line error', async () => {
+    for (const to of ['shared', 'resnet'] as const) {
+      const err = await transfer({ from: SOURCE, to, classes: 3, headCue: 'edges' as never }).catch((e) => e)
+      expect(err).toBeInstanceOf(SegError)
+      expect(err.message).toBe("--head-cue must be none or tissue-means, got 'edges'")
+    }
+    for (const to of ['resnet', 'resunet'] as const) {
+      const err = await transfer({ from: SOURCE, to, classes: 3, headCue: 'tissue-means' }).catch((e) => e)
+      expect(err.message).toBe(`--head-cue tissue-means needs --to shared (the cue reads the segmentation), got --to ${to}`)
+    }
+  })
+
+  it('segtransfer summary reads a cue checkpoint: the head counts layer4 width + seg classes inputs', async () => {
+    const r = await cli('summary', SOURCE, '--json')
+    expect(r.code, r.err).toBe(0)
+    expect(JSON.parse(r.out).totalParams).toBe(fx.params_total)
   })
 })

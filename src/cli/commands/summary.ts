@@ -8,7 +8,7 @@ import { loadBundle } from '../../engine/bundle/bundle'
 import { readCheckpoint } from '../../engine/checkpoint'
 import { SegError } from '../../engine/errors'
 import { type ArchitectureConfig, type ResNetDepth, buildModel, mapResUNetKeysToResNet } from '../../engine/transfer/architectures'
-import { freezeStages, inferResNetConfig, stagePrefixes } from '../../engine/transfer/ops'
+import { freezeStages, inferHeadCue, inferResNetConfig, stagePrefixes } from '../../engine/transfer/ops'
 import { formatSummary, summarizeModel } from '../../engine/transfer/summary'
 import type { StateDict } from '../../engine/tensor'
 import type { CommandIO } from '../io'
@@ -26,7 +26,9 @@ function modelOfCheckpoint(state: StateDict, label: string): { onnx: Uint8Array;
   const dec = [0, 1, 2, 3].map((i) => w.get(`decoder_${i}.1.conv.weight`)?.dims[0])
   const decoderChannels = dec.every((d) => d !== undefined) ? (dec as number[]) : undefined
   const cfg: ArchitectureConfig = seg
-    ? c.numClasses ? { ...base, kind: 'shared', segClasses: seg, numClasses: c.numClasses, decoderChannels } : { ...base, kind: 'resunet', numClasses: seg, decoderChannels }
+    ? c.numClasses
+      ? { ...base, kind: 'shared', segClasses: seg, numClasses: c.numClasses, decoderChannels, headCue: inferHeadCue(c, seg) }
+      : { ...base, kind: 'resunet', numClasses: seg, decoderChannels }
     : { ...base, kind: 'resnet', numClasses: c.numClasses ?? 2 }
   const weights: StateDict = new Map([...w].filter(([, t]) => t.data instanceof Float32Array))
   const note = !seg && !c.numClasses ? `${label} has no head_fc; the table shows a default-initialised 2-class head` : undefined

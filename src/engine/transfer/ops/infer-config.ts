@@ -10,7 +10,7 @@
  *   (layer4 width: the pooled encoder alone; more: a head cue, see SharedModelConfig.headCue)
  */
 import { SegError } from '../../errors'
-import { type BlockKind, RESNET_DEPTHS } from '../architectures'
+import { type BlockKind, type HeadCue, RESNET_DEPTHS } from '../architectures'
 
 export interface InferredResNet {
   depth: number
@@ -67,4 +67,12 @@ export function inferResNetConfig(shapes: ReadonlyMap<string, readonly number[]>
     depth: Number(depth), block, stageBlocks, deepStem, stemChannels: stemOut, baseWidth: base,
     inChannels: first[1], numClasses: head ? head[0] : null, headInFeatures: head?.[1] ?? null, widths, firstConv
   }
+}
+
+/**
+ * The cue a checkpoint's classification head reads, from its input width: layer4 width + the
+ * checkpoint's segmentation classes (`seg_head.weight` rows) → 'tissue-means'; else none.
+ */
+export function inferHeadCue(src: InferredResNet, segClasses: number | undefined): HeadCue | undefined {
+  return segClasses !== undefined && src.headInFeatures === src.widths[4] + segClasses ? 'tissue-means' : undefined
 }

@@ -13,7 +13,7 @@ import {
   type ArchitectureConfig, type HeadCue, HEAD_CUES, type ResNetDepth, buildModel, expectedParameters, mapResUNetKeysToResNet, resolveDecoderChannels, resolveEncoder
 } from '../architectures'
 import { adaptInputConv, type ChannelPolicy } from './adapt-input-conv'
-import { inferResNetConfig, type InferredResNet } from './infer-config'
+import { inferHeadCue, inferResNetConfig, type InferredResNet } from './infer-config'
 import { checkLoadReport, compareShapes, type LoadReport } from './load-report'
 import { freezeStages, type Stage } from './freeze'
 
@@ -88,6 +88,12 @@ export function targetConfig(src: InferredResNet, opts: TransferOptions, decoder
   const inChannels = positive('--in-channels', opts.inChannels ?? src.inChannels)
   const classes = positive('--classes', opts.classes)
   if (classes < 2) throw new SegError('BAD_ARGUMENT', `--classes must be at least 2 (softmax over classes), got ${classes}`)
+  if (opts.headCue !== undefined && opts.headCue !== 'none' && !HEAD_CUES.includes(opts.headCue)) {
+    throw new SegError('BAD_ARGUMENT', `--head-cue must be none or ${HEAD_CUES.join(', ')}, got '${String(opts.headCue)}'`)
+  }
+  if (opts.headCue !== undefined && opts.headCue !== 'none' && opts.to !== 'shared') {
+    throw new SegError('BAD_ARGUMENT', `--head-cue ${opts.headCue} needs --to shared (the cue reads the segmentation), got --to ${opts.to}`)
+  }
   const base = {
     depth: src.depth as ResNetDepth, inChannels, baseWidth: src.baseWidth, stemChannels: src.stemChannels,
     deepStem: src.deepStem, seed: opts.seed ?? 0
@@ -95,11 +101,7 @@ export function targetConfig(src: InferredResNet, opts: TransferOptions, decoder
   if (opts.to === 'resnet') return { ...base, kind: 'resnet', numClasses: classes }
   if (opts.to === 'resunet') return { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
   const headClasses = positive('--head-classes', opts.headClasses ?? src.numClasses ?? classes)
-  if (opts.headCue !== undefined && opts.headCue !== 'none' && !HEAD_CUES.includes(opts.headCue)) {
-    throw new SegError('BAD_ARGUMENT', `--head-cue must be none or ${HEAD_CUES.join(', ')}, got '${String(opts.headCue)}'`)
-  }
-  const sourceCue = sourceSegClasses !== undefined && src.headInFeatures === src.widths[4] + sourceSegClasses
-  const headCue = opts.headCue === 'none' ? undefined : opts.headCue ?? (sourceCue ? 'tissue-means' : undefined)
+  const headCue = opts.headCue === 'none' ? undefined : opts.headCue ?? inferHeadCue(src, sourceSegClasses)
   return { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels, ...(headCue ? { headCue } : {}) }
 }
 
