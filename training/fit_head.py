@@ -37,19 +37,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'test', 'fixtures', 'transfer'))
 
-from reference import UNetDecoder, tissue_means  # noqa: E402
+from reference import UNetDecoder  # noqa: E402
 from synth import FAMILIES, Generator  # noqa: E402
-from train import DATA, REAL_T1, build_model, head_cue_of  # noqa: E402
+from train import DATA, REAL_T1, SEG_NAMES, build_model, head_cue_of  # noqa: E402
 
 HEADS = ('tissue', 'features', 'both')
 
 
 def head_inputs(model, x):
-    """[pooled layer4 (F), tissue means (background, CSF, GM, WM)] for one volume x [1, 1, D, H, W]."""
+    """[pooled layer4 (F), tissue means (background, CSF, GM, WM)] for one volume x [1, 1, D, H, W]
+    (model: a 'tissue-means' SharedModel)."""
     with torch.no_grad():
         deep, skips = model.encode(x)
-        seg = UNetDecoder.run(model, x, skips, deep)
-        return torch.cat([model.pooled(deep)[0], tissue_means(seg, x)[0]])
+        return model.head_inputs(x, deep, UNetDecoder.run(model, x, skips, deep))[0]
 
 
 def columns(head, n_features):
@@ -106,7 +106,10 @@ def main():
     if not os.path.isfile(args.init):
         raise SystemExit(f'fit_head: --init {args.init}: no such file; expected a checkpoint written by train.py')
     state = torch.load(args.init)
-    model = build_model(args.depth, args.width, head_cue=head_cue_of(state))
+    if head_cue_of(state) is None:  # a plain head is the cue head with zero weight on the tissue means
+        w = state['head_fc.weight']
+        state['head_fc.weight'] = torch.cat([w, w.new_zeros(w.shape[0], len(SEG_NAMES))], 1)
+    model = build_model(args.depth, args.width, head_cue='tissue-means')
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
@@ -145,10 +148,7 @@ def main():
     fits = {h: fit(h) for h in HEADS}
     with torch.no_grad():
         held_out = {h: per_family((x_all[held] @ w.T + b).argmax(1), y_all[held]) for h, (w, b) in fits.items()}
-        if head_cue_of(state):
-            original = per_family(model.head_fc(x_all[held]).argmax(1), y_all[held])
-        else:
-            original = per_family(model.head_fc(x_all[held, :n_features]).argmax(1), y_all[held])
+        original = per_family(model.head_fc(x_all[held]).argmax(1), y_all[held])
     w_fold, b_fold = fits[args.head]
     fitted = held_out[args.head]
     state = dict(state)

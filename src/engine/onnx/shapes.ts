@@ -196,6 +196,7 @@ function inferNode(node: OnnxNode, shapes: Map<string, number[]>, values: Map<st
     case 'ReduceMean':
     case 'ReduceSum':
     case 'ReduceMax': {
+      if (node.inputs[1] && !vals[1]) return // axes given as a tensor whose values are not known here
       const axes = (vals[1] ?? attrInts(node, 'axes'))?.map((a) => normAxis(a, x!.length)) ?? x!.map((_, i) => i)
       return set(attrInt(node, 'keepdims', 1) ? x!.map((d, i) => (axes.includes(i) ? 1 : d)) : x!.filter((_, i) => !axes.includes(i)))
     }
