@@ -7,3 +7,40 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
   const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) })
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
+
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { constants } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/segtransfer.mjs', import.meta.url))
+
+export interface SpawnedCli {
+  child: ChildProcess
+  /** Resolves once stderr has shown `text` (e.g. a progress line). */
+  stderrShows(text: string): Promise<void>
+  /** Exit status as a shell reports it (128 + signal number for a process ended by a signal), and the output. */
+  done: Promise<{ status: number; signal: NodeJS.Signals | null; out: string; err: string; at: number }>
+}
+
+/** Runs the real `segtransfer` binary in a child process (for signals, permissions and exit codes). */
+export function spawnCli(argv: string[], opts: SpawnOptions = {}): SpawnedCli {
+  const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+  let out = ''
+  let err = ''
+  const waiters: { text: string; resolve: () => void }[] = []
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => {
+    err += d
+    for (const w of waiters.filter((w) => err.includes(w.text))) w.resolve()
+  })
+  const done = new Promise<{ status: number; signal: NodeJS.Signals | null; out: string; err: string; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ status: code ?? 128 + constants.signals[signal!], signal, out, err, at: Date.now() }))
+  )
+  const stderrShows = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (err.includes(text)) return resolve()
+      waiters.push({ text, resolve })
+      void done.then(() => reject(new Error(`the CLI exited before printing '${text}': ${err}`)))
+    })
+  return { child, stderrShows, done }
+}

@@ -3,16 +3,18 @@ import path from 'node:path'
 import { SegError } from '../../engine/errors'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
-import { writeLabelMap, labelStatistics, writeStatistics } from '../../engine/export'
+import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
 import { createProgressBar } from '../progress'
-import { checkOutputPath } from '../../engine/fs/atomic'
+import { canonicalPath, checkOutputPath, writeOutputsAtomically } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
-        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement]
+        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
     written on exactly the first input's grid (.nii.gz, .nii or .nrrd). --no-refinement keeps the
-    model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).`
+    model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).
+    Existing files are replaced only with --overwrite (inputs and model bundles never); all outputs
+    are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).`
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
@@ -27,7 +29,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       stats: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', default: false },
-      'no-refinement': { type: 'boolean', default: false }
+      'no-refinement': { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -39,39 +42,51 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const threads = values.threads === undefined ? undefined : Number(values.threads)
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new SegError('BAD_ARGUMENT', `--threads must be a positive integer, got ${values.threads}`)
 
-  checkOutputPath(values.out, values.input) // before the run, not after a minute of inference
-  if (values.stats) checkOutputPath(values.stats, values.input)
+  // Every output is checked before the run, not after a minute of inference.
+  labelMapExtension(values.out)
+  if (values.stats) statisticsFormat(values.stats)
+  if (values.stats && canonicalPath(values.stats) === canonicalPath(values.out)) {
+    throw new SegError('OUTPUT_CONFLICT', `--stats and --out are the same file ${path.resolve(values.out)}; expected two different paths`)
+  }
+  const rules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
+  checkOutputPath(values.out, rules)
+  if (values.stats) checkOutputPath(values.stats, rules)
   const bundle = await loadBundle(values.model)
   const bar = values.quiet ? undefined : createProgressBar()
+  // No SIGINT handler while computing: the model call (onnxruntime-node runs it synchronously on
+  // this thread) and the post-processing block the event loop, so a JS handler would only run when
+  // they end. Ctrl-C therefore ends the process at once, by the signal (the shell reports 130);
+  // no output exists yet, so nothing is left behind.
+  const result = await segment({
+    bundle,
+    inputs: values.input,
+    device: values.device as Device,
+    threads,
+    refinement: !values['no-refinement'],
+    onProgress: (p) => bar?.update(p.fraction, p.message)
+  })
+  const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
+  const stats = labelStatistics(result.labels, names)
+  // While the outputs are written, Ctrl-C is caught: it removes what was written and exits 130.
   const controller = new AbortController()
   const onSigint = () => controller.abort()
   process.once('SIGINT', onSigint)
   try {
-    const result = await segment({
-      bundle,
-      inputs: values.input,
-      device: values.device as Device,
-      threads,
-      refinement: !values['no-refinement'],
-      signal: controller.signal,
-      onProgress: (p) => bar?.update(p.fraction, p.message)
-    })
-    await writeLabelMap(result.labels, values.out, { like: result.reference, inputs: values.input })
-    bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)
-    for (const n of result.notes) io.err(`note: ${n}`)
-    const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
-    const stats = labelStatistics(result.labels, names)
-    if (values.stats) await writeStatistics(stats, values.stats)
-    io.out(`wrote ${path.resolve(values.out)}`)
-    for (const s of stats) io.out(`  ${String(s.value).padStart(3)} ${s.name.padEnd(20)} ${String(s.voxels).padStart(10)} voxels ${s.volumeMl.toFixed(2).padStart(10)} mL`)
-    if (result.classification) {
-      const { classes, probabilities } = result.classification
-      const best = probabilities.indexOf(Math.max(...probabilities))
-      io.out(`classification: ${classes[best]} (${classes.map((c, i) => `${c} ${probabilities[i].toFixed(3)}`).join(', ')})`)
-    }
-    if (values.stats) io.out(`wrote ${path.resolve(values.stats)}`)
-    return 0
+    const outputs = [prepareLabelMap(result.labels, values.out, { like: result.reference, ...rules })]
+    if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
+    await writeOutputsAtomically(outputs, { overwrite: values.overwrite, signal: controller.signal })
   } finally {
     process.off('SIGINT', onSigint)
   }
+  bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)
+  for (const n of result.notes) io.err(`note: ${n}`)
+  io.out(`wrote ${path.resolve(values.out)}`)
+  for (const s of stats) io.out(`  ${String(s.value).padStart(3)} ${s.name.padEnd(20)} ${String(s.voxels).padStart(10)} voxels ${s.volumeMl.toFixed(2).padStart(10)} mL`)
+  if (result.classification) {
+    const { classes, probabilities } = result.classification
+    const best = probabilities.indexOf(Math.max(...probabilities))
+    io.out(`classification: ${classes[best]} (${classes.map((c, i) => `${c} ${probabilities[i].toFixed(3)}`).join(', ')})`)
+  }
+  if (values.stats) io.out(`wrote ${path.resolve(values.stats)}`)
+  return 0
 }

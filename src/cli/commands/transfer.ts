@@ -7,12 +7,13 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadBundle, writeBundle } from '../../engine/bundle/bundle'
 import { SegError } from '../../engine/errors'
+import { checkFolderOutput } from '../../engine/fs/atomic'
 import { CHANNEL_POLICIES, type ChannelPolicy, type TargetKind, type TransferOptions, transfer, transferManifest } from '../../engine/transfer/ops'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer transfer --from <checkpoint|bundle> --to resnet|resunet|shared --classes K --out <bundle>
         [--in-channels N] [--channel-policy interpolate|timm|interpolate-scaled] [--head-classes M] [--head-cue none|tissue-means]
-        [--freeze stem,layer1,layer2] [--name NAME] [--describe <manifest-part.json>] [--strict] [--seed S] [--json]
+        [--freeze stem,layer1,layer2] [--name NAME] [--describe <manifest-part.json>] [--strict] [--seed S] [--json] [--overwrite]
     Transfer a ResNet-family checkpoint (.pth/.pt, .safetensors, .onnx or a bundle; the architecture is
     inferred from the weights) to a ResNet classifier, a ResUNet or a shared model with N input channels
     and K classes. Prints the load report; --strict fails unless every key is accounted for.
@@ -20,7 +21,9 @@ export const usage = `segtransfer transfer --from <checkpoint|bundle> --to resne
     channels, geometry, inference, output, classification, license, and model.axisOrder) — what the
     model card says about its input, preprocessing and labels; the result is validated like any manifest.
     --head-cue (shared models): tissue-means lets the classification head also read the mean intensity
-    under each segmentation class; default: as the source's head.`
+    under each segmentation class; default: as the source's head.
+    --out must be a new or empty folder; --overwrite replaces an existing bundle there as a whole
+    (never the source, never a folder that is not a bundle).`
 
 const list = (xs: string[], n = 8): string => (xs.length ? xs.slice(0, n).join(', ') + (xs.length > n ? `, … (${xs.length - n} more)` : '') : '(none)')
 
@@ -59,7 +62,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       from: { type: 'string' }, to: { type: 'string' }, 'in-channels': { type: 'string' }, classes: { type: 'string' },
       'head-classes': { type: 'string' }, 'head-cue': { type: 'string' }, 'channel-policy': { type: 'string' }, freeze: { type: 'string' },
       name: { type: 'string' }, out: { type: 'string' }, describe: { type: 'string' }, strict: { type: 'boolean', default: false },
-      seed: { type: 'string' }, json: { type: 'boolean', default: false }
+      seed: { type: 'string' }, json: { type: 'boolean', default: false }, overwrite: { type: 'boolean', default: false }
     },
     allowPositionals: false,
     strict: true
@@ -73,6 +76,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const policy = (values['channel-policy'] ?? 'interpolate') as ChannelPolicy
   if (!CHANNEL_POLICIES.includes(policy)) throw new SegError('BAD_ARGUMENT', `--channel-policy must be one of ${CHANNEL_POLICIES.join(', ')}, got '${policy}'`)
   const from = values.from!
+  const outRules = { overwrite: values.overwrite, inputs: [from, ...(values.describe ? [values.describe] : [])] }
+  checkFolderOutput(values.out!, outRules) // before the transfer, not after it
   const result = await transfer({
     from, to, classes: int('--classes', values.classes)!, inChannels: int('--in-channels', values['in-channels']),
     headClasses: int('--head-classes', values['head-classes']), headCue: values['head-cue'] as TransferOptions['headCue'], channelPolicy: policy,
@@ -84,7 +89,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const generated = transferManifest(result, name, '', previous)
   const { model: modelPart, ...describe } = values.describe ? await readDescription(values.describe) : {}
   const model = modelPart ? { ...generated.model, ...(modelPart as object) } : generated.model
-  const bundle = await writeBundle(values.out!, { ...generated, ...describe, model }, result.onnx)
+  const bundle = await writeBundle(values.out!, { ...generated, ...describe, model }, result.onnx, outRules)
 
   const r = result.report
   if (values.json) {

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { SegError } from '../errors'
-import { writeFileAtomic } from '../fs/atomic'
+import { writeFolderAtomically } from '../fs/atomic'
 import { MANIFEST_FILE, MODEL_FILE, ManifestSchema, type Manifest, type ManifestInput } from './manifest'
 
 export interface Bundle {
@@ -90,23 +90,23 @@ export async function loadBundle(dir: string): Promise<Bundle> {
 }
 
 /**
- * Writes a bundle folder: model first, manifest last, each atomically, so a folder with a manifest
- * always has its model. Refuses to replace a folder that is not a bundle.
+ * Writes a bundle folder all-or-nothing: model and manifest go into a temp folder beside `dir`,
+ * renamed into place when both are complete (a failed write leaves nothing, not an empty folder).
+ * Refuses (OUTPUT_CONFLICT, see checkFolderOutput) a file, a non-empty folder that is not a bundle,
+ * an existing bundle without `overwrite` (with it, the whole bundle is replaced, never written
+ * into), and a folder that is or holds one of `inputs`.
  */
-export async function writeBundle(dir: string, manifest: ManifestInput, onnx: Uint8Array): Promise<Bundle> {
+export async function writeBundle(
+  dir: string,
+  manifest: ManifestInput,
+  onnx: Uint8Array,
+  rules: { overwrite?: boolean; inputs?: readonly string[] } = {}
+): Promise<Bundle> {
   const abs = path.resolve(dir)
   const parsed = parseManifest(manifest, `manifest for ${dir}`)
-  try {
-    const entries = await fs.readdir(abs)
-    if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
-      throw new SegError('OUTPUT_CONFLICT', `${dir} exists and is not a model bundle; expected a new or empty folder`)
-    }
-  } catch (e) {
-    if (e instanceof SegError) throw e
-    await fs.mkdir(abs, { recursive: true })
-  }
-  const modelPath = path.join(abs, parsed.model.file)
-  await writeFileAtomic(modelPath, onnx)
-  await writeFileAtomic(path.join(abs, MANIFEST_FILE), JSON.stringify(parsed, null, 2) + '\n')
-  return { dir: abs, manifest: parsed, modelPath }
+  await writeFolderAtomically(abs, async (temp) => {
+    await fs.writeFile(path.join(temp, parsed.model.file), onnx, { flag: 'wx' })
+    await fs.writeFile(path.join(temp, MANIFEST_FILE), JSON.stringify(parsed, null, 2) + '\n', { flag: 'wx' })
+  }, rules)
+  return { dir: abs, manifest: parsed, modelPath: path.join(abs, parsed.model.file) }
 }

@@ -15,7 +15,7 @@ import { SegError } from '../errors'
 import type { Grid, Volume } from '../volume/volume'
 import { describeGrid, sameGrid } from '../volume/stack'
 import { toItkImage } from '../volume/itk-image'
-import { checkOutputPath, produceAtomically } from '../fs/atomic'
+import { checkOutputPath, writeOutputsAtomically, type PendingOutput } from '../fs/atomic'
 import { labelNiftiBytes, maxLabel } from './nifti-label'
 
 const gzipAsync = promisify(gzip)
@@ -29,6 +29,10 @@ export interface WriteLabelMapOptions {
   like?: Grid & Pick<Volume, 'source'>
   /** Input paths that must never be overwritten (like.source.path is always added). */
   inputs?: string[]
+  /** Replace an existing file (default: refuse). */
+  overwrite?: boolean
+  /** Folders never written into (the model bundle); see checkOutputPath. */
+  protectedDirs?: readonly string[]
 }
 
 /** The output extension of a path (case-insensitive), or BAD_ARGUMENT naming the allowed ones. */
@@ -42,13 +46,10 @@ export function labelMapExtension(outPath: string): LabelMapExtension {
 }
 
 /**
- * Writes a label map atomically (temp file in the same folder, then rename; nothing left on error).
- * @param labels uint8 or uint16 labels (0 = background) on the input's grid.
- * @param outPath .nii.gz (gzip), .nii or .nrrd (gzip-encoded NRRD).
- * @throws SegError BAD_ARGUMENT (extension, voxel type, missing folder), GRID_MISMATCH (labels
- *   not on `like`'s grid), OUTPUT_CONFLICT (outPath is an input, or it could not be written).
+ * Checks everything about a label-map output (see writeLabelMap) and returns it as a pending output,
+ * to be written with others all-or-nothing by writeOutputsAtomically.
  */
-export async function writeLabelMap(labels: Volume, outPath: string, opts: WriteLabelMapOptions = {}): Promise<void> {
+export function prepareLabelMap(labels: Volume, outPath: string, opts: WriteLabelMapOptions = {}): PendingOutput {
   const ext = labelMapExtension(outPath)
   const data = labels.data
   if (!(data instanceof Uint8Array || data instanceof Uint16Array)) {
@@ -62,19 +63,32 @@ export async function writeLabelMap(labels: Volume, outPath: string, opts: Write
     throw new SegError('GRID_MISMATCH', `the label map is ${describeGrid(labels)} but its input is ${describeGrid(like)}; expected the labels on the input's grid`)
   }
   const inputs = [...(opts.inputs ?? []), ...(like?.source?.path ? [like.source.path] : [])]
-  checkOutputPath(outPath, inputs)
+  checkOutputPath(outPath, { inputs, overwrite: opts.overwrite, protectedDirs: opts.protectedDirs })
 
   const header = like?.source?.niftiHeader
   if (ext !== '.nrrd' && header !== undefined) {
-    await produceAtomically(outPath, ext, async (temp) => {
-      const bytes = labelNiftiBytes(header, data)
-      await writeFile(temp, ext === '.nii.gz' ? await gzipAsync(bytes) : bytes, { flag: 'wx' })
-    })
-    return
+    return {
+      path: outPath,
+      extension: ext,
+      write: async (temp) => {
+        const bytes = labelNiftiBytes(header, data)
+        await writeFile(temp, ext === '.nii.gz' ? await gzipAsync(bytes) : bytes, { flag: 'wx' })
+      }
+    }
   }
   // Smallest type that holds the labels (a uint16 array of small labels is written as uint8).
   const stored = data instanceof Uint16Array && maxLabel(data) <= 255 ? Uint8Array.from(data) : data
-  await produceAtomically(outPath, ext, async (temp) => {
-    await writeImageNode(toItkImage(labels, stored), temp, { useCompression: ext !== '.nii' })
-  })
+  return { path: outPath, extension: ext, write: (temp) => writeImageNode(toItkImage(labels, stored), temp, { useCompression: ext !== '.nii' }).then(() => undefined) }
+}
+
+/**
+ * Writes a label map atomically (temp file in the same folder, then rename; nothing left on error).
+ * @param labels uint8 or uint16 labels (0 = background) on the input's grid.
+ * @param outPath .nii.gz (gzip), .nii or .nrrd (gzip-encoded NRRD).
+ * @throws SegError BAD_ARGUMENT (extension, voxel type, missing folder), GRID_MISMATCH (labels
+ *   not on `like`'s grid), OUTPUT_CONFLICT (outPath is an input, exists without `overwrite`, is in a
+ *   model bundle, or it could not be written).
+ */
+export async function writeLabelMap(labels: Volume, outPath: string, opts: WriteLabelMapOptions = {}): Promise<void> {
+  await writeOutputsAtomically([prepareLabelMap(labels, outPath, opts)], { overwrite: opts.overwrite })
 }

@@ -5,7 +5,8 @@
 import { SegError } from '../errors'
 import type { Vec3, Volume } from '../volume/volume'
 import { indexToWorld } from '../volume/affine'
-import { checkOutputPath, writeFileAtomic } from '../fs/atomic'
+import { writeFile } from 'node:fs/promises'
+import { checkOutputPath, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../fs/atomic'
 
 export interface Box {
   min: Vec3
@@ -101,10 +102,16 @@ const CSV_COLUMNS = [
   'x_min_mm_lps', 'y_min_mm_lps', 'z_min_mm_lps', 'x_max_mm_lps', 'y_max_mm_lps', 'z_max_mm_lps'
 ]
 
-/** One CSV field, quoted (RFC 4180) when it holds a comma, quote or line break. */
+/**
+ * One CSV field, quoted (RFC 4180) when it holds a comma, quote or line break. A text field that a
+ * spreadsheet would read as a formula (leading =, +, -, @, tab or CR) gets a leading single quote
+ * and is quoted, as OWASP's CSV-injection advice says; numbers are left as they are.
+ */
 function csvField(x: string | number): string {
-  const s = String(x)
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+  let s = String(x)
+  const formula = typeof x === 'string' && /^[=+\-@\t\r]/.test(s)
+  if (formula) s = `'${s}`
+  return formula || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
 /** The statistics as CSV text (header row, one row per label, empty cells for absent boxes). */
@@ -117,16 +124,30 @@ export function statisticsCsv(stats: LabelStatistic[]): string {
   return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n'
 }
 
+/** The statistics format of an output path (by extension, case-insensitive), or BAD_ARGUMENT. */
+export function statisticsFormat(path: string): 'csv' | 'json' {
+  const p = path.toLowerCase()
+  if (p.endsWith('.csv')) return 'csv'
+  if (p.endsWith('.json')) return 'json'
+  throw new SegError('BAD_ARGUMENT', `${path} has an unsupported extension; expected .csv or .json`)
+}
+
+/**
+ * Checks a statistics output (format, and the output rules of checkOutputPath) and returns it as a
+ * pending output for writeOutputsAtomically.
+ */
+export function prepareStatistics(stats: LabelStatistic[], path: string, rules: OutputRules = {}): PendingOutput {
+  const format = statisticsFormat(path)
+  checkOutputPath(path, rules)
+  const text = format === 'csv' ? statisticsCsv(stats) : JSON.stringify({ worldSpace: 'LPS mm', labels: stats }, null, 2) + '\n'
+  return { path, extension: '', write: (temp) => writeFile(temp, text, { flag: 'wx' }) }
+}
+
 /**
  * Writes the statistics as .csv or .json (by extension, case-insensitive), atomically.
- * @throws SegError BAD_ARGUMENT for another extension or a missing folder.
+ * @throws SegError BAD_ARGUMENT for another extension or a missing folder; OUTPUT_CONFLICT as
+ *   checkOutputPath says (an existing file without `rules.overwrite`, a model bundle folder, ...).
  */
-export async function writeStatistics(stats: LabelStatistic[], path: string): Promise<void> {
-  const p = path.toLowerCase()
-  if (!p.endsWith('.csv') && !p.endsWith('.json')) {
-    throw new SegError('BAD_ARGUMENT', `${path} has an unsupported extension; expected .csv or .json`)
-  }
-  checkOutputPath(path)
-  const text = p.endsWith('.csv') ? statisticsCsv(stats) : JSON.stringify({ worldSpace: 'LPS mm', labels: stats }, null, 2) + '\n'
-  await writeFileAtomic(path, text)
+export async function writeStatistics(stats: LabelStatistic[], path: string, rules: OutputRules = {}): Promise<void> {
+  await writeOutputsAtomically([prepareStatistics(stats, path, rules)], { overwrite: rules.overwrite })
 }
