@@ -3,6 +3,7 @@
  * dispatches and turns errors into one line and an exit code (0 ok, 2 bad input, 70 internal error).
  */
 import { isSegError } from '../engine/errors'
+import { fsReason } from '../engine/fs/atomic'
 import type { CommandIO } from './io'
 import * as segmentCmd from './commands/segment'
 import * as infoCmd from './commands/info'
@@ -52,7 +53,12 @@ export async function main(argv: string[], io: CommandIO = { out: (s) => process
       io.err(`error: ${e.message}`)
       return e.code === 'CANCELLED' ? 130 : 2
     }
-    const err = e as { code?: string; message?: string }
+    const err = e as { code?: string; message?: string; path?: string }
+    // A file-system error that escaped the engine (e.g. an unreadable input): one line, a user error.
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code) && typeof err.path === 'string') {
+      io.err(`error: ${err.path} cannot be used: ${fsReason(e)}; expected a file or folder this user can read (inputs) or write (outputs)`)
+      return 2
+    }
     // node:util parseArgs errors are user errors too.
     if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
       io.err(`error: ${String(err.message).split('\n')[0]}; see 'segtransfer ${name} --help'`)

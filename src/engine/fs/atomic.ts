@@ -223,7 +223,8 @@ export function checkFolderOutput(outDir: string, rules: Omit<OutputRules, 'prot
   for (const input of inputs) {
     const c = canonicalPath(input)
     if (c === out || c.startsWith(out + sep)) {
-      throw new SegError('OUTPUT_CONFLICT', `${abs} is or holds the input ${input}; expected a different output folder (inputs are never overwritten)`)
+      const how = c === out ? 'is the input' : 'holds the input'
+      throw new SegError('OUTPUT_CONFLICT', `${abs} ${how} ${input}; expected a different output folder (inputs are never overwritten)`)
     }
   }
   checkOutputFolder(dirname(abs))
