@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readVolume } from '../../src/engine/volume/read'
-import { labelStatistics, writeStatistics } from '../../src/engine/export'
+import { labelStatistics, statisticsCsv, writeStatistics } from '../../src/engine/export'
 import { indexToWorld } from '../../src/engine/volume/affine'
 import type { Volume } from '../../src/engine/volume/volume'
 import { SegError } from '../../src/engine/errors'
@@ -86,4 +86,33 @@ describe('writeStatistics', () => {
     }
     expect(existsSync(out)).toBe(false)
   })
+
+  it('label names a spreadsheet would run as formulas (=, +, -, @, tab, CR) get a leading quote and are quoted; numbers stay numbers', async () => {
+    const seg = await readVolume(data('ct/spleen_ct_seg.nii.gz'))
+    const names = ['=HYPERLINK("http://x","y")', '+1+1', '-2', '@SUM(A1)', '\tcmd', '\rcmd']
+    const box = { min: [-10.5, -3, -1] as [number, number, number], max: [1, 2, 3] as [number, number, number] }
+    const stats = names.map((name, i) => ({ ...labelStatistics(seg, { 1: 'spleen' })[0], value: i + 1, name, bboxWorldMm: box }))
+    const rows = statisticsCsv(stats).split('\n').slice(1, -1)
+    const quoted = [`"'=HYPERLINK(""http://x"",""y"")"`, `"'+1+1"`, `"'-2"`, `"'@SUM(A1)"`, `"'\tcmd"`, `"'\rcmd"`]
+    quoted.forEach((q, i) => expect(rows[i].startsWith(`${i + 1},${q},${stats[i].voxels},`), rows[i]).toBe(true))
+    // Negative numbers (LPS mm bounds) are not text: they stay plain numbers.
+    expect(rows[0].endsWith(',-10.5,-3,-1,1,2,3')).toBe(true)
+  })
+
+  it('refuses an existing file unless overwrite is asked for, and a model bundle folder always', async () => {
+    const seg = await readVolume(data('ct/spleen_ct_seg.nii.gz'))
+    const stats = labelStatistics(seg, { 1: 'spleen' })
+    const out = join(tmp.dir, 'mine.csv')
+    writeFileSync(out, 'mine')
+    await expect(writeStatistics(stats, out)).rejects.toMatchObject({ code: 'OUTPUT_CONFLICT', message: expect.stringContaining('already exists') })
+    expect(readFileSync(out, 'utf8')).toBe('mine')
+    await writeStatistics(stats, out, { overwrite: true })
+    expect(readFileSync(out, 'utf8')).toContain('spleen')
+    const bundleDir = join(tmp.dir, 'a-bundle')
+    mkdirSync(bundleDir)
+    writeFileSync(join(bundleDir, 'manifest.json'), '{}')
+    await expect(writeStatistics(stats, join(bundleDir, 'manifest.json'), { overwrite: true })).rejects.toMatchObject({ code: 'OUTPUT_CONFLICT', message: expect.stringContaining('never written into') })
+    expect(readFileSync(join(bundleDir, 'manifest.json'), 'utf8')).toBe('{}')
+  })
 })
+

@@ -66,6 +66,15 @@ export interface SegmentResult {
   timingsMs: Record<string, number>
 }
 
+/** MODEL_MISMATCH when the model's scores hold NaN or ±Infinity (argmax of them would still look like a mask). */
+function checkFiniteScores(scores: Float32Array, output: string): void {
+  let bad = 0
+  for (let i = 0; i < scores.length; i++) if (!Number.isFinite(scores[i])) bad++
+  if (bad > 0) {
+    throw new SegError('MODEL_MISMATCH', `model.onnx output '${output}' holds ${bad} non-finite value(s) (NaN or Infinity) of ${scores.length}; expected finite scores (the model is broken or does not suit this input)`)
+  }
+}
+
 function checkCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
 }
@@ -259,6 +268,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
       onProgress: (done, total) => report('inference', 0.1 + 0.85 * (done / total), `inference ${done}/${total}`)
     })
     lap('inference')
+    checkFiniteScores(out, m.model.output)
     report('postprocess', 0.95, 'post-processing')
     const scores = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
     const refinement = opts.refinement !== false ? m.output.refinement : undefined
