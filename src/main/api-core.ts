@@ -37,6 +37,8 @@ export type ApiCore = { [M in ApiMethod]: (...args: IpcArgs<M>) => ReturnType<Se
 interface RunRecord {
   result: WorkerResult
   inputs: string[]
+  /** The model bundle of the run: never written into. */
+  bundleDir: string
   volumeId: string
   names: Record<number, string>
 }
@@ -129,7 +131,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
         const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
-        runs.set(runId, { result, inputs, volumeId: req.volumeIds[0], names })
+        runs.set(runId, { result, inputs, bundleDir: bundle.dir, volumeId: req.volumeIds[0], names })
         const stats = labelStatistics(result.labels, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
         return { runId, volumeId: req.volumeIds[0], provider: result.provider, notes: result.notes, elapsedMs: Date.now() - t0, stats, classification: result.classification }
       } finally {
@@ -146,12 +148,14 @@ export function createApiCore(deps: CoreDeps): ApiCore {
 
     readLabels: async (runId) => toVoxelBuffer(runOf(runId).result.labels.data),
 
-    exportRun: async (runId, kind: ExportKind, outPath) => {
+    exportRun: async (runId, kind: ExportKind, outPath, options = {}) => {
       const run = runOf(runId)
       const stats = labelStatistics(run.result.labels, run.names)
-      if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, inputs: run.inputs })
-      else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, run.inputs)
-      else await writeStatistics(stats, outPath)
+      // The same output rules as the CLI's: an existing file only with overwrite, never an input or a bundle.
+      const rules = { inputs: run.inputs, overwrite: options.overwrite ?? false, protectedDirs: [run.bundleDir] }
+      if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
+      else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
+      else await writeStatistics(stats, outPath, rules)
       return outPath
     }
   }

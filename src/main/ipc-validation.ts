@@ -27,7 +27,7 @@ export const IpcSchemas = {
   ]),
   cancel: z.tuple([]),
   readLabels: z.tuple([Id]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path])
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional() }).strict().optional()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

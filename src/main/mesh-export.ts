@@ -6,7 +6,7 @@
  *   .stl  binary STL of all labels together (STL has no names or groups; the header lists them)
  */
 import { SegError } from '../engine/errors'
-import { checkOutputPath, writeFileAtomic } from '../engine/export'
+import { checkOutputPath, writeFileAtomic, type OutputRules } from '../engine/export'
 import type { Volume } from '../engine/volume/volume'
 import { labelSurface, stepFor, type SurfaceMesh } from '../shared/marching-cubes'
 
@@ -62,11 +62,11 @@ export function stlBytes(meshes: NamedMesh[]): Uint8Array {
 }
 
 /** Writes the surfaces of the present labels to .obj or .stl, atomically, never over an input. */
-export async function writeMeshes(labels: Volume, present: { value: number; name: string }[], outPath: string, inputs: string[]): Promise<void> {
+export async function writeMeshes(labels: Volume, present: { value: number; name: string }[], outPath: string, rules: OutputRules): Promise<void> {
   const lower = outPath.toLowerCase()
   if (!lower.endsWith('.obj') && !lower.endsWith('.stl')) throw new SegError('BAD_ARGUMENT', `${outPath} has an unsupported extension; expected .stl or .obj`)
   if (present.length === 0) throw new SegError('BAD_ARGUMENT', 'the label map is empty; there is no surface to export')
-  checkOutputPath(outPath, inputs)
+  checkOutputPath(outPath, rules)
   const meshes = meshesOf(labels, present)
-  await writeFileAtomic(outPath, lower.endsWith('.obj') ? objText(meshes) : stlBytes(meshes))
+  await writeFileAtomic(outPath, lower.endsWith('.obj') ? objText(meshes) : stlBytes(meshes), '', { overwrite: rules.overwrite })
 }

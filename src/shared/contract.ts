@@ -95,6 +95,11 @@ export interface ProgressEvent {
  */
 export type ExportKind = 'labels' | 'statistics' | 'mesh'
 
+export interface ExportOptions {
+  /** Replace an existing file at the path (default false: refused with OUTPUT_CONFLICT); inputs and model bundles are never replaced. */
+  overwrite?: boolean
+}
+
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
   code: string
@@ -118,8 +123,11 @@ export interface SegTransferApi {
   cancel(): Promise<void>
   /** The label map of a run, on the grid of its first input volume. */
   readLabels(runId: string): Promise<VoxelBuffer>
-  /** Label map, statistics or label surfaces (see ExportKind); resolves with the path written. */
-  exportRun(runId: string, kind: ExportKind, outPath: string): Promise<string>
+  /**
+   * Label map, statistics or label surfaces (see ExportKind); resolves with the path written. An
+   * existing file is replaced only with `options.overwrite` (the app asks the user first).
+   */
+  exportRun(runId: string, kind: ExportKind, outPath: string, options?: ExportOptions): Promise<string>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }
 

@@ -23,7 +23,7 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     segment: (req) => call(CHANNELS.segment, req),
     cancel: () => call(CHANNELS.cancel),
     readLabels: (runId) => call(CHANNELS.readLabels, runId),
-    exportRun: (runId, kind, out) => call(CHANNELS.exportRun, runId, kind, out),
+    exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

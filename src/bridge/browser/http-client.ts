@@ -43,7 +43,7 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     segment: (req) => call('segment', req),
     cancel: () => call('cancel'),
     readLabels: (runId) => call('readLabels', runId),
-    exportRun: (runId, kind, out) => call('exportRun', runId, kind, out),
+    exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {
