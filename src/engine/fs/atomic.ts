@@ -60,10 +60,11 @@ function existingAncestor(abs: string): string {
   return p
 }
 
-/** OUTPUT_CONFLICT when `dir` is a protected folder or a model bundle (it holds manifest.json). */
+/** OUTPUT_CONFLICT when `dir` is (or is inside) a protected folder, or is a model bundle (it holds manifest.json). */
 function refuseBundleFolder(dir: string, what: string, protectedDirs: readonly string[]): void {
   const canon = canonicalPath(dir)
-  if (protectedDirs.some((p) => canonicalPath(p) === canon) || existsSync(join(dir, BUNDLE_MARKER))) {
+  const inside = (p: string) => canon === p || canon.startsWith(p.endsWith(sep) ? p : p + sep)
+  if (protectedDirs.some((p) => inside(canonicalPath(p))) || existsSync(join(dir, BUNDLE_MARKER))) {
     throw new SegError('OUTPUT_CONFLICT', `${what} is inside the model bundle ${dir}; expected a path outside it (a model bundle is never written into)`)
   }
 }
@@ -228,6 +229,7 @@ export function checkFolderOutput(outDir: string, rules: Omit<OutputRules, 'prot
     }
   }
   checkOutputFolder(dirname(abs))
+  refuseBundleFolder(dirname(abs), abs, [])
   const st = statSync(abs, { throwIfNoEntry: false })
   if (!st) return
   if (!st.isDirectory()) throw new SegError('OUTPUT_CONFLICT', `${abs} is a file; expected a new folder for the model bundle`)

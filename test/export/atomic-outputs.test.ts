@@ -1,0 +1,80 @@
+/**
+ * The output rules of src/engine/fs/atomic.ts on real files: several outputs are written all or
+ * nothing, a cancel before they are moved into place leaves nothing, a file that appears after the
+ * check is not replaced, and nothing goes inside a protected bundle folder, however deep.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tempDir } from '../helpers/data'
+import { checkFolderOutput, checkOutputPath, writeOutputsAtomically, type PendingOutput } from '../../src/engine/fs/atomic'
+import { SegError } from '../../src/engine/errors'
+
+const tmp = tempDir()
+afterAll(() => tmp.cleanup())
+let n = 0
+const fresh = (): string => {
+  const d = join(tmp.dir, `c${n++}`)
+  mkdirSync(d)
+  return d
+}
+const text = (path: string, body: string): PendingOutput => ({ path, extension: '', write: (t) => writeFile(t, body, { flag: 'wx' }) })
+const refusal = async (p: Promise<unknown>): Promise<SegError> => {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof SegError) return e
+    throw e
+  }
+  throw new Error('expected a refusal')
+}
+
+describe('writeOutputsAtomically', () => {
+  it('when the second output cannot be written (its folder vanished), the first is not left either', async () => {
+    const dir = fresh()
+    const sub = join(dir, 'stats')
+    mkdirSync(sub)
+    const outputs = [text(join(dir, 'mask.txt'), 'mask'), text(join(sub, 'stats.csv'), 'stats')]
+    checkOutputPath(outputs[0].path)
+    checkOutputPath(outputs[1].path)
+    rmSync(sub, { recursive: true })
+    const e = await refusal(writeOutputsAtomically(outputs))
+    expect(e.code).toBe('OUTPUT_CONFLICT')
+    expect(e.message).toMatch(/stats\.csv could not be written: no such file or folder \(ENOENT\)/)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('an aborted signal before the outputs are moved into place: CANCELLED and nothing written', async () => {
+    const dir = fresh()
+    const ctl = new AbortController()
+    const outputs = [text(join(dir, 'a.txt'), 'a'), { ...text(join(dir, 'b.txt'), 'b'), write: async (t: string) => (await writeFile(t, 'b'), ctl.abort()) }]
+    const e = await refusal(writeOutputsAtomically(outputs, { signal: ctl.signal }))
+    expect(e.code).toBe('CANCELLED')
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('a file that appears after the check is not replaced without overwrite (and is with it)', async () => {
+    const dir = fresh()
+    const out = join(dir, 'a.txt')
+    checkOutputPath(out)
+    writeFileSync(out, 'theirs')
+    const e = await refusal(writeOutputsAtomically([text(out, 'ours')]))
+    expect(e.code).toBe('OUTPUT_CONFLICT')
+    expect(readFileSync(out, 'utf8')).toBe('theirs')
+    expect(readdirSync(dir)).toEqual(['a.txt'])
+    await writeOutputsAtomically([text(out, 'ours')], { overwrite: true })
+    expect(readFileSync(out, 'utf8')).toBe('ours')
+  })
+})
+
+describe('bundle folders are never written into', () => {
+  it('not in a protected folder\'s subfolder, nor as a new bundle inside another bundle', () => {
+    const dir = fresh()
+    const bundle = join(dir, 'bundle')
+    mkdirSync(join(bundle, 'sub'), { recursive: true })
+    writeFileSync(join(bundle, 'manifest.json'), '{}')
+    expect(() => checkOutputPath(join(bundle, 'sub', 'mask.nii.gz'), { protectedDirs: [bundle], overwrite: true })).toThrow(/never written into/)
+    expect(() => checkFolderOutput(join(bundle, 'inner'), { overwrite: true })).toThrow(/never written into/)
+  })
+})
