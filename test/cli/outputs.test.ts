@@ -6,7 +6,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, copyFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { data, tempDir, REPO } from '../helpers/data'
+import { data, freshSubdir, tempDir, REPO } from '../helpers/data'
 import { conv3Bundle } from '../helpers/models'
 import { cli, spawnCli } from './run-cli'
 
@@ -21,12 +21,7 @@ beforeAll(async () => {
 })
 afterAll(() => tmp.cleanup())
 
-let n = 0
-const freshDir = (): string => {
-  const d = join(tmp.dir, `case${n++}`)
-  mkdirSync(d)
-  return d
-}
+const freshDir = (): string => freshSubdir(tmp.dir)
 const segment = (...extra: string[]) => cli('segment', '--model', bundle, '--input', INPUT, '--quiet', '--device', 'cpu', ...extra)
 const oneLine = (err: string): string => {
   const lines = err.trim().split('\n')

@@ -7,28 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { tempDir } from '../helpers/data'
+import { freshSubdir, tempDir } from '../helpers/data'
+import { refusal } from '../volume/fixtures'
 import { checkFolderOutput, checkOutputPath, writeOutputsAtomically, type PendingOutput } from '../../src/engine/fs/atomic'
-import { SegError } from '../../src/engine/errors'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
-let n = 0
-const fresh = (): string => {
-  const d = join(tmp.dir, `c${n++}`)
-  mkdirSync(d)
-  return d
-}
+const fresh = (): string => freshSubdir(tmp.dir)
 const text = (path: string, body: string): PendingOutput => ({ path, extension: '', write: (t) => writeFile(t, body, { flag: 'wx' }) })
-const refusal = async (p: Promise<unknown>): Promise<SegError> => {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof SegError) return e
-    throw e
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('writeOutputsAtomically', () => {
   it('when the second output cannot be written (its folder vanished), the first is not left either', async () => {
