@@ -29,9 +29,16 @@ export interface RunModelParams {
   settings: InferenceSettings
   /** Windows (sliding) or calls (whole: 0 of 1, then 1 of 1) done so far. */
   onProgress?: (done: number, total: number) => void
-  /** Checked before and after each model call (a running ORT call is not interrupted). */
+  /** Checked before and after each model call, after the events that came during it were handled (a running ORT call is not interrupted). */
   signal?: AbortSignal
 }
+
+/**
+ * Resolves after one turn of the event loop. onnxruntime-node runs a model call synchronously on this
+ * thread, so a cancel that arrived meanwhile (a worker message, a signal) is only an event waiting to
+ * be handled; without this turn the check after a whole-volume call would run before it.
+ */
+const eventsHandled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 function cancelled(): SegError {
   return new SegError('CANCELLED', 'inference cancelled')
@@ -142,6 +149,7 @@ export async function runModelWithHeads(
     p.onProgress?.(0, 1)
     const feed = same ? input : pad(input, C, spatial, padded, before)
     const { scores, extras } = await runOnce(session, inputName, outputName, feed, [1, C, ...padded], K, extra)
+    await eventsHandled()
     if (p.signal?.aborted) throw cancelled()
     p.onProgress?.(1, 1)
     return { scores: same ? scores : crop(scores, K, spatial, padded, before), extras }
