@@ -12,9 +12,8 @@ import { accessSync, constants, existsSync, lstatSync, readdirSync, realpathSync
 import { link, mkdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { SegError } from '../errors'
-
-/** The file whose presence makes a folder a model bundle (same name as bundle/manifest.ts's MANIFEST_FILE). */
-const BUNDLE_MARKER = 'manifest.json'
+// A folder holding a bundle manifest is a model bundle, whoever names it.
+import { MANIFEST_FILE as BUNDLE_MARKER } from '../bundle/manifest'
 
 /** The canonical form of a path for comparisons: symlinks resolved, case folded where the OS does. */
 export function canonicalPath(p: string): string {
