@@ -5,7 +5,7 @@ import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
 import { createProgressBar } from '../progress'
-import { canonicalPath, checkOutputPath, writeOutputsAtomically } from '../../engine/fs/atomic'
+import { canonicalPath, checkOutputPath, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
@@ -17,6 +17,30 @@ export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [-
     are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).`
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
+
+/** Refuses bad outputs (extension, same file twice, the rules of checkOutputPath) before any work. */
+function checkOutputs(out: string, stats: string | undefined, rules: OutputRules): void {
+  labelMapExtension(out)
+  if (stats === undefined) return checkOutputPath(out, rules)
+  statisticsFormat(stats)
+  if (canonicalPath(stats) === canonicalPath(out)) {
+    throw new SegError('OUTPUT_CONFLICT', `--stats and --out are the same file ${path.resolve(out)}; expected two different paths`)
+  }
+  checkOutputPath(out, rules)
+  checkOutputPath(stats, rules)
+}
+
+/** Writes the outputs all or nothing; Ctrl-C meanwhile is caught: what was written is removed, exit 130. */
+async function writeAllOrNothing(outputs: PendingOutput[], rules: OutputRules): Promise<void> {
+  const controller = new AbortController()
+  const onSigint = () => controller.abort()
+  process.once('SIGINT', onSigint)
+  try {
+    await writeOutputsAtomically(outputs, { overwrite: rules.overwrite, signal: controller.signal })
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
@@ -42,15 +66,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const threads = values.threads === undefined ? undefined : Number(values.threads)
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new SegError('BAD_ARGUMENT', `--threads must be a positive integer, got ${values.threads}`)
 
-  // Every output is checked before the run, not after a minute of inference.
-  labelMapExtension(values.out)
-  if (values.stats) statisticsFormat(values.stats)
-  if (values.stats && canonicalPath(values.stats) === canonicalPath(values.out)) {
-    throw new SegError('OUTPUT_CONFLICT', `--stats and --out are the same file ${path.resolve(values.out)}; expected two different paths`)
-  }
-  const rules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
-  checkOutputPath(values.out, rules)
-  if (values.stats) checkOutputPath(values.stats, rules)
+  const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
+  checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference
   const bundle = await loadBundle(values.model)
   const bar = values.quiet ? undefined : createProgressBar()
   // No SIGINT handler while computing: the model call (onnxruntime-node runs it synchronously on
@@ -67,17 +84,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   })
   const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
   const stats = labelStatistics(result.labels, names)
-  // While the outputs are written, Ctrl-C is caught: it removes what was written and exits 130.
-  const controller = new AbortController()
-  const onSigint = () => controller.abort()
-  process.once('SIGINT', onSigint)
-  try {
-    const outputs = [prepareLabelMap(result.labels, values.out, { like: result.reference, ...rules })]
-    if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
-    await writeOutputsAtomically(outputs, { overwrite: values.overwrite, signal: controller.signal })
-  } finally {
-    process.off('SIGINT', onSigint)
-  }
+  const outputs = [prepareLabelMap(result.labels, values.out, { like: result.reference, ...rules })]
+  if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
+  await writeAllOrNothing(outputs, rules)
   bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)
   for (const n of result.notes) io.err(`note: ${n}`)
   io.out(`wrote ${path.resolve(values.out)}`)

@@ -28,7 +28,7 @@ export interface WriteLabelMapOptions {
   /** The input the labels were made from: only its grid and source (header, path) are used. */
   like?: Grid & Pick<Volume, 'source'>
   /** Input paths that must never be overwritten (like.source.path is always added). */
-  inputs?: string[]
+  inputs?: readonly string[]
   /** Replace an existing file (default: refuse). */
   overwrite?: boolean
   /** Folders never written into (the model bundle); see checkOutputPath. */
