@@ -33,6 +33,8 @@ export const LIMITS = {
   summaryDepth: 64,
   /** Batch size N of a summary's --input-size. */
   summaryBatch: 1024,
+  /** Characters of a name in a manifest (file, tensor, channel, label and class names). */
+  nameChars: 255,
   /** Bytes of a manifest.json (real ones are a few kB; provenance grows with each operation). */
   manifestBytes: 4 * 1024 * 1024,
   /** Seeds are unsigned 32-bit. */

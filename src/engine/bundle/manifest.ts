@@ -16,6 +16,7 @@ export const MANIFEST_VERSION = 1
 const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
 const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
 const Vec3 = z.tuple([Spacing, Spacing, Spacing])
+const Name = z.string().min(1).max(LIMITS.nameChars, `${atMost('nameChars')} characters`)
 const IntVec3 = z.tuple([AxisVoxels, AxisVoxels, AxisVoxels])
 /** nibabel-style axis codes: the world direction (RAS terms) each index axis points to, e.g. 'LIA'. */
 const AxisCodes = z
@@ -23,9 +24,9 @@ const AxisCodes = z
   .regex(/^(?=.*[LR])(?=.*[PA])(?=.*[IS])[LRPAIS]{3}$/, 'three letters, one of L/R, P/A, I/S each, e.g. RAS or LIA')
 
 export const ChannelSchema = z.object({
-  name: z.string().min(1),
+  name: Name,
   /** Free text, but use the DICOM-ish family so users can match files: CT, T1, T2, FLAIR, PD, DWI… */
-  modality: z.string().min(1),
+  modality: Name,
   normalization: IntensityNormalizationSchema
 })
 
@@ -67,7 +68,7 @@ export const InferenceSchema = z.discriminatedUnion('mode', [
 
 export const LabelSchema = z.object({
   value: z.number().int().min(0).max(65535),
-  name: z.string().min(1),
+  name: Name,
   color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
 })
 
@@ -117,8 +118,8 @@ export const OutputSchema = z.object({
 
 export const ClassificationSchema = z.object({
   /** Name of the ONNX output with [N, K] class logits. */
-  output: z.string().min(1),
-  classes: z.array(z.string().min(1)).min(2).max(LIMITS.classes, atMost('classes'))
+  output: Name,
+  classes: z.array(Name).min(2).max(LIMITS.classes, atMost('classes'))
 })
 
 export const ProvenanceEntrySchema = z.object({
@@ -142,9 +143,9 @@ export const ManifestSchema = z
      */
     task: z.enum(['segmentation', 'classification']).default('segmentation'),
     model: z.object({
-      file: z.string().default(MODEL_FILE),
-      input: z.string().min(1),
-      output: z.string().min(1),
+      file: Name.default(MODEL_FILE),
+      input: Name,
+      output: Name,
       /**
        * How the voxels fill the tensor's spatial dims [N, C, d0, d1, d2] (C order, d2 fastest).
        * 'zyx': d0=k, d1=j, d2=i — the storage order of NIfTI/ITK (x fastest), no copy.
