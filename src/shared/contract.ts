@@ -113,6 +113,8 @@ export interface SegTransferApi {
   openVolumes(paths: string[]): Promise<VolumeInfo[]>
   /** The voxels of an open volume (for display); large, so sent as a binary buffer. */
   readVoxels(volumeId: string): Promise<VoxelBuffer>
+  /** Frees an open volume's voxels in the app; its id is unknown afterwards (closing it again is harmless). */
+  closeVolume(volumeId: string): Promise<void>
   openBundle(dir: string): Promise<BundleInfo>
   segment(req: SegmentRequest): Promise<SegmentSummary>
   cancel(): Promise<void>
@@ -120,6 +122,8 @@ export interface SegTransferApi {
   readLabels(runId: string): Promise<VoxelBuffer>
   /** Label map, statistics or label surfaces (see ExportKind); resolves with the path written. */
   exportRun(runId: string, kind: ExportKind, outPath: string): Promise<string>
+  /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
+  forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }
 
@@ -134,11 +138,13 @@ export const CHANNELS = {
   hostInfo: 'segtransfer:host-info',
   openVolumes: 'segtransfer:open-volumes',
   readVoxels: 'segtransfer:read-voxels',
+  closeVolume: 'segtransfer:close-volume',
   openBundle: 'segtransfer:open-bundle',
   segment: 'segtransfer:segment',
   cancel: 'segtransfer:cancel',
   readLabels: 'segtransfer:read-labels',
   exportRun: 'segtransfer:export-run',
+  forgetRun: 'segtransfer:forget-run',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

@@ -36,6 +36,11 @@ describe('CLI numeric flags have upper bounds', () => {
     await refused([...base, '--classes', '3', '--in-channels', '1e6'], /--in-channels must be an integer from 1 to 64 \(LIMITS\.channels\)/)
     await refused([...base.map((a) => (a === 'resunet' ? 'shared' : a)), '--classes', '3', '--head-classes', '1e9'], /--head-classes must be an integer from 1 to 1024/)
   })
+  it('import-model --divisible-by 1e9 and --conform 100000 name their limits', async () => {
+    const base = ['import-model', join(DEMO, 'model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--out', join(tmp.dir, 'bundle')]
+    await refused([...base, '--divisible-by', '1e9'], /inference\.divisibleBy: at most 1024 \(LIMITS\.divisibleBy\)/)
+    await refused([...base, '--conform', '100000'], /geometry\.size\.0: at most 2048 \(LIMITS\.axisVoxels\)/)
+  })
   it('writes nothing when refusing', () => {
     expect(existsSync(join(tmp.dir, 'bundle'))).toBe(false)
     expect(existsSync(join(tmp.dir, 'mask.nii.gz'))).toBe(false)
