@@ -30,11 +30,12 @@ describe('CLI numeric flags have upper bounds', () => {
     await refused(['segment', '--model', DEMO, '--input', data('mri/FLAIR.nii.gz'), '--out', join(tmp.dir, 'mask.nii.gz'), '--threads', '100000'],
       /--threads must be an integer from 1 to 256 \(LIMITS\.threads\), got 100000/)
   })
-  it('transfer --classes 1e7, --in-channels 1e6 and --head-classes 1e9 name their limits', async () => {
+  it('transfer --classes 1e7, --in-channels 1e6, --head-classes 1e9 and --seed 1e20 name their limits', async () => {
     const base = ['transfer', '--from', RESNET10, '--to', 'resunet', '--out', join(tmp.dir, 'bundle')]
     await refused([...base, '--classes', '1e7'], /--classes must be an integer from 1 to 1024 \(LIMITS\.classes\), got 10000000/)
     await refused([...base, '--classes', '3', '--in-channels', '1e6'], /--in-channels must be an integer from 1 to 64 \(LIMITS\.channels\)/)
     await refused([...base.map((a) => (a === 'resunet' ? 'shared' : a)), '--classes', '3', '--head-classes', '1e9'], /--head-classes must be an integer from 1 to 1024/)
+    await refused([...base, '--classes', '3', '--seed', '1e20'], /--seed must be an integer from 0 to 4294967295 \(LIMITS\.seed\)/)
   })
   it('import-model --divisible-by 1e9 and --conform 100000 name their limits', async () => {
     const base = ['import-model', join(DEMO, 'model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--out', join(tmp.dir, 'bundle')]

@@ -93,7 +93,7 @@ export function targetConfig(src: InferredResNet, opts: TransferOptions, decoder
   }
   const base = {
     depth: src.depth as ResNetDepth, inChannels, baseWidth: src.baseWidth, stemChannels: src.stemChannels,
-    deepStem: src.deepStem, seed: opts.seed ?? 0
+    deepStem: src.deepStem, seed: boundedInt('--seed', opts.seed ?? 0, 'seed', 0)
   }
   if (opts.to === 'resnet') return { ...base, kind: 'resnet', numClasses: classes }
   if (opts.to === 'resunet') return { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
