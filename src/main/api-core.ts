@@ -156,6 +156,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       try {
         const inputs = req.volumeIds.map((id) => openVolume(id).info.path)
         const bundle = await loadBundle(req.bundleDir)
+        const labelBytes = bundle.manifest.output.labels.some((l) => l.value > 255) ? 2 : 1 // allocLabels' array type
+        checkRoom(openVolume(req.volumeIds[0]).volume.data.length * labelBytes, 'keeping the result of this segmentation')
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
