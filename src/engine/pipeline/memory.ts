@@ -167,7 +167,11 @@ export function estimateSegmentMemory(p: SegmentMemoryInput): MemoryEstimate {
   const modelVoxelBytes = g.mode === 'native' ? 0 : g.mode === 'reorient' ? p.inputs[0].voxelBytes : g.mode === 'conform' && g.uint8 ? F32 + 1 : F32
   // conform uint8 also reads a float32 copy of the input for its percentile (and sorts one)
   const conformScratch = g.mode === 'conform' && g.uint8 ? 2 * N * F32 : 0
-  const preprocess = C * M * (modelVoxelBytes + 2 * F32) + (C > 1 ? C * M * F32 : 0) + (m.model.axisOrder === 'xyz' ? C * M * F32 : 0) + M * F32
+  const preprocess =
+    C * M * (modelVoxelBytes + 2 * F32) + // model-space volume, its float32 copy, the normalised copy
+    (C > 1 ? C * M * F32 : 0) + // stacked channels
+    (m.model.axisOrder === 'xyz' ? C * M * F32 : 0) + // transposed tensor
+    M * F32 // normalisation scratch (the percentile's sorted copy)
   const spatial = tensorSpatial(modelSize, m.model.axisOrder)
   const infer = inferenceBytes(m, spatial, C, K, p)
   const phases = {
