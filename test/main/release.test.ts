@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { data, tempDir } from '../helpers/data'
 import { conv3Bundle } from '../helpers/models'
-import { createApiCore, dispatch } from '../../src/main/api-core'
+import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
 import { registerIpc } from '../../src/main/ipc'
 import { startBridge, tsxWorker, type Bridge } from '../../src/bridge/server'
 import { createHttpApi } from '../../src/bridge/browser/http-client'
@@ -94,12 +94,40 @@ describe('app core releases volumes and runs', () => {
     await expect(c.readLabels(run.runId)).rejects.toThrow(/run the model first/)
   })
 
-  const ipcApi = (): SegTransferApi => {
+  const ipcApi = (): SegTransferApi => ipcHost().api
+  /** Electron's IPC without Electron: the handlers on a Map, called through the preload's own client; also the core behind them. */
+  function ipcHost(): { api: SegTransferApi; core: ApiCore } {
     const handlers = new Map<string, (e: { sender: unknown }, ...a: unknown[]) => Promise<unknown>>()
     const win = { webContents: { send: () => undefined } }
-    registerIpc({ handle: (ch, fn) => handlers.set(ch, fn as never) }, win, { runWorker: tsxWorker })
-    return createIpcApi((ch, ...args) => handlers.get(ch)!({ sender: win.webContents }, ...args), () => () => undefined)
+    const core = registerIpc({ handle: (ch, fn) => handlers.set(ch, fn as never) }, win, { runWorker: tsxWorker })
+    return { api: createIpcApi((ch, ...args) => handlers.get(ch)!({ sender: win.webContents }, ...args), () => () => undefined), core }
   }
+
+  interface SessionStore {
+    run?: { runId: string }
+    openVolumes(paths: string[]): Promise<void>
+    openBundle(dir: string): Promise<void>
+    runModel(): Promise<void>
+  }
+  it('the renderer’s session store forgets the run a new one replaces', async () => {
+    const { api, core: c } = ipcHost()
+    ;(globalThis as { window?: unknown }).window = { segtransfer: api }
+    const { createPinia, setActivePinia } = await import('pinia')
+    setActivePinia(createPinia())
+    // The store is renderer code (web tsconfig, DOM types): imported by a runtime path, typed by what the test uses.
+    const storePath = '../../src/renderer/src/stores/session'
+    const { useSessionStore } = (await import(/* @vite-ignore */ storePath)) as { useSessionStore: () => SessionStore }
+    const store = useSessionStore()
+    await store.openVolumes([data('mri/FLAIR.nii.gz')])
+    await store.openBundle(bundleDir)
+    await store.runModel()
+    const first = store.run!.runId
+    const oneRun = c.heldBytes()
+    await store.runModel()
+    expect(store.run!.runId).not.toBe(first)
+    await expect(api.readLabels(first)).rejects.toThrow(/run the model first/)
+    expect(c.heldBytes()).toBe(oneRun)
+  })
   it.each([
     ['electron ipc', ipcApi],
     ['http bridge', () => createHttpApi(bridge.origin, bridge.token)]
