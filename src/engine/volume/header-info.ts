@@ -28,7 +28,12 @@ const ITK_COMPONENT_BYTES: Record<string, number> = {
  *          reader then refuses the file with its own specific error.
  */
 export async function readHeaderInfo(path: string): Promise<HeaderInfo | null> {
-  const abs = resolve(path)
+  const info = await headerOf(resolve(path))
+  // non-finite geometry is the reader's to refuse, with its own message
+  return info && [...info.spacing, ...info.origin, ...info.direction].every(Number.isFinite) ? info : null
+}
+
+async function headerOf(abs: string): Promise<HeaderInfo | null> {
   const format = formatOfPath(abs)
   if (format === null) return null
   try {
