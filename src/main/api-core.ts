@@ -6,12 +6,15 @@
  * `dispatch` is the one entry point a transport calls: it validates the arguments with the zod
  * schemas of ipc-validation.ts and turns every failure into an `{ ok: false, error }` envelope.
  */
+import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
 import { isSegError, SegError } from '../engine/errors'
 import { readVolume } from '../engine/volume/read'
+import { readHeaderInfo } from '../engine/volume/header-info'
+import { formatBytes } from '../engine/volume/read-nifti'
 import { orientationOf } from '../engine/volume/orientation'
 import type { Volume, VoxelArray } from '../engine/volume/volume'
 import { loadBundle } from '../engine/bundle/bundle'
@@ -29,10 +32,19 @@ export interface CoreDeps {
   emit(e: ProgressEvent): void
   /** Called with each volume path opened (Electron's recent documents). */
   addRecent?(p: string): void
+  /** Most bytes of voxels the core may hold in open volumes and runs; default `defaultHeldBudget()`. */
+  maxHeldBytes?: number
 }
 
-/** Each contract method, taking its validated arguments. */
-export type ApiCore = { [M in ApiMethod]: (...args: IpcArgs<M>) => ReturnType<SegTransferApi[M]> }
+/** Fraction of os.totalmem() the open volumes and runs may hold together (a segmentation needs the rest). */
+export const HELD_FRACTION = 0.25
+
+export function defaultHeldBudget(): number {
+  return Math.floor(os.totalmem() * HELD_FRACTION)
+}
+
+/** Each contract method, taking its validated arguments, plus what the core holds (for tests and the status bar). */
+export type ApiCore = { [M in ApiMethod]: (...args: IpcArgs<M>) => ReturnType<SegTransferApi[M]> } & { heldBytes(): number }
 
 interface RunRecord {
   result: WorkerResult
@@ -79,6 +91,21 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   let busy = false
   let cancelRequested = false
 
+  const maxHeld = deps.maxHeldBytes ?? defaultHeldBudget()
+  const bytesOfRun = (r: RunRecord) => r.result.labels.data.byteLength
+  const heldBytes = () =>
+    [...volumes.values()].reduce((s, v) => s + v.volume.data.byteLength, 0) + [...runs.values()].reduce((s, r) => s + bytesOfRun(r), 0)
+  /** Refuses (TOO_LARGE) to take `more` bytes beyond the budget, saying what to close. */
+  const checkRoom = (more: number, what: string) => {
+    const held = heldBytes()
+    if (held + more <= maxHeld) return
+    throw new SegError(
+      'TOO_LARGE',
+      `${what} needs ${formatBytes(more)} but the app already holds ${formatBytes(held)} in ${volumes.size} open volume(s) and ${runs.size} result(s) ` +
+        `(limit ${formatBytes(maxHeld)}, ${HELD_FRACTION * 100} % of this machine's memory); close a volume or a result first`
+    )
+  }
+
   const openVolume = (id: string) => {
     const v = volumes.get(id)
     if (!v) throw new SegError('BAD_ARGUMENT', `volume ${id} is not open; open it first`)
@@ -96,6 +123,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     openVolumes: async (paths) => {
       const out: VolumeInfo[] = []
       for (const p of paths) {
+        const header = await readHeaderInfo(p) // the reader refuses what has no readable header
+        if (header) checkRoom(header.size[0] * header.size[1] * header.size[2] * header.voxelBytes, `opening ${path.basename(p)}`)
         const v = await readVolume(p)
         const info: VolumeInfo = {
           id: randomUUID(), path: p, name: path.basename(p),
@@ -111,6 +140,10 @@ export function createApiCore(deps: CoreDeps): ApiCore {
 
     readVoxels: async (id) => toVoxelBuffer(openVolume(id).volume.data),
 
+    closeVolume: async (id) => {
+      volumes.delete(id)
+    },
+
     openBundle: async (dir): Promise<BundleInfo> => {
       const b = await loadBundle(dir)
       const m = b.manifest
@@ -125,6 +158,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       try {
         const inputs = req.volumeIds.map((id) => openVolume(id).info.path)
         const bundle = await loadBundle(req.bundleDir)
+        const labelBytes = bundle.manifest.output.labels.some((l) => l.value > 255) ? 2 : 1 // allocLabels' array type
+        checkRoom(openVolume(req.volumeIds[0]).volume.data.length * labelBytes, 'keeping the result of this segmentation')
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
@@ -157,7 +192,13 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
       else await writeStatistics(stats, outPath, rules)
       return outPath
-    }
+    },
+
+    forgetRun: async (runId) => {
+      runs.delete(runId)
+    },
+
+    heldBytes
   }
 }
 

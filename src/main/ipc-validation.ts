@@ -14,6 +14,7 @@ export const IpcSchemas = {
   hostInfo: z.tuple([]),
   openVolumes: z.tuple([z.array(Path).min(1).max(16)]),
   readVoxels: z.tuple([Id]),
+  closeVolume: z.tuple([Id]),
   openBundle: z.tuple([Path]),
   segment: z.tuple([
     z
@@ -27,7 +28,8 @@ export const IpcSchemas = {
   ]),
   cancel: z.tuple([]),
   readLabels: z.tuple([Id]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional() }).strict().optional()])
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional() }).strict().optional()]),
+  forgetRun: z.tuple([Id])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

@@ -118,6 +118,8 @@ export interface SegTransferApi {
   openVolumes(paths: string[]): Promise<VolumeInfo[]>
   /** The voxels of an open volume (for display); large, so sent as a binary buffer. */
   readVoxels(volumeId: string): Promise<VoxelBuffer>
+  /** Frees an open volume's voxels in the app; its id is unknown afterwards (closing it again is harmless). */
+  closeVolume(volumeId: string): Promise<void>
   openBundle(dir: string): Promise<BundleInfo>
   segment(req: SegmentRequest): Promise<SegmentSummary>
   cancel(): Promise<void>
@@ -128,6 +130,8 @@ export interface SegTransferApi {
    * existing file is replaced only with `options.overwrite` (the app asks the user first).
    */
   exportRun(runId: string, kind: ExportKind, outPath: string, options?: ExportOptions): Promise<string>
+  /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
+  forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }
 
@@ -142,11 +146,13 @@ export const CHANNELS = {
   hostInfo: 'segtransfer:host-info',
   openVolumes: 'segtransfer:open-volumes',
   readVoxels: 'segtransfer:read-voxels',
+  closeVolume: 'segtransfer:close-volume',
   openBundle: 'segtransfer:open-bundle',
   segment: 'segtransfer:segment',
   cancel: 'segtransfer:cancel',
   readLabels: 'segtransfer:read-labels',
   exportRun: 'segtransfer:export-run',
+  forgetRun: 'segtransfer:forget-run',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

@@ -19,11 +19,13 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     hostInfo: () => call(CHANNELS.hostInfo),
     openVolumes: (paths) => call(CHANNELS.openVolumes, paths),
     readVoxels: (id) => call(CHANNELS.readVoxels, id),
+    closeVolume: (id) => call(CHANNELS.closeVolume, id),
     openBundle: (dir) => call(CHANNELS.openBundle, dir),
     segment: (req) => call(CHANNELS.segment, req),
     cancel: () => call(CHANNELS.cancel),
     readLabels: (runId) => call(CHANNELS.readLabels, runId),
     exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
+    forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

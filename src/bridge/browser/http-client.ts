@@ -39,11 +39,13 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     hostInfo: () => call('hostInfo'),
     openVolumes: (paths) => call('openVolumes', paths),
     readVoxels: (id) => call('readVoxels', id),
+    closeVolume: (id) => call('closeVolume', id),
     openBundle: (dir) => call('openBundle', dir),
     segment: (req) => call('segment', req),
     cancel: () => call('cancel'),
     readLabels: (runId) => call('readLabels', runId),
     exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
+    forgetRun: (runId) => call('forgetRun', runId),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { SegError } from '../../engine/errors'
+import { boundedInt } from '../../engine/limits'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
@@ -64,7 +65,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!values.out) throw new SegError('BAD_ARGUMENT', 'missing --out <mask.nii.gz>')
   if (!DEVICES.includes(values.device!)) throw new SegError('BAD_ARGUMENT', `--device ${values.device} is not known; expected one of ${DEVICES.join(', ')}`)
   const threads = values.threads === undefined ? undefined : Number(values.threads)
-  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new SegError('BAD_ARGUMENT', `--threads must be a positive integer, got ${values.threads}`)
+  if (threads !== undefined) boundedInt('--threads', threads, 'threads')
 
   const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
   checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { readCheckpoint } from '../../engine/checkpoint'
 import { SegError } from '../../engine/errors'
+import { LIMITS, boundedInt } from '../../engine/limits'
 import { type ArchitectureConfig, type ResNetDepth, buildModel, mapResUNetKeysToResNet } from '../../engine/transfer/architectures'
 import { freezeStages, inferHeadCue, inferResNetConfig, stagePrefixes } from '../../engine/transfer/ops'
 import { formatSummary, summarizeModel } from '../../engine/transfer/summary'
@@ -71,10 +72,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (values.freeze !== undefined) frozenStages = values.freeze.split(',')
   const frozen = freezeStages(frozenStages, kind).flatMap(stagePrefixes)
   const inputSize = values['input-size'] ? values['input-size'].split(',').map(Number) : [1, inChannels ?? 1, 64, 64, 64]
-  if (inputSize.length !== 5 || !inputSize.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new SegError('BAD_ARGUMENT', `--input-size must be five positive integers N,C,D,H,W, got '${values['input-size']}'`)
+  const limits = [LIMITS.summaryBatch, LIMITS.channels, LIMITS.axisVoxels, LIMITS.axisVoxels, LIMITS.axisVoxels]
+  if (inputSize.length !== 5 || !inputSize.every((d, i) => Number.isInteger(d) && d > 0 && d <= limits[i])) {
+    throw new SegError('BAD_ARGUMENT', `--input-size must be five positive integers N,C,D,H,W of at most ${limits.join(',')} (LIMITS.summaryBatch, channels, axisVoxels), got '${values['input-size']}'`)
   }
-  const maxDepth = values.depth ? Number(values.depth) : undefined
+  const maxDepth = values.depth ? boundedInt('--depth', Number(values.depth), 'summaryDepth', 0) : undefined
   const s = summarizeModel(onnx, inputSize, { frozen, maxDepth })
   io.out(values.json ? JSON.stringify(s, null, 2) : formatSummary(s))
   return 0

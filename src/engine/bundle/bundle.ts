@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { SegError } from '../errors'
 import { writeFolderAtomically } from '../fs/atomic'
+import { LIMITS, atMost } from '../limits'
 import { MANIFEST_FILE, MODEL_FILE, ManifestSchema, type Manifest, type ManifestInput } from './manifest'
 
 export interface Bundle {
@@ -55,6 +56,68 @@ export function parseManifest(raw: unknown, where = MANIFEST_FILE): Manifest {
   return m
 }
 
+/** The manifest's text: a regular file of at most LIMITS.manifestBytes (a FIFO or /dev/zero would never end). */
+async function readManifestText(dir: string, manifestPath: string): Promise<string> {
+  const info = await fs.stat(manifestPath).catch(() => null)
+  if (info === null) throw new SegError('BAD_MANIFEST', `${dir} has no ${MANIFEST_FILE}; expected a SegTransfer model bundle`)
+  if (!info.isFile()) throw new SegError('BAD_MANIFEST', `${manifestPath} is not a regular file; expected a JSON manifest`)
+  if (info.size > LIMITS.manifestBytes) {
+    throw new SegError('BAD_MANIFEST', `${manifestPath} is ${info.size} bytes; a manifest may be ${atMost('manifestBytes')} bytes`)
+  }
+  try {
+    return await fs.readFile(manifestPath, 'utf8')
+  } catch {
+    throw new SegError('BAD_MANIFEST', `${manifestPath} cannot be read; expected a readable JSON manifest`)
+  }
+}
+
+/**
+ * JSON.parse, refusing with where the text stops being JSON (line and column) but never what it
+ * says there: V8's own message quotes the text, which may be anything a symlink points at.
+ */
+export function parseJsonText(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    const { line, column } = lineColumn(text, jsonErrorOffset(text))
+    throw new SegError('BAD_MANIFEST', `${where} is not valid JSON (syntax error at line ${line}, column ${column}); expected a JSON manifest`)
+  }
+}
+
+/**
+ * Offset of the first character that makes `text` invalid JSON: the shortest prefix whose parse
+ * fails for another reason than ending early (monotone in the prefix length, so a binary search:
+ * ~log2(n) parses). Hand-written because V8 gives no position for most errors and no JSON parser
+ * with positions is among our dependencies.
+ */
+function jsonErrorOffset(text: string): number {
+  const brokenBy = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n))
+      return false
+    } catch (e) {
+      const m = /Unexpected end of JSON input|at position (\d+)/.exec((e as Error).message)
+      if (m === null) return true // a bad token inside the prefix (V8 quotes it rather than placing it)
+      return m[1] !== undefined && Number(m[1]) < n // else the prefix only ended early
+    }
+  }
+  let lo = 0
+  let hi = text.length // brokenBy(text.length) is true: the whole text failed
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (brokenBy(mid + 1)) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/** 1-based line and column of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  return { line, column: offset - before.lastIndexOf('\n') }
+}
+
 export async function loadBundle(dir: string): Promise<Bundle> {
   const abs = path.resolve(dir)
   let stat
@@ -67,19 +130,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     throw new SegError('BAD_MANIFEST', `${dir} is a file, not a model bundle; expected a folder with ${MANIFEST_FILE} and ${MODEL_FILE} (use 'segtransfer import-model' for a plain .onnx)`)
   }
   const manifestPath = path.join(abs, MANIFEST_FILE)
-  let text: string
-  try {
-    text = await fs.readFile(manifestPath, 'utf8')
-  } catch {
-    throw new SegError('BAD_MANIFEST', `${dir} has no ${MANIFEST_FILE}; expected a SegTransfer model bundle`)
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (e) {
-    throw new SegError('BAD_MANIFEST', `${manifestPath} is not valid JSON (${(e as Error).message})`)
-  }
-  const manifest = parseManifest(raw, manifestPath)
+  const manifest = parseManifest(parseJsonText(await readManifestText(dir, manifestPath), manifestPath), manifestPath)
   const modelPath = path.join(abs, manifest.model.file)
   try {
     await fs.access(modelPath)

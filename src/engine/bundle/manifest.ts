@@ -6,22 +6,27 @@
  */
 import { z } from 'zod'
 import { IntensityNormalizationSchema } from '../volume/intensity'
+import { LIMITS, atMost } from '../limits'
 
 export const MANIFEST_FILE = 'manifest.json'
 export const MODEL_FILE = 'model.onnx'
 export const MANIFEST_VERSION = 1
 
-const Vec3 = z.tuple([z.number().positive(), z.number().positive(), z.number().positive()])
-const IntVec3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])
+/** Bounds from ../limits.ts, each with a message naming its limit. */
+const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
+const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
+const Vec3 = z.tuple([Spacing, Spacing, Spacing])
+const Name = z.string().min(1).max(LIMITS.nameChars, `${atMost('nameChars')} characters`)
+const IntVec3 = z.tuple([AxisVoxels, AxisVoxels, AxisVoxels])
 /** nibabel-style axis codes: the world direction (RAS terms) each index axis points to, e.g. 'LIA'. */
 const AxisCodes = z
   .string()
   .regex(/^(?=.*[LR])(?=.*[PA])(?=.*[IS])[LRPAIS]{3}$/, 'three letters, one of L/R, P/A, I/S each, e.g. RAS or LIA')
 
 export const ChannelSchema = z.object({
-  name: z.string().min(1),
+  name: Name,
   /** Free text, but use the DICOM-ish family so users can match files: CT, T1, T2, FLAIR, PD, DWI… */
-  modality: z.string().min(1),
+  modality: Name,
   normalization: IntensityNormalizationSchema
 })
 
@@ -46,7 +51,7 @@ export const InferenceSchema = z.discriminatedUnion('mode', [
   z.object({
     mode: z.literal('whole'),
     /** Pad each spatial dim up to a multiple of this (models that downsample k times need 2^k). */
-    divisibleBy: z.number().int().positive().default(1)
+    divisibleBy: z.number().int().positive().max(LIMITS.divisibleBy, atMost('divisibleBy')).default(1)
   }),
   z.object({
     mode: z.literal('sliding-window'),
@@ -54,16 +59,16 @@ export const InferenceSchema = z.discriminatedUnion('mode', [
     /** Fraction of the patch shared by neighbouring windows, in [0, 1). nnU-Net uses 0.5. */
     overlap: z.number().min(0).lt(1).default(0.5),
     /** Windows per model call. */
-    batchSize: z.number().int().positive().default(1),
+    batchSize: z.number().int().positive().max(LIMITS.batchSize, atMost('batchSize')).default(1),
     /** Importance weighting of each window when blending: gaussian (sigma = sigmaScale × patch) or constant. */
     blend: z.enum(['gaussian', 'constant']).default('gaussian'),
-    sigmaScale: z.number().positive().default(0.125)
+    sigmaScale: z.number().positive().max(LIMITS.sigmaScale, atMost('sigmaScale')).default(0.125)
   })
 ])
 
 export const LabelSchema = z.object({
   value: z.number().int().min(0).max(65535),
-  name: z.string().min(1),
+  name: Name,
   color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
 })
 
@@ -75,9 +80,9 @@ export const OutputSchema = z.object({
    */
   kind: z.enum(['softmax', 'sigmoid']),
   threshold: z.number().gt(0).lt(1).default(0.5),
-  labels: z.array(LabelSchema).min(1),
+  labels: z.array(LabelSchema).min(1).max(LIMITS.classes, atMost('classes')),
   /** Keep only the largest 26-connected component of each listed label value (true = all foreground labels). */
-  largestComponent: z.union([z.boolean(), z.array(z.number().int())]).default(false),
+  largestComponent: z.union([z.boolean(), z.array(z.number().int().min(0).max(65535)).max(LIMITS.classes, atMost('classes'))]).default(false),
   /**
    * How labels get from the model's grid back onto the input's when they differ (conform, resample):
    * 'probabilities' interpolates the class probabilities trilinearly and decodes at every input voxel
@@ -96,12 +101,12 @@ export const OutputSchema = z.object({
     .object({
       kind: z.literal('intensity-em'),
       /** Label values (of output.labels) whose split is refitted; others, e.g. background, stay the model's. */
-      labels: z.array(z.number().int().min(0)).min(2),
+      labels: z.array(z.number().int().min(0).max(65535)).min(2).max(LIMITS.classes, atMost('classes')),
       /** Index of the input channel whose intensities are modelled. */
-      channel: z.number().int().min(0).default(0),
+      channel: z.number().int().min(0).max(LIMITS.channels - 1, `at most ${LIMITS.channels - 1} (LIMITS.channels - 1)`).default(0),
       /** Voxels whose probability of the refined labels together is below this keep the model's decision. */
       minProbability: z.number().gt(0).lt(1).default(0.01),
-      maxIterations: z.number().int().positive().default(50),
+      maxIterations: z.number().int().positive().max(LIMITS.refinementIterations, atMost('refinementIterations')).default(50),
       /** Stop when the relative change in log-likelihood falls to this. */
       tolerance: z.number().positive().default(1e-5),
       /** Degree of the smooth multiplicative bias field fitted alongside (polynomial in position; 0: none). */
@@ -113,8 +118,8 @@ export const OutputSchema = z.object({
 
 export const ClassificationSchema = z.object({
   /** Name of the ONNX output with [N, K] class logits. */
-  output: z.string().min(1),
-  classes: z.array(z.string().min(1)).min(2)
+  output: Name,
+  classes: z.array(Name).min(2).max(LIMITS.classes, atMost('classes'))
 })
 
 export const ProvenanceEntrySchema = z.object({
@@ -138,9 +143,9 @@ export const ManifestSchema = z
      */
     task: z.enum(['segmentation', 'classification']).default('segmentation'),
     model: z.object({
-      file: z.string().default(MODEL_FILE),
-      input: z.string().min(1),
-      output: z.string().min(1),
+      file: Name.default(MODEL_FILE),
+      input: Name,
+      output: Name,
       /**
        * How the voxels fill the tensor's spatial dims [N, C, d0, d1, d2] (C order, d2 fastest).
        * 'zyx': d0=k, d1=j, d2=i — the storage order of NIfTI/ITK (x fastest), no copy.
@@ -148,7 +153,7 @@ export const ManifestSchema = z
        */
       axisOrder: z.enum(['zyx', 'xyz']).default('zyx')
     }),
-    channels: z.array(ChannelSchema).min(1),
+    channels: z.array(ChannelSchema).min(1).max(LIMITS.channels, atMost('channels')),
     geometry: GeometrySchema,
     inference: InferenceSchema,
     output: OutputSchema,

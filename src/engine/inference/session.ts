@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { Manifest } from '../bundle/manifest'
 import { SegError } from '../errors'
+import { boundedInt } from '../limits'
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
 type Provider = Exclude<Device, 'auto'>
@@ -102,9 +103,7 @@ function failureReason(provider: Provider, error: unknown): string {
  * @throws SegError FILE_NOT_FOUND (no such file), PROVIDER_UNAVAILABLE (not even CPU could load it)
  */
 export async function openSession(model: string | Uint8Array, opts: OpenSessionOptions): Promise<OpenedSession> {
-  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
-    throw new SegError('BAD_ARGUMENT', `threads must be a positive integer, got ${opts.threads}`)
-  }
+  if (opts.threads !== undefined) boundedInt('threads', opts.threads, 'threads')
   if (typeof model === 'string' && !existsSync(model)) throw new SegError('FILE_NOT_FOUND', `model file not found: ${model}`)
   const order = providerOrder(opts.device)
   const built = supportedBackends()

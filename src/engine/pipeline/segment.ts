@@ -31,6 +31,7 @@ import {
 import { decodeModel } from '../onnx'
 import { relaxSpatialDims } from '../onnx/edit'
 import { targetSpacingGrid } from './grids'
+import { checkSegmentFits } from './memory'
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
 
@@ -52,6 +53,8 @@ export interface SegmentOptions {
   signal?: AbortSignal
   /** false: skip the bundle's `output.refinement` and keep the model's own decision (default true). */
   refinement?: boolean
+  /** Bytes this segmentation may use (checked from the headers before reading; default pipeline/memory.ts `defaultMemoryBudget`). */
+  memoryBudget?: number
 }
 
 export interface SegmentResult {
@@ -213,6 +216,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     throw new SegError('BAD_ARGUMENT', `model '${m.name}' needs ${m.channels.length} input volume(s): ${want}; got ${opts.inputs.length}`)
   }
 
+  await checkSegmentFits(opts.inputs, bundle, opts.refinement !== false, opts.memoryBudget) // TOO_LARGE before decoding
   report('read', 0, 'reading volumes')
   const volumes: Volume[] = []
   for (const input of opts.inputs) {

@@ -13,7 +13,7 @@
 import type { StateDict } from '../../tensor'
 import {
   type ArchitectureConfig, type ResNetConfig, type ResUNetConfig, type SharedModelConfig,
-  resolveDecoderChannels, resolveEncoder
+  checkClasses, resolveDecoderChannels, resolveEncoder
 } from './config'
 import { emitClassHead, emitDecoder, emitEncoder } from './encoder'
 import { hasResUNetKeys, mapResUNetKeysToResNet } from './keys'
@@ -24,6 +24,7 @@ const PRODUCER = 'segtransfer'
 
 function describe(net: Net, cfg: ArchitectureConfig): void {
   const enc = resolveEncoder(cfg)
+  checkClasses(cfg)
   const input = 'input'
   net.g?.input(input, 'float32', ['N', enc.inChannels, 'D', 'H', 'W'])
   const skips = emitEncoder(net, enc, input)

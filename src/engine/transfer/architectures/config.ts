@@ -3,6 +3,7 @@
  * The PyTorch twin of every definition here is test/fixtures/transfer/reference.py.
  */
 import { SegError } from '../../errors'
+import { boundedInt } from '../../limits'
 
 export type ResNetDepth = 10 | 18 | 34 | 50 | 101 | 152
 export type BlockKind = 'basic' | 'bottleneck'
@@ -83,16 +84,17 @@ export interface ResolvedEncoder {
   widths: number[]
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new SegError('BAD_ARGUMENT', `${name} must be a positive integer, got ${v}`)
-  return v
+/** The number of classes of each head of `cfg`, checked against LIMITS.classes. */
+export function checkClasses(cfg: ArchitectureConfig): void {
+  boundedInt('numClasses', cfg.numClasses, 'classes')
+  if (cfg.kind === 'shared') boundedInt('segClasses', cfg.segClasses, 'classes')
 }
 
 export function resolveEncoder(cfg: EncoderConfig): ResolvedEncoder {
   const spec = RESNET_DEPTHS[cfg.depth]
   if (!spec) throw new SegError('BAD_ARGUMENT', `ResNet depth must be one of 10, 18, 34, 50, 101, 152, got ${cfg.depth}`)
-  const baseWidth = positiveInt('baseWidth', cfg.baseWidth ?? 64)
-  const stemChannels = positiveInt('stemChannels', cfg.stemChannels ?? baseWidth)
+  const baseWidth = boundedInt('baseWidth', cfg.baseWidth ?? 64, 'layerWidth')
+  const stemChannels = boundedInt('stemChannels', cfg.stemChannels ?? baseWidth, 'layerWidth')
   const deepStem = cfg.deepStem ?? true
   if (deepStem && stemChannels % 2 !== 0) {
     throw new SegError('BAD_ARGUMENT', `a deep stem needs an even stemChannels (its first convs have stemChannels/2), got ${stemChannels}`)
@@ -100,7 +102,7 @@ export function resolveEncoder(cfg: EncoderConfig): ResolvedEncoder {
   const e = EXPANSION[spec.block]
   return {
     depth: cfg.depth, block: spec.block, blocks: [...spec.blocks],
-    inChannels: positiveInt('inChannels', cfg.inChannels), baseWidth, stemChannels, deepStem,
+    inChannels: boundedInt('inChannels', cfg.inChannels, 'channels'), baseWidth, stemChannels, deepStem,
     seed: cfg.seed ?? 0,
     widths: [stemChannels, baseWidth * e, baseWidth * 2 * e, baseWidth * 4 * e, baseWidth * 8 * e]
   }
@@ -118,5 +120,5 @@ export function defaultDecoderChannels(enc: ResolvedEncoder): number[] {
 export function resolveDecoderChannels(enc: ResolvedEncoder, given?: number[]): number[] {
   if (!given) return defaultDecoderChannels(enc)
   if (given.length !== 4) throw new SegError('BAD_ARGUMENT', `decoderChannels needs 4 widths (levels 0..3), got ${given.length}`)
-  return given.map((c, i) => positiveInt(`decoderChannels[${i}]`, c))
+  return given.map((c, i) => boundedInt(`decoderChannels[${i}]`, c, 'layerWidth'))
 }

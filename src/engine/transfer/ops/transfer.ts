@@ -7,6 +7,7 @@
  */
 import { readCheckpoint } from '../../checkpoint'
 import { SegError } from '../../errors'
+import { boundedInt } from '../../limits'
 import type { StateDict } from '../../tensor'
 import type { ProvenanceEntry } from '../../bundle/manifest'
 import {
@@ -71,10 +72,6 @@ export interface TransferResult {
 }
 
 const shapesOf = (s: StateDict): Map<string, number[]> => new Map([...s].map(([k, t]) => [k, t.dims]))
-const positive = (what: string, v: number): number => {
-  if (!Number.isInteger(v) || v < 1) throw new SegError('BAD_ARGUMENT', `${what} must be a positive integer, got ${v}`)
-  return v
-}
 const TARGETS: readonly TargetKind[] = ['resnet', 'resunet', 'shared']
 
 /** Decoder widths of a ResUNet-like source (decoder_i.1.conv out channels), or undefined. */
@@ -85,8 +82,8 @@ function sourceDecoderChannels(shapes: Map<string, number[]>): number[] | undefi
 
 /** The target architecture: the source's encoder (depth, widths, stem) with the requested channels and classes. */
 export function targetConfig(src: InferredResNet, opts: TransferOptions, decoderChannels?: number[], sourceSegClasses?: number): ArchitectureConfig {
-  const inChannels = positive('--in-channels', opts.inChannels ?? src.inChannels)
-  const classes = positive('--classes', opts.classes)
+  const inChannels = boundedInt('--in-channels', opts.inChannels ?? src.inChannels, 'channels')
+  const classes = boundedInt('--classes', opts.classes, 'classes')
   if (classes < 2) throw new SegError('BAD_ARGUMENT', `--classes must be at least 2 (softmax over classes), got ${classes}`)
   if (opts.headCue !== undefined && opts.headCue !== 'none' && !HEAD_CUES.includes(opts.headCue)) {
     throw new SegError('BAD_ARGUMENT', `--head-cue must be none or ${HEAD_CUES.join(', ')}, got '${String(opts.headCue)}'`)
@@ -96,11 +93,11 @@ export function targetConfig(src: InferredResNet, opts: TransferOptions, decoder
   }
   const base = {
     depth: src.depth as ResNetDepth, inChannels, baseWidth: src.baseWidth, stemChannels: src.stemChannels,
-    deepStem: src.deepStem, seed: opts.seed ?? 0
+    deepStem: src.deepStem, seed: boundedInt('--seed', opts.seed ?? 0, 'seed', 0)
   }
   if (opts.to === 'resnet') return { ...base, kind: 'resnet', numClasses: classes }
   if (opts.to === 'resunet') return { ...base, kind: 'resunet', numClasses: classes, decoderChannels }
-  const headClasses = positive('--head-classes', opts.headClasses ?? src.numClasses ?? classes)
+  const headClasses = boundedInt('--head-classes', opts.headClasses ?? src.numClasses ?? classes, 'classes')
   const headCue = opts.headCue === 'none' ? undefined : opts.headCue ?? inferHeadCue(src, sourceSegClasses)
   return { ...base, kind: 'shared', segClasses: classes, numClasses: headClasses, decoderChannels, ...(headCue ? { headCue } : {}) }
 }

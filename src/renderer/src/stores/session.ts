@@ -89,6 +89,8 @@ export const useSessionStore = defineStore('session', {
         const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device, refinement: this.refinement }))
         if (run) {
           labelVoxels = typedVoxels(await api.readLabels(run.runId))
+          // the new result replaces the shown one: the app need not keep the old label map
+          if (this.run) void api.forgetRun(this.run.runId).catch(() => undefined)
           this.run = run
           this.progress = 1
           this.labelsVersion++

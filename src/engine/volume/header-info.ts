@@ -1,0 +1,56 @@
+/**
+ * A volume's grid and voxel type from its header alone, before anything is decoded: what
+ * pipeline/memory.ts needs to bound a segmentation's memory. NIfTI-1 headers are parsed by our own
+ * nifti-header.ts (the geometry policy of the reader, read-nifti.ts); NRRD, MetaImage and NIfTI-2
+ * go through itk-wasm's `informationOnly` read, as the reader's own header checks do.
+ * The reader (read.ts) still runs every check of its own afterwards.
+ */
+import { resolve } from 'node:path'
+import { readImageNode } from '@itk-wasm/image-io'
+import type { Grid } from './volume'
+import { NIFTI1_HEADER_BYTES, niftiBytesPerVoxel, niftiIsScaled, parseNiftiHeader, readHeadBytes } from './nifti-header'
+import { niftiGeometryWithNotes } from './read-nifti'
+import { itkGrid } from './itk-image'
+import { formatOfPath } from './read'
+
+export interface HeaderInfo extends Grid {
+  /** Bytes of one decoded voxel in memory (a scaled NIfTI decodes to float32, 64-bit integers to float64). */
+  voxelBytes: number
+}
+
+const ITK_COMPONENT_BYTES: Record<string, number> = {
+  uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, float64: 8, uint64: 8, int64: 8
+}
+
+/**
+ * The grid and decoded voxel size of an image file, from its header only.
+ * @returns null when the header cannot tell (unknown format, unreadable or not an image): the
+ *          reader then refuses the file with its own specific error.
+ */
+export async function readHeaderInfo(path: string): Promise<HeaderInfo | null> {
+  const info = await headerOf(resolve(path))
+  // non-finite geometry is the reader's to refuse, with its own message
+  return info && [...info.spacing, ...info.origin, ...info.direction].every(Number.isFinite) ? info : null
+}
+
+async function headerOf(abs: string): Promise<HeaderInfo | null> {
+  const format = formatOfPath(abs)
+  if (format === null) return null
+  try {
+    if (format === 'nifti') {
+      const header = parseNiftiHeader(await readHeadBytes(abs, NIFTI1_HEADER_BYTES))
+      if (header !== null) {
+        const stored = niftiBytesPerVoxel(header)
+        if (stored === undefined) return null
+        const { spacing, origin, direction } = niftiGeometryWithNotes(header).geometry
+        const voxelBytes = niftiIsScaled(header) ? Math.max(4, stored) : stored
+        return { size: [header.dim[1], header.dim[2], header.dim[3]], spacing, origin, direction, voxelBytes }
+      }
+    }
+    const info = await readImageNode(abs, { informationOnly: true })
+    const bytes = ITK_COMPONENT_BYTES[info.imageType.componentType] ?? 8
+    return { ...itkGrid(info), voxelBytes: bytes * info.imageType.components }
+  } catch {
+    return null
+  }
+}
