@@ -11,6 +11,8 @@ import * as demoCmd from './commands/demo'
 import * as summaryCmd from './commands/summary'
 import * as transferCmd from './commands/transfer'
 import * as batchCmd from './commands/batch'
+import * as queueCmd from './commands/queue'
+import * as workerCmd from './commands/worker'
 
 interface Command {
   run(argv: string[], io: CommandIO): Promise<number>
@@ -24,7 +26,9 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCmd,
   summary: summaryCmd,
   transfer: transferCmd,
-  batch: batchCmd
+  batch: batchCmd,
+  queue: queueCmd,
+  worker: workerCmd
 }
 
 function help(io: CommandIO): void {
