@@ -9,12 +9,13 @@ import { progressLine, type BatchCounts } from '../../engine/batch/progress'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer batch --model <bundle> --inputs <folder | list.csv> --out-dir <dir>
-        [--workers N] [--device auto|cpu|cuda|dml|coreml] [--no-refinement]
+        [--workers N] [--device auto|cpu|cuda|dml|coreml] [--no-refinement] [--retry-failed]
     Segment many studies on this machine with N worker processes (default 1), each with its own
     model session and floor(cores / N) threads. --inputs is a folder (one study per volume file) or
     a CSV 'id,<channel 1>,...' with one file per model channel. Writes studies/<id>.nii.gz,
     <id>_stats.csv and <id>_thumb.png, a journal, report.csv and report.html. Re-running skips the
-    studies already done with the same inputs and bundle; Ctrl-C stops cleanly and writes the report.`
+    studies finished with the same inputs and bundle (failed ones too, unless --retry-failed);
+    Ctrl-C stops cleanly and writes the report. Exit status 1 when a study failed.`
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
@@ -58,7 +59,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       workers: { type: 'string' },
       device: { type: 'string', default: 'auto' },
       quiet: { type: 'boolean', default: false },
-      'no-refinement': { type: 'boolean', default: false }
+      'no-refinement': { type: 'boolean', default: false },
+      'retry-failed': { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -79,10 +81,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   process.once('SIGINT', onSigint)
   try {
-    const r = await runBatch({ bundle, studies, outDir: values['out-dir'], workers, device, refinement: !values['no-refinement'], signal: controller.signal, onProgress: (c) => bar?.update(c) })
+    const r = await runBatch({ bundle, studies, outDir: values['out-dir'], workers, device, refinement: !values['no-refinement'], retryFailed: values['retry-failed'], signal: controller.signal, onProgress: (c) => bar?.update(c) })
     bar?.done()
     const c = r.counts
-    io.out(`${c.done} done (${c.skipped} from before), ${c.failed} failed, ${c.total - c.done - c.failed} not run, of ${c.total} studies`)
+    io.out(`${c.done} done, ${c.failed} failed (${c.skipped} finished before this run), ${c.total - c.done - c.failed} not run, of ${c.total} studies`)
     io.out(`wrote ${r.report.csv}`)
     io.out(`wrote ${r.report.html}`)
     if (r.cancelled) return 130

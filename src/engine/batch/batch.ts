@@ -24,6 +24,8 @@ export interface BatchOptions {
   workers: number
   device: Device
   refinement: boolean
+  /** Run the studies that failed before (same inputs and bundle) again. */
+  retryFailed?: boolean
   /** Aborting stops dispatching, cancels the studies in flight (no partial files) and still writes the report. */
   signal?: AbortSignal
   onProgress?: (counts: BatchCounts) => void
@@ -42,12 +44,15 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   try {
     sweepPartials(outDir)
     const keyed = await keyStudies(opts.studies, await hashBundle(opts.bundle), { refinement: opts.refinement })
-    const plan = planBatch(keyed, readJournal(outDir), outDir)
-    const records = new Map<string, StudyRecord>(plan.done.map((r) => [r.key, r]))
-    const counts: BatchCounts = { total: keyed.length, done: plan.done.length, failed: 0, skipped: plan.done.length, running: 0 }
-    opts.onProgress?.({ ...counts })
+    const plan = planBatch(keyed, readJournal(outDir), outDir, { retryFailed: opts.retryFailed })
+    const records = new Map<string, StudyRecord>(plan.finished.map((r) => [r.key, r]))
+    const before = (status: StudyRecord['status']) => plan.finished.filter((r) => r.status === status).length
+    const workers = Math.min(opts.workers, Math.max(1, plan.todo.length))
+    const counts: BatchCounts = { total: keyed.length, done: before('done'), failed: before('failed'), skipped: plan.finished.length }
+    const running = () => Math.min(workers, counts.total - counts.done - counts.failed)
+    opts.onProgress?.({ ...counts, running: running() })
     const journal = new JournalWriter(outDir)
-    const pool = new StudyPool({ workers: Math.min(opts.workers, Math.max(1, plan.todo.length)), bundleDir: opts.bundle.dir, outDir, device: opts.device, refinement: opts.refinement })
+    const pool = new StudyPool({ workers, bundleDir: opts.bundle.dir, outDir, device: opts.device, refinement: opts.refinement })
     const onAbort = () => pool.cancel()
     opts.signal?.addEventListener('abort', onAbort)
     let cancelled = false
@@ -58,7 +63,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
           journal.append(r)
           records.set(r.key, r)
           counts[r.status === 'done' ? 'done' : 'failed']++
-          opts.onProgress?.({ ...counts })
+          opts.onProgress?.({ ...counts, running: running() })
         } catch (e) {
           if (isSegError(e) && e.code === 'CANCELLED') cancelled = true
           else throw e

@@ -1,7 +1,8 @@
 /**
- * The planner: which studies of a listing still need a run. A study is done when the journal's
- * latest record for its key (id + input contents + bundle + options) is `done` and its outputs are
- * all in place; anything else (new, changed inputs or model, failed, outputs removed) runs again.
+ * The planner: which studies of a listing still need a run. A study is finished when the journal's
+ * latest record for its key (id + input contents + bundle + options) is `done` with its outputs all
+ * in place, or `failed` (the same inputs and model would fail the same way; `retryFailed` runs them
+ * again). Anything else (new, changed inputs or model, outputs removed) runs.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -43,18 +44,18 @@ export async function keyStudies(studies: readonly Study[], bundleHash: string, 
 export interface Plan {
   /** Studies to run, in listing order. */
   todo: KeyedStudy[]
-  /** Records of the studies already done (outputs in place), in listing order. */
-  done: StudyRecord[]
+  /** Records of the studies already finished (done with outputs in place, or failed), in listing order. */
+  finished: StudyRecord[]
 }
 
 /** Splits keyed studies into those to run and those done, from the journal's records. */
-export function planBatch(studies: readonly KeyedStudy[], journal: readonly StudyRecord[], outDir: string): Plan {
+export function planBatch(studies: readonly KeyedStudy[], journal: readonly StudyRecord[], outDir: string, opts: { retryFailed?: boolean } = {}): Plan {
   const latest = latestByKey(journal)
-  const plan: Plan = { todo: [], done: [] }
+  const plan: Plan = { todo: [], finished: [] }
   for (const s of studies) {
     const r = latest.get(s.key)
     const complete = r?.status === 'done' && r.outputs !== undefined && Object.values(r.outputs).every((p) => existsSync(join(outDir, p)))
-    if (complete) plan.done.push(r)
+    if (complete || (r?.status === 'failed' && !opts.retryFailed)) plan.finished.push(r!)
     else plan.todo.push(s)
   }
   return plan
