@@ -79,9 +79,9 @@ describe('segtransfer batch: 12 studies, one corrupt', () => {
     try {
       const page = ctx.pages()[0] ?? (await ctx.newPage())
       await page.goto(`file://${join(out, 'report.html')}`)
-      await page.waitForFunction(() => [...document.images].every((i) => i.complete))
+      await page.waitForFunction('[...document.images].every((i) => i.complete)')
       expect(await page.locator('tbody tr').count()).toBe(12)
-      const loaded = await page.evaluate(() => [...document.images].filter((i) => i.naturalWidth > 0).length)
+      const loaded = await page.evaluate('[...document.images].filter((i) => i.naturalWidth > 0).length')
       expect(loaded).toBe(11)
       expect(await page.locator('tbody tr').first().getAttribute('data-id')).toBe('corrupt')
       await page.locator('th', { hasText: 'grey matter (mL)' }).click() // sorting works offline too

@@ -92,7 +92,7 @@ export class StudyPool {
       type: 'init',
       bundleDir: this.opts.bundleDir,
       outDir: this.opts.outDir,
-      options: { device: this.opts.device, refinement: this.opts.refinement, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
+      options: { worker: writerName(), device: this.opts.device, refinement: this.opts.refinement, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
     }
     child.send(init)
     child.on('message', (m: any) => this.onMessage(slot, m))

@@ -11,7 +11,7 @@ import { segment, type Device } from '../pipeline/segment'
 import { writeLabelMap, labelStatistics, writeStatistics, writeFileAtomic } from '../export'
 import { thumbnail } from './thumbnail'
 import { encodePng } from './png'
-import { writerName, type StudyRecord } from './journal'
+import type { StudyRecord } from './journal'
 import type { Study } from './studies'
 
 /** A study with its key (studyKey()), or the reason its inputs could not even be hashed. */
@@ -26,6 +26,8 @@ export interface StudyRunOptions {
   /** onnxruntime intra-op threads for this study. */
   threads?: number
   refinement: boolean
+  /** The batch or queue worker process this study runs for (journal and job results name it). */
+  worker: string
   signal?: AbortSignal
   /** Fraction 0..1 of this study. */
   onProgress?: (fraction: number) => void
@@ -50,7 +52,7 @@ export function failureMessage(e: unknown): string {
  */
 export async function runStudy(bundle: Bundle, study: KeyedStudy, outDir: string, opts: StudyRunOptions): Promise<StudyRecord> {
   const start = performance.now()
-  const base = { key: study.key, id: study.id, inputs: study.inputs, worker: writerName() }
+  const base = { key: study.key, id: study.id, inputs: study.inputs, worker: opts.worker }
   const seconds = () => +((performance.now() - start) / 1000).toFixed(3)
   try {
     if (study.unreadable) throw new SegError('FILE_NOT_FOUND', study.unreadable)
