@@ -1,11 +1,12 @@
 /**
- * Distributed batches over BullMQ on Redis: one job per study (job id = the study's key, so queuing
- * the same study again is a no-op), workers on any number of machines that share the input and
+ * Distributed batches over BullMQ on Redis: one job per study (job id = a hash of the study's key and
+ * output folder, so queuing the same study again is a no-op), workers on any number of machines that share the input and
  * output storage, retries with exponential backoff, and BullMQ's stalled-job recovery: a worker
  * that dies mid-job loses its lock and another worker takes the job over. Outputs stay exactly-once
  * by construction: a study's outputs are renamed into place under fixed names (a redo replaces them
  * whole), and journal records are keyed, the latest winning.
  */
+import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -87,17 +88,25 @@ export interface EnqueueOptions extends QueueOptions {
   backoffMs?: number
 }
 
-/** Queues one job per study; returns how many were new and how many were already queued (same key). */
+/**
+ * A study's job id: its key (inputs, bundle, options) and where its outputs go, so the same study
+ * queued for another output folder is another job, and queued again for the same one is not.
+ */
+export function jobIdOf(key: string, outDir: string): string {
+  return createHash('sha256').update(`${key}:${resolve(outDir)}`).digest('hex').slice(0, 40)
+}
+
+/** Queues one job per study; returns how many were new and how many were already queued (same job id). */
 export async function enqueueStudies(o: EnqueueOptions): Promise<{ added: number; existing: number }> {
   const keyed = await keyStudies(o.studies, await hashBundle(o.bundle), { refinement: o.refinement })
   const outDir = resolve(o.outDir)
   return withQueue(o, async (queue) => {
-    const known = await Promise.all(keyed.map((s) => queue.getJob(s.key)))
+    const known = await Promise.all(keyed.map((s) => queue.getJob(jobIdOf(s.key, outDir))))
     const fresh = keyed.filter((_, i) => !known[i])
     await queue.addBulk(fresh.map((study) => ({
       name: study.id,
       data: { study, bundleDir: o.bundle.dir, outDir, refinement: o.refinement } satisfies StudyJobData,
-      opts: { jobId: study.key, attempts: o.attempts ?? DEFAULT_ATTEMPTS, backoff: { type: 'exponential', delay: o.backoffMs ?? DEFAULT_BACKOFF_MS } }
+      opts: { jobId: jobIdOf(study.key, outDir), attempts: o.attempts ?? DEFAULT_ATTEMPTS, backoff: { type: 'exponential', delay: o.backoffMs ?? DEFAULT_BACKOFF_MS } }
     })))
     return { added: fresh.length, existing: keyed.length - fresh.length }
   })
@@ -189,12 +198,20 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
   const connection = await connect(url, false)
   const pools = new Map<string, StudyPool>()
   const journals = new Map<string, JournalWriter>()
-  const progress = new Map<string, Job>()
+  const progress = new Map<string, { job: Job; step: number }>()
+  // Progress to Redis in 10 % steps: each update is a round trip, and a study reports many stages.
+  const report = (key: string, fraction: number) => {
+    const p = progress.get(key)
+    const step = Math.floor(fraction * 10)
+    if (!p || step <= p.step) return
+    p.step = step
+    void p.job.updateProgress(step * 10).catch(() => undefined)
+  }
   const poolFor = (d: StudyJobData) => {
     const k = JSON.stringify([d.bundleDir, d.outDir, d.refinement])
     let p = pools.get(k)
     if (!p) {
-      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, onProgress: (key, f) => void progress.get(key)?.updateProgress(Math.round(f * 100)).catch(() => undefined) })
+      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, onProgress: report })
       pools.set(k, p)
     }
     return p
@@ -203,7 +220,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
   const worker = new Worker(name, async (job: Job) => {
     const d = job.data as StudyJobData
     o.onEvent?.('started', { jobId: job.id!, id: d.study.id })
-    progress.set(d.study.key, job)
+    progress.set(d.study.key, { job, step: 0 })
     let record: StudyRecord
     try {
       record = await poolFor(d).run(d.study)
