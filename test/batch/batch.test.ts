@@ -133,3 +133,24 @@ describe('segtransfer batch killed with SIGKILL half-way', () => {
     expect(filesIn(studiesDir)).toHaveLength(33)
   })
 })
+
+describe('segtransfer batch stopped by Ctrl-C', () => {
+  const tmp = tempDir('segtransfer-batch-int-')
+  afterAll(() => tmp.cleanup())
+
+  it('cancels the study in flight, writes the report with the rest pending, exits 130, leaves no partial file', async () => {
+    const inputs = join(tmp.dir, 'in')
+    const out = join(tmp.dir, 'out')
+    mkdirSync(inputs)
+    writeStudies(inputs, 6)
+    const run = spawnCli(['batch', '--model', DEMO, '--inputs', inputs, '--out-dir', out, '--device', 'cpu'], { detached: true })
+    await run.waitFor(/^1\/6 finished/)
+    process.kill(-run.child.pid!, 'SIGINT') // the whole process group, as Ctrl-C in a terminal does
+    expect(await run.exited).toBe(130)
+    const rows = readCsv(join(out, 'report.csv'))
+    expect(rows).toHaveLength(6)
+    expect(rows.filter((r) => r.status === 'pending').length).toBeGreaterThanOrEqual(4)
+    expect(partials(join(out, 'studies'))).toEqual([])
+    expect(readJournal(out).length).toBe(rows.filter((r) => r.status === 'done').length)
+  })
+})

@@ -30,9 +30,9 @@ export function writeStudies(dir: string, n: number, corrupt = false): string[] 
   return names
 }
 
-/** The CLI in a child process; `lines` collects stdout and stderr lines as they come. */
-export function spawnCli(args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
-  const child = spawn(process.execPath, [join(REPO, 'bin/segtransfer.mjs'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+/** The CLI in a child process (`detached`: in its own process group, as a terminal runs it); `lines` collects stdout and stderr lines as they come. */
+export function spawnCli(args: string[], opts: { detached?: boolean } = {}): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
+  const child = spawn(process.execPath, [join(REPO, 'bin/segtransfer.mjs'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached })
   const lines: string[] = []
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = []
   const onData = (buf: Buffer) => {

@@ -42,7 +42,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  io.err('stopping: finishing the jobs in flight')
+  io.err('stopping: finishing the jobs in flight (Ctrl-C again to stop at once: their jobs go back to the queue)')
+  const force = () => process.exit(130)
+  process.once('SIGINT', force)
+  process.once('SIGTERM', force)
   await worker.close()
   return 0
 }

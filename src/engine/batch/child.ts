@@ -24,6 +24,8 @@ let controller = new AbortController()
 let init: { bundle: Bundle; msg: ChildInit } | undefined
 let busy = false
 
+// Ctrl-C in a terminal signals the whole process group: the parent decides (cancel or finish).
+process.on('SIGINT', () => undefined)
 process.on('disconnect', () => {
   controller.abort()
   if (!busy) process.exit(0)

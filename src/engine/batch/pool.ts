@@ -80,7 +80,7 @@ export class StudyPool {
     await Promise.all(this.slots.map((s) => new Promise<void>((resolve) => {
       if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve()
       s.child.once('exit', () => resolve())
-      if (!s.task) s.child.disconnect()
+      if (!s.task && s.child.connected) s.child.disconnect()
     })))
   }
 

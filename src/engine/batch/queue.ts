@@ -246,7 +246,8 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
   await worker.waitUntilReady()
   return {
     async close() {
-      await worker.close()
+      // Without Redis a graceful close would wait for it forever; the jobs in flight then stall and are recovered.
+      await worker.close(connection.status !== 'ready')
       for (const p of pools.values()) p.cancel()
       await Promise.all([...pools.values()].map((p) => p.close()))
       for (const j of journals.values()) j.close()
