@@ -81,8 +81,8 @@ export function reportHtml(rows: readonly ReportRow[], title: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:middle}th{background:#eee;cursor:pointer;position:sticky;top:0}
-tr.failed td{background:#fde8e8}tr.pending td,tr.running td{color:#777}img{display:block;max-height:128px}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:middle;max-width:24em;overflow-wrap:break-word}th{background:#eee;cursor:pointer;position:sticky;top:0}
+tr.failed td{background:#fde8e8}tr.pending td,tr.running td{color:#777}img{display:block;max-height:96px}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1><p>${rows.length} studies: ${counts}. Click a column to sort.</p>
 <table><thead><tr>${head}</tr></thead><tbody>
