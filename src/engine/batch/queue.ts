@@ -143,15 +143,16 @@ export async function queueReportRows(o: QueueOptions & { outDir: string }): Pro
   const outDir = resolve(o.outDir)
   const latest = latestByKey(readJournal(outDir))
   return withQueue(o, async (queue) => {
-    const jobs = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])).filter((j) => (j.data as StudyJobData).outDir === outDir)
     const rows = new Map<string, ReportRow>()
-    for (const j of jobs) {
-      const { study } = j.data as StudyJobData
-      const state = await j.getState()
-      const rec = latest.get(study.key)
-      rows.set(study.key, rec ?? (state === 'failed'
-        ? { key: study.key, id: study.id, inputs: study.inputs, status: 'failed', error: j.failedReason, seconds: 0, worker: '', finishedAt: new Date(j.finishedOn ?? 0).toISOString() }
-        : { ...study, status: state === 'active' ? 'running' : 'pending' }))
+    for (const state of ['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'] as const) {
+      for (const j of await queue.getJobs(state)) {
+        const { study, outDir: jobOut } = j.data as StudyJobData
+        if (jobOut !== outDir || rows.has(study.key)) continue
+        const rec = latest.get(study.key)
+        rows.set(study.key, rec ?? (state === 'failed'
+          ? { key: study.key, id: study.id, inputs: study.inputs, status: 'failed', error: j.failedReason, seconds: 0, worker: '', finishedAt: new Date(j.finishedOn ?? 0).toISOString() }
+          : { ...study, status: state === 'active' ? 'running' : 'pending' }))
+      }
     }
     return [...rows.values()]
   })
