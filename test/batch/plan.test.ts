@@ -6,7 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { tempDir } from '../helpers/data'
+import { REPO, tempDir } from '../helpers/data'
+import { cli } from '../cli/run-cli'
+import { LOCK_FILE } from '../../src/engine/batch/lock'
 import { JournalWriter, parseJournal, readJournal, type StudyRecord } from '../../src/engine/batch/journal'
 import { keyStudies, planBatch } from '../../src/engine/batch/plan'
 import { studyKey } from '../../src/engine/batch/hash'
@@ -117,5 +119,27 @@ describe('batch progress and threads', () => {
     expect(threadsPerWorker(2, 16)).toBe(8)
     expect(threadsPerWorker(3, 16)).toBe(5)
     expect(threadsPerWorker(4, 2)).toBe(1)
+  })
+})
+
+describe('batch and queue commands: bad arguments', () => {
+  const tmp = tempDir('segtransfer-batch-args-')
+  afterAll(() => tmp.cleanup())
+  const DEMO_BUNDLE = join(REPO, 'resources/models/demo-tissue')
+
+  it('refuses out-of-range numbers, missing inputs and a folder in use by another batch, in one line each', async () => {
+    const base = ['batch', '--model', DEMO_BUNDLE, '--out-dir', tmp.dir]
+    expect((await cli(...base, '--inputs', tmp.dir, '--workers', '0')).err).toBe('error: --workers 0 is out of range; expected an integer from 1 to 64')
+    expect((await cli(...base, '--inputs', join(tmp.dir, 'nope'))).err).toMatch(/^error: \S+nope does not exist; expected a folder of volumes or a \.csv list$/)
+    expect((await cli('worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '65')).err).toBe('error: --concurrency 65 is out of range; expected an integer from 1 to 64')
+    expect((await cli('queue', 'add', '--redis', 'redis://127.0.0.1:1', '--model', DEMO_BUNDLE, '--inputs', tmp.dir, '--out-dir', tmp.dir, '--attempts', '99')).err).toBe('error: --attempts 99 is out of range; expected an integer from 1 to 20')
+    expect((await cli('queue', 'drop', '--redis', 'redis://127.0.0.1:1')).err).toBe('error: queue drop: unknown subcommand; expected add, status or report')
+    const inputs = join(tmp.dir, 'in')
+    mkdirSync(inputs)
+    writeStudies(inputs, 1)
+    writeFileSync(join(tmp.dir, LOCK_FILE), String(process.ppid)) // a live process holds the folder
+    const busy = await cli(...base, '--inputs', inputs)
+    expect(busy.code).toBe(2)
+    expect(busy.err).toMatch(/is in use by another batch \(pid \d+\); expected one batch per output folder$/)
   })
 })
