@@ -13,7 +13,7 @@ import { JournalWriter, parseJournal, readJournal, type StudyRecord } from '../.
 import { keyStudies, planBatch } from '../../src/engine/batch/plan'
 import { studyKey } from '../../src/engine/batch/hash'
 import { listStudies } from '../../src/engine/batch/studies'
-import { batchRate, progressLine } from '../../src/engine/batch/progress'
+import { batchRate, progressBar, progressLine } from '../../src/engine/batch/progress'
 import { threadsPerWorker } from '../../src/engine/batch/pool'
 import { studyOutputs } from '../../src/engine/batch/study'
 import { writeStudies } from './fixtures'
@@ -113,6 +113,7 @@ describe('batch progress and threads', () => {
     expect(batchRate(c, 60_000)).toEqual({ perMinute: 4, etaSeconds: 60 })
     expect(progressLine(c, 60_000)).toBe('6/10 finished: 5 done (2 from before), 1 failed | 4.0 studies/min | ETA 60 s')
     expect(batchRate({ total: 3, done: 0, failed: 0, skipped: 0 }, 1000).etaSeconds).toBeUndefined()
+    expect(progressBar(c, 10)).toBe('[######....]')
   })
 
   it('gives each worker process floor(cores / workers) threads, at least one', () => {

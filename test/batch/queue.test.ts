@@ -54,7 +54,7 @@ describe.skipIf(!haveRedis)('segtransfer queue + 3 workers, one killed mid-job',
 
   it('completes all 20 exactly once after a worker is SIGKILLed mid-job; the killed job is retried by another worker', async () => {
     // Short lock and stall check so that the dead worker's job is recovered within seconds.
-    const start = () => spawnCli(['worker', '--redis', redis.url, '--queue', QUEUE, '--concurrency', '1', '--device', 'cpu', '--lock-ms', '2000', '--stalled-ms', '1000'])
+    const start = () => spawnCli(['worker', '--redis', redis.url, '--queue', QUEUE, '--concurrency', '1', '--device', 'cpu', '--lock-ms', '3000', '--stalled-ms', '1000'])
     const victim = start()
     workers = [victim]
     const started = await victim.waitFor(/^started \S+ job [0-9a-f]{40}$/)
@@ -102,6 +102,6 @@ describe.skipIf(!haveRedis)('segtransfer queue + 3 workers, one killed mid-job',
       for (const l of rec.labels!) expect(Number(row[`${l.name} (mL)`])).toBe(l.volumeMl)
     }
     const status = await cli('queue', 'status', '--redis', redis.url, '--queue', QUEUE)
-    expect(status.out).toMatch(/^20\/20 finished: 20 done, 0 failed \| [\d.]+ studies\/min \| ETA 0 s/)
+    expect(status.out).toMatch(/^\[#{20}\] 20\/20 finished: 20 done, 0 failed \| [\d.]+ studies\/min \| ETA 0 s/)
   })
 })

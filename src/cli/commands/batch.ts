@@ -5,7 +5,7 @@ import type { Device } from '../../engine/pipeline/segment'
 import { listStudies } from '../../engine/batch/studies'
 import { runBatch } from '../../engine/batch/batch'
 import { MAX_WORKERS } from '../../engine/batch/pool'
-import { progressLine, type BatchCounts } from '../../engine/batch/progress'
+import { progressBar, progressLine, type BatchCounts } from '../../engine/batch/progress'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer batch --model <bundle> --inputs <folder | list.csv> --out-dir <dir>
@@ -32,14 +32,14 @@ export function checkDevice(device: string): Device {
   return device as Device
 }
 
-/** Prints progress lines: redrawn in place on a TTY, else at most one line per finished study. */
+/** Prints a progress bar with counts, rate and ETA: redrawn in place on a TTY, else one line per finished study. */
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(c: BatchCounts): void; done(): void } {
   const start = Date.now()
   let last = ''
   return {
     update(c) {
       const line = progressLine(c, Date.now() - start)
-      if (stream.isTTY) stream.write(`\r${line}`.padEnd(100))
+      if (stream.isTTY) stream.write(`\r${progressBar(c)} ${line}`.padEnd(120))
       else if (line !== last) stream.write(line + '\n')
       last = line
     },

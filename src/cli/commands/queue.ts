@@ -3,7 +3,7 @@ import { SegError } from '../../engine/errors'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { listStudies } from '../../engine/batch/studies'
 import { enqueueStudies, queueStatus, writeQueueReport, DEFAULT_ATTEMPTS } from '../../engine/batch/queue'
-import { progressLine } from '../../engine/batch/progress'
+import { progressBar, progressLine } from '../../engine/batch/progress'
 import { intOption } from './batch'
 import type { CommandIO } from '../io'
 
@@ -37,7 +37,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const q = { redisUrl: values.redis, queue: values.queue }
   if (sub === 'status') {
     const s = await queueStatus(q)
-    io.out(progressLine(s.counts, s.elapsedMs))
+    io.out(`${progressBar(s.counts)} ${progressLine(s.counts, s.elapsedMs)}`)
     io.out(`${s.counts.waiting} waiting, ${s.counts.delayed} waiting to retry`)
     for (const a of s.active) io.out(`  running ${a.id} ${a.progress}%`)
     return 0

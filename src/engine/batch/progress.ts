@@ -30,7 +30,13 @@ function duration(s: number): string {
   return `${(s / 3600).toFixed(1)} h`
 }
 
-/** One status line: "7/12 done, 1 failed, 2 running | 3.1 studies/min | ETA 1 min". */
+/** A text bar of the finished fraction: "[########............]". */
+export function progressBar(c: BatchCounts, width = 20): string {
+  const filled = c.total > 0 ? Math.round(((c.done + c.failed) / c.total) * width) : 0
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
+}
+
+/** One status line: "7/12 finished: 6 done, 1 failed, 2 running | 3.1 studies/min | ETA 1 min". */
 export function progressLine(c: BatchCounts, elapsedMs: number): string {
   const r = batchRate(c, elapsedMs)
   const running = c.running ? `, ${c.running} running` : ''

@@ -179,6 +179,9 @@ export interface WorkerOptions extends QueueOptions {
 
 /** A crash of the worker process is retried; a study's own error (its input) is not. */
 const CRASH = 'the worker process stopped during this study'
+const LOST_LOCK = 'this worker lost the job\'s lock (it was given to another worker); the other worker records it'
+/** BullMQ's default lock duration, ms. */
+const DEFAULT_LOCK_MS = 30_000
 
 /**
  * Starts a queue worker: BullMQ takes jobs and hands each to a StudyPool process (the pool of the
@@ -218,7 +221,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
     return p
   }
   const journalFor = (outDir: string) => journals.get(outDir) ?? journals.set(outDir, new JournalWriter(outDir)).get(outDir)!
-  const worker = new Worker(name, async (job: Job) => {
+  const worker = new Worker(name, async (job: Job, token?: string) => {
     const d = job.data as StudyJobData
     o.onEvent?.('started', { jobId: job.id!, id: d.study.id })
     progress.set(d.study.key, { job, step: 0 })
@@ -228,6 +231,9 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
     } finally {
       progress.delete(d.study.key)
     }
+    // A worker whose lock lapsed (starved, not dead) may find its job already handed to another:
+    // that worker journals it, so the study keeps one record.
+    if (token && !(await job.extendLock(token, lockDuration ?? DEFAULT_LOCK_MS))) throw new Error(LOST_LOCK)
     const crashed = record.status === 'failed' && record.error?.startsWith(CRASH)
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
     if (!crashed || lastAttempt) journalFor(d.outDir).append(record)
