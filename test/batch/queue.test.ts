@@ -4,7 +4,7 @@
  * worker, and every study must end exactly once: one set of outputs, one journal record, one row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Queue } from 'bullmq'
@@ -103,5 +103,24 @@ describe.skipIf(!haveRedis)('segtransfer queue + 3 workers, one killed mid-job',
     }
     const status = await cli('queue', 'status', '--redis', redis.url, '--queue', QUEUE)
     expect(status.out).toMatch(/^\[#{20}\] 20\/20 finished: 20 done, 0 failed \| [\d.]+ studies\/min \| ETA 0 s/)
+  })
+
+  it('retries with backoff a job whose study process crashed, and journals only the attempt that finished', async () => {
+    const q = `${QUEUE}-retry`
+    const one = join(tmp.dir, 'one')
+    const outOne = join(tmp.dir, 'out-one')
+    mkdirSync(one)
+    writeStudies(one, 1)
+    expect((await cli('queue', 'add', '--redis', redis.url, '--queue', q, '--model', DEMO, '--inputs', one, '--out-dir', outOne, '--attempts', '2')).code).toBe(0)
+    const w = spawnCli(['worker', '--redis', redis.url, '--queue', q, '--device', 'cpu'])
+    workers.push(w)
+    await w.waitFor(/^started /)
+    const [child] = execFileSync('pgrep', ['-P', String(w.child.pid)], { encoding: 'utf8' }).trim().split('\n')
+    process.kill(Number(child), 'SIGKILL') // the study's process, not the worker
+    await w.waitFor(/^failed t1_RAS_00 job \S+: the worker process stopped during this study \(SIGKILL\)/)
+    await w.waitFor(/^done t1_RAS_00 /, 60_000)
+    expect(w.lines.filter((l) => l.startsWith('started '))).toHaveLength(2)
+    const journal = readJournal(outOne)
+    expect(journal.map((r) => r.status)).toEqual(['done'])
   })
 })
