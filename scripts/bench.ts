@@ -36,7 +36,7 @@ import { StudyPool } from '../src/engine/batch/pool'
 import { JournalWriter } from '../src/engine/batch/journal'
 import { connect, enqueueStudies, startWorker } from '../src/engine/batch/queue'
 import { Queue } from 'bullmq'
-import { startRedis, writeStudies } from '../test/batch/fixtures'
+import { startRedis } from '../test/batch/fixtures'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DATA = path.resolve(ROOT, '../shared/data')
@@ -178,13 +178,12 @@ print(sorted(ts)[len(ts) // 2])`
   row('shipped', [`ORT forward ${size.join('x')}`, ortMs], ['PyTorch 1.13 forward', torchMs])
 }
 
-/** A temp folder with `n` study files (copies of the small public scans), removed by the caller. */
-function studyFolder(n: number, scans?: string[]): { dir: string; inputs: string; cleanup: () => void } {
+/** A temp folder with one study file per entry of `scans` (copies of shared scans), removed by the caller. */
+function studyFolder(scans: string[]): { dir: string; inputs: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'segtransfer-bench-'))
   const inputs = path.join(dir, 'in')
   mkdirSync(inputs)
-  if (scans) scans.forEach((s, i) => copyFileSync(path.join(DATA, s), path.join(inputs, `study_${String(i).padStart(3, '0')}.nii.gz`)))
-  else writeStudies(inputs, n)
+  scans.forEach((s, i) => copyFileSync(path.join(DATA, s), path.join(inputs, `study_${String(i).padStart(3, '0')}.nii.gz`)))
   return { dir, inputs, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
@@ -192,7 +191,7 @@ async function benchBatch(): Promise<void> {
   if (!existsSync(SHIPPED)) return console.log(`batch    skipped: ${SHIPPED} does not exist`)
   const bundle = await loadBundle(SHIPPED)
   const n = 8
-  const tmp = studyFolder(n, Array(n).fill('geometry/t1_RAS.nii.gz'))
+  const tmp = studyFolder(Array(n).fill('geometry/t1_RAS.nii.gz'))
   try {
     const studies = await listStudies(tmp.inputs, 1)
     const perMinute = async (workers: number) => {
@@ -213,7 +212,7 @@ async function benchQueue(): Promise<void> {
   if (spawnSync('redis-server', ['--version']).status !== 0) return console.log('queue    skipped: no redis-server (apt-get install redis-server)')
   const demo = await loadBundle(path.join(ROOT, 'resources/models/demo-tissue'))
   const n = 40
-  const tmp = studyFolder(n, Array(n).fill('geometry/minimal_no_orientation.nii.gz')) // 64x64x10: the study itself is cheap
+  const tmp = studyFolder(Array(n).fill('geometry/minimal_no_orientation.nii.gz')) // 64x64x10: the study itself is cheap
   const redis = await startRedis()
   try {
     const studies = await listStudies(tmp.inputs, 1)

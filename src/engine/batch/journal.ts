@@ -79,8 +79,7 @@ function fsyncDir(dir: string): void {
 /** Records of one journal file's text; a torn last line (no newline) is skipped, any other bad line is CORRUPT_FILE. */
 export function parseJournal(text: string, where: string): StudyRecord[] {
   const lines = text.split('\n')
-  const torn = lines.pop() // '' when the file ends with a newline, else a torn partial line
-  void torn
+  lines.pop() // '' when the file ends with a newline, else a torn partial line: either way not a record
   return lines.map((line, i) => {
     try {
       const r = JSON.parse(line) as StudyRecord
