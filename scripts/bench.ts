@@ -11,10 +11,14 @@
  *            and labels brought back onto the 1 mm grid by interpolated probabilities vs nearest-neighbour
  *            labels (time, grey- and white-matter Dice);
  *            and (if /usr/bin/python3 has torch) the same checkpoint's forward pass in PyTorch
+ * - batch:   `segtransfer batch` throughput (studies/min) with 1 and 2 local worker processes, the shipped
+ *            bundle on 8 copies of t1_RAS (each run once: the figure is already a mean over 8 studies)
+ * - queue:   the BullMQ queue's overhead per job (ms): 40 tiny demo-bundle studies (64x64x10) through a
+ *            warm queue worker on a real redis-server vs the same through a warm local worker process
  */
 import path from 'node:path'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { readImageNode } from '@itk-wasm/image-io'
 import { readVolume } from '../src/engine/volume/read'
@@ -25,6 +29,14 @@ import { segment } from '../src/engine/pipeline/segment'
 import { dice } from '../src/engine/labelmap/metrics'
 import { fitViewport } from '../src/renderer/src/geometry/space'
 import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
+import { listStudies } from '../src/engine/batch/studies'
+import { runBatch } from '../src/engine/batch/batch'
+import { keyStudies } from '../src/engine/batch/plan'
+import { StudyPool } from '../src/engine/batch/pool'
+import { JournalWriter } from '../src/engine/batch/journal'
+import { connect, enqueueStudies, startWorker } from '../src/engine/batch/queue'
+import { Queue } from 'bullmq'
+import { startRedis } from '../test/batch/fixtures'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DATA = path.resolve(ROOT, '../shared/data')
@@ -166,6 +178,77 @@ print(sorted(ts)[len(ts) // 2])`
   row('shipped', [`ORT forward ${size.join('x')}`, ortMs], ['PyTorch 1.13 forward', torchMs])
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped }
+/** A temp folder with one study file per entry of `scans` (copies of shared scans), removed by the caller. */
+function studyFolder(scans: string[]): { dir: string; inputs: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'segtransfer-bench-'))
+  const inputs = path.join(dir, 'in')
+  mkdirSync(inputs)
+  scans.forEach((s, i) => copyFileSync(path.join(DATA, s), path.join(inputs, `study_${String(i).padStart(3, '0')}.nii.gz`)))
+  return { dir, inputs, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+async function benchBatch(): Promise<void> {
+  if (!existsSync(SHIPPED)) return console.log(`batch    skipped: ${SHIPPED} does not exist`)
+  const bundle = await loadBundle(SHIPPED)
+  const n = 8
+  const tmp = studyFolder(Array(n).fill('geometry/t1_RAS.nii.gz'))
+  try {
+    const studies = await listStudies(tmp.inputs, 1)
+    const perMinute = async (workers: number) => {
+      const t = performance.now()
+      const r = await runBatch({ bundle, studies, outDir: path.join(tmp.dir, `out-${workers}`), workers, device: 'cpu', refinement: true })
+      if (r.counts.done !== n) throw new Error(`batch bench: ${r.counts.failed} studies failed`)
+      return (n * 60_000) / (performance.now() - t)
+    }
+    const one = await perMinute(1)
+    const two = await perMinute(2)
+    console.log(`batch    shipped bundle, ${n} studies (t1_RAS copies), ${availableParallelism()} cores: 1 worker ${one.toFixed(1)} studies/min | 2 workers ${two.toFixed(1)} studies/min | ratio ${(two / one).toFixed(2)}×`)
+  } finally {
+    tmp.cleanup()
+  }
+}
+
+async function benchQueue(): Promise<void> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) return console.log('queue    skipped: no redis-server (apt-get install redis-server)')
+  const demo = await loadBundle(path.join(ROOT, 'resources/models/demo-tissue'))
+  const n = 40
+  const tmp = studyFolder(Array(n).fill('geometry/minimal_no_orientation.nii.gz')) // 64x64x10: the study itself is cheap
+  const redis = await startRedis()
+  try {
+    const studies = await listStudies(tmp.inputs, 1)
+    const outDir = path.join(tmp.dir, 'out')
+    mkdirSync(outDir)
+    // local: the studies through one warm worker process, one after another, journaled as runBatch does
+    const keyed = await keyStudies(studies, 'bench', { refinement: true })
+    const pool = new StudyPool({ workers: 1, bundleDir: demo.dir, outDir: path.join(tmp.dir, 'local'), device: 'cpu', refinement: true })
+    const journal = new JournalWriter(path.join(tmp.dir, 'local'))
+    await pool.run(keyed[0])
+    let t = performance.now()
+    for (const s of keyed) journal.append(await pool.run(s))
+    const local = performance.now() - t
+    journal.close()
+    await pool.close()
+    // queue: the same studies through a warm worker (concurrency 1), from add to the last completion
+    const worker = await startWorker({ redisUrl: redis.url, concurrency: 1, device: 'cpu' })
+    const connection = await connect(redis.url, true)
+    const queue = new Queue('segtransfer', { connection })
+    const finished = async (k: number) => { while ((await queue.getJobCounts('completed')).completed < k) await new Promise((r) => setTimeout(r, 5)) }
+    await enqueueStudies({ redisUrl: redis.url, bundle: demo, studies: studies.slice(0, 1), outDir: path.join(tmp.dir, 'warm'), refinement: true })
+    await finished(1)
+    t = performance.now()
+    await enqueueStudies({ redisUrl: redis.url, bundle: demo, studies, outDir, refinement: true })
+    await finished(n + 1)
+    const queued = performance.now() - t
+    await queue.close()
+    connection.disconnect()
+    await worker.close()
+    console.log(`queue    demo bundle, ${n} studies of 64x64x10, 1 warm worker: local process ${(local / n).toFixed(1)} ms/study | BullMQ queue ${(queued / n).toFixed(1)} ms/study | overhead ${((queued - local) / n).toFixed(1)} ms/job`)
+  } finally {
+    await redis.stop()
+    tmp.cleanup()
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

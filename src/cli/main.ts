@@ -11,6 +11,9 @@ import * as importModelCmd from './commands/import-model'
 import * as demoCmd from './commands/demo'
 import * as summaryCmd from './commands/summary'
 import * as transferCmd from './commands/transfer'
+import * as batchCmd from './commands/batch'
+import * as queueCmd from './commands/queue'
+import * as workerCmd from './commands/worker'
 
 interface Command {
   run(argv: string[], io: CommandIO): Promise<number>
@@ -23,7 +26,10 @@ const COMMANDS: Record<string, Command> = {
   'import-model': importModelCmd,
   demo: demoCmd,
   summary: summaryCmd,
-  transfer: transferCmd
+  transfer: transferCmd,
+  batch: batchCmd,
+  queue: queueCmd,
+  worker: workerCmd
 }
 
 function help(io: CommandIO): void {
