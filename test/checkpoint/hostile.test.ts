@@ -13,6 +13,7 @@ import { run as summaryCmd } from '../../src/cli/commands/summary'
 import { readCheckpoint } from '../../src/engine/checkpoint'
 import { type PyGlobal, unpickle } from '../../src/engine/checkpoint/pickle'
 import { parseTorchZip } from '../../src/engine/checkpoint/pth'
+import { parseSafetensors } from '../../src/engine/checkpoint/safetensors'
 import { SegError } from '../../src/engine/errors'
 
 const MiB = 2 ** 20
@@ -120,12 +121,12 @@ describe('hostile pickles', () => {
     expect(performance.now() - t0).toBeLessThan(2000)
     expect(err.code).toBe('BAD_CHECKPOINT')
     expect(err.message).toMatch(/LONG4 integer of 1048576 bytes.*at most 1024/)
-  })
-
-  it('LONG1/LONG4 integers up to the limit decode exactly, negative ones included (two\'s complement)', () => {
+    // Up to the limit LONG1/LONG4 still decode exactly, negative ones included (two's complement).
     const bytes = new Uint8Array(1024).map((_, i) => (i * 37 + 11) & 0xff)
     bytes[1023] = 0x9c // top bit set: negative
-    const expected = BigInt.asIntN(8 * 1024, BigInt(`0x${Buffer.from(bytes).reverse().toString('hex')}`))
+    // Oracle by a different route: Σ b[i]·256^i, less 2^8192 for a negative number.
+    const unsigned = bytes.reduce((acc, b, i) => acc + BigInt(b) * 256n ** BigInt(i), 0n)
+    const expected = unsigned - 2n ** 8192n
     expect(vm(bytesOf(0x80, 2, 0x8b, i32le(1024), bytes, '.'))).toBe(expected)
     expect(vm(bytesOf(0x80, 2, 0x8a, 2, 0xff, 0x7f, '.'))).toBe(32767)
     expect(vm(bytesOf(0x80, 2, 0x8a, 1, 0xfe, '.'))).toBe(-2)
@@ -196,7 +197,7 @@ describe('hostile archives', () => {
     expect(err.message).toMatch(/tensor view \[1276, 1276, 1276\] needs 8\.3 GB; 268\.4 MB remain of the 268\.4 MB allowed/)
   })
 
-  it('a stride-0 view within the budget is still expanded (torch.expand is legal)', () => {
+  it('a stride-0 view within the budget is still expanded (torch.expand is legal), from the storage\'s own bytes when the archive is a Buffer', () => {
     const state = parseTorchZip(torchZip(tensorPickle(1, [3, 4], [0, 0])), 'expand.pth') as Map<string, { tensor: { dims: number[]; data: Float32Array } }>
     expect(state.get('w')!.tensor.dims).toEqual([3, 4])
     expect(Array.from(state.get('w')!.tensor.data)).toEqual(new Array(12).fill(0))
@@ -209,6 +210,15 @@ describe('hostile archives', () => {
       tuple(bytesOf(tuple(str('storage'), glob('torch', 'FloatStorage'), str('0'), str('cpu'), int(64)), 'Q'), int(0), tuple(int(1024), int(1024)), tuple(int(0), int(0)), 0x89, glob('collections', 'OrderedDict'), ')', 'R'), 'R', 's', '.')
     const err = await oneLineError(() => parseTorchZip(torchZip(two, 64), 'overlap.pth', { budgetBytes: 6 * MiB }))
     expect(err.message).toMatch(/tensor view \[1024, 1024\] needs 4\.2 MB; 2\.1 MB remain of the 6\.3 MB allowed/)
+  })
+})
+
+describe('hostile safetensors', () => {
+  it('uint8 tensors, which decode to int64 (8×), are charged to the budget before decoding', async () => {
+    const header = Buffer.from(JSON.stringify({ w: { dtype: 'U8', shape: [1000], data_offsets: [0, 1000] } }))
+    const file = bytesOf(Buffer.from(new BigUint64Array([BigInt(header.length)]).buffer), header, new Uint8Array(1000))
+    const err = await oneLineError(() => parseSafetensors(file, 'u8.safetensors', { budgetBytes: 4000 }))
+    expect(err.message).toMatch(/u8\.safetensors: decoding tensor w needs 8\.0 kB; 4\.0 kB remain of the 4\.0 kB allowed/)
   })
 })
 
