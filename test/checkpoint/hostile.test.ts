@@ -150,6 +150,12 @@ describe('hostile pickles', () => {
     expect(err.message).toMatch(/memo size limit of 1000000/)
   })
 
+  it('a pickle that builds values without growing the stack (push, pop, …) is refused at the value limit', async () => {
+    const churn = new Uint8Array(3 * 200_000).map((_, i) => [0x4b, 0, 0x30][i % 3]) // K 0, POP
+    const err = await oneLineError(() => unpickle(bytesOf(0x80, 2, churn, 'N', '.'), { label: 'churn.pkl', globals: plainGlobals, persistentLoad: () => null, limits: { values: 100_000 } }))
+    expect(err.message).toMatch(/churn\.pkl: the pickle builds more than 100000 values/)
+  })
+
   it('APPENDS of 200,000 items (more than a call may spread) is a limit, not a raw RangeError', async () => {
     const items = new Uint8Array(400_000).map((_, i) => (i % 2 ? 0 : 0x4b)) // K 0, repeated
     const err = await oneLineError(() => vm(bytesOf(0x80, 2, ']', '(', items, 'e', '.')))

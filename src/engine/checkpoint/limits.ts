@@ -22,8 +22,12 @@ export const PICKLE_LIMITS = {
   /** Values on the stack, counting those set aside under MARKs, plus the MARKs themselves. */
   stackDepth: 100_000,
   /** Memo entries. */
-  memoEntries: 1_000_000
-} as const
+  memoEntries: 1_000_000,
+  /** Values pushed in all (each at least a heap slot; a state dict pushes ~15 per tensor). */
+  values: 10_000_000
+}
+
+export type PickleLimits = Readonly<typeof PICKLE_LIMITS>
 
 /** Largest compression ratio of a deflated zip member; torch.save stores members uncompressed. */
 export const MAX_DEFLATE_RATIO = 200

@@ -8,7 +8,7 @@
  * memo size); past a limit the pickle is refused (BAD_CHECKPOINT naming the limit).
  */
 import { SegError } from '../errors'
-import { PICKLE_LIMITS } from './limits'
+import { PICKLE_LIMITS, type PickleLimits } from './limits'
 
 /** A global the stream named and the allow-list accepted. `call` is absent for type markers. */
 export interface PyGlobal {
@@ -25,6 +25,8 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, PyGlobal>
   /** torch's persistent_load: resolves storage references. */
   persistentLoad: (pid: unknown) => unknown
+  /** Bounds on the VM (tests lower them); default PICKLE_LIMITS. */
+  limits?: Partial<PickleLimits>
 }
 
 /** Modules whose globals are plainly not model classes (no "save the state_dict" hint for them). */
@@ -33,6 +35,7 @@ const SYSTEM_MODULES = new Set(['os', 'posix', 'nt', 'builtins', '__builtin__', 
 /** Run the pickle in `bytes` and return the object it builds. */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   const { label } = opts
+  const limits = { ...PICKLE_LIMITS, ...opts.limits }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const bad = (why: string): SegError => new SegError('BAD_CHECKPOINT', `${label}: the pickle is damaged (${why}); expected a torch.save file`)
   const beyond = (what: string): SegError => new SegError('BAD_CHECKPOINT', `${label}: the pickle ${what} (a limit of the checkpoint reader); expected a torch.save state dict`)
@@ -41,6 +44,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   const marks: unknown[][] = []
   /** Values set aside under the MARKs (the sum of their lengths), so depth is known without a walk. */
   let saved = 0
+  let pushed = 0
   const memo = new Map<number, unknown>()
 
   const take = (n: number): Uint8Array => {
@@ -64,11 +68,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   const utf8 = (n: number): string => new TextDecoder('utf-8').decode(take(n))
   const latin1 = (n: number): string => latin1Of(take(n))
   const checkDepth = (): void => {
-    if (stack.length + saved + marks.length >= PICKLE_LIMITS.stackDepth) throw beyond(`exceeds the stack depth limit of ${PICKLE_LIMITS.stackDepth} values and marks`)
+    if (stack.length + saved + marks.length >= limits.stackDepth) throw beyond(`exceeds the stack depth limit of ${limits.stackDepth} values and marks`)
   }
   // Reads `stack` when called, so push(popMark()) pushes onto the restored stack.
   const push = (v: unknown): void => {
     checkDepth()
+    if (++pushed > limits.values) throw beyond(`builds more than ${limits.values} values`)
     stack.push(v)
   }
   const mark = (): void => {
@@ -115,20 +120,20 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     for (const it of items) target.push(it) // not push(...items): a spread of 10^5 arguments overflows the call stack
   }
   const put = (key: number): void => {
-    if (memo.size >= PICKLE_LIMITS.memoEntries && !memo.has(key)) throw beyond(`exceeds the memo size limit of ${PICKLE_LIMITS.memoEntries} entries`)
+    if (memo.size >= limits.memoEntries && !memo.has(key)) throw beyond(`exceeds the memo size limit of ${limits.memoEntries} entries`)
     memo.set(key, top())
   }
   const toInt = (n: bigint): number | bigint => (n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n)
   /** LONG1/LONG4: `n` bytes of little-endian two's complement, length checked before reading them. */
   const long = (op: string, n: number): number | bigint => {
     if (n < 0) throw bad(`negative ${op} length`)
-    if (n > PICKLE_LIMITS.longBytes) throw beyond(`holds a ${op} integer of ${n} bytes; at most ${PICKLE_LIMITS.longBytes} bytes are accepted`)
+    if (n > limits.longBytes) throw beyond(`holds a ${op} integer of ${n} bytes; at most ${limits.longBytes} bytes are accepted`)
     return n === 0 ? 0 : toInt(longOfBytes(take(n)))
   }
   /** INT/LONG (protocol 0): decimal text, length checked before BigInt parses it. */
   const decimal = (s: string): number | bigint => {
     const digits = s.replace(/^[-+]/, '')
-    if (digits.length > PICKLE_LIMITS.intDigits) throw beyond(`holds an integer of ${digits.length} digits; at most ${PICKLE_LIMITS.intDigits} digits are accepted`)
+    if (digits.length > limits.intDigits) throw beyond(`holds an integer of ${digits.length} digits; at most ${limits.intDigits} digits are accepted`)
     return toInt(BigInt(s))
   }
 
