@@ -5,7 +5,7 @@
  * named, before anything could call it. Python values map to JS: dict → Map, list/tuple → Array,
  * str → string, int → number (bigint beyond 2^53), float → number, bytes → Uint8Array, None → null.
  * Work is linear in the pickle's length and bounded by PICKLE_LIMITS (integer length, stack depth,
- * memo size); past a limit the pickle is refused (BAD_CHECKPOINT naming the limit).
+ * memo size, values pushed); past a limit the pickle is refused (BAD_CHECKPOINT naming the limit).
  */
 import { SegError } from '../errors'
 import { PICKLE_LIMITS, type PickleLimits } from './limits'
