@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadBundle } from '../../engine/bundle/bundle'
-import { readCheckpoint } from '../../engine/checkpoint'
+import { readCheckpoint, readCheckpointBytes } from '../../engine/checkpoint'
 import { SegError } from '../../engine/errors'
 import { LIMITS, boundedInt } from '../../engine/limits'
 import { type ArchitectureConfig, type ResNetDepth, buildModel, mapResUNetKeysToResNet } from '../../engine/transfer/architectures'
@@ -53,21 +53,19 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let inChannels: number | undefined
   if (stat.isDirectory()) {
     const b = await loadBundle(target)
-    onnx = new Uint8Array(await fs.readFile(b.modelPath))
+    onnx = await readCheckpointBytes(b.modelPath)
     const arch = b.manifest.architecture ?? {}
     if (Array.isArray(arch.frozen)) frozenStages = arch.frozen.map(String)
     if (arch.kind === 'resnet' || arch.kind === 'resunet') kind = arch.kind
     inChannels = b.manifest.channels.length
+  } else if (/\.onnx$/i.test(target)) {
+    onnx = await readCheckpointBytes(target)
   } else {
-    const bytes = new Uint8Array(await fs.readFile(target))
-    if (/\.onnx$/i.test(target)) onnx = bytes
-    else {
-      const ck = await readCheckpoint(target)
-      const built = modelOfCheckpoint(ck.state, target)
-      onnx = built.onnx
-      inChannels = built.inChannels
-      if (built.note) io.err(`note: ${built.note}`)
-    }
+    const ck = await readCheckpoint(target)
+    const built = modelOfCheckpoint(ck.state, target)
+    onnx = built.onnx
+    inChannels = built.inChannels
+    if (built.note) io.err(`note: ${built.note}`)
   }
   if (values.freeze !== undefined) frozenStages = values.freeze.split(',')
   const frozen = freezeStages(frozenStages, kind).flatMap(stagePrefixes)

@@ -30,6 +30,13 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15)
 }
 
+/** A fresh ArrayBuffer holding `bytes`. */
+function copyOf(bytes: Uint8Array): ArrayBuffer {
+  const out = new Uint8Array(bytes.byteLength)
+  out.set(bytes)
+  return out.buffer
+}
+
 /**
  * Decode `count` elements of `dtype` starting at byte `offset` of `bytes` (little-endian).
  * Floats → Float32Array (float64 rounded to nearest float32, half/bfloat16 exact);
@@ -40,9 +47,10 @@ export function decodeStorage(bytes: Uint8Array, offset: number, count: number, 
   if (offset < 0 || offset + count * size > bytes.byteLength) {
     throw new SegError('BAD_CHECKPOINT', `tensor data runs past the end of its storage (${count} × ${dtype} at byte ${offset} of ${bytes.byteLength}); the file is truncated or corrupt`)
   }
-  // Fast paths: on a little-endian host float32/int64 bytes are the array's own layout (copied, so aligned).
-  if (LITTLE_ENDIAN_HOST && dtype === 'F32') return new Float32Array(bytes.slice(offset, offset + count * 4).buffer)
-  if (LITTLE_ENDIAN_HOST && dtype === 'I64') return new BigInt64Array(bytes.slice(offset, offset + count * 8).buffer)
+  // Fast paths: on a little-endian host float32/int64 bytes are the array's own layout (copied, so
+  // aligned; copied with set, since a Buffer's slice is a view of the whole file's memory).
+  if (LITTLE_ENDIAN_HOST && dtype === 'F32') return new Float32Array(copyOf(bytes.subarray(offset, offset + count * 4)))
+  if (LITTLE_ENDIAN_HOST && dtype === 'I64') return new BigInt64Array(copyOf(bytes.subarray(offset, offset + count * 8)))
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size)
   if (isFloatDType(dtype)) {
     const out = new Float32Array(count)

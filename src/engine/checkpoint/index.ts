@@ -13,6 +13,7 @@ import { loadBundle } from '../bundle/bundle'
 import { looksLikeLegacyTorch, parseTorchZip } from './pth'
 import { looksLikeSafetensors, parseSafetensors } from './safetensors'
 import { looksLikeZip } from './zip'
+import { type CheckpointLimits, readCheckpointBytes } from './limits'
 import { detectFamily, stripWrapperPrefixes, unwrapStateDict, type NameFamily } from './names'
 
 export type CheckpointFormat = 'pytorch' | 'safetensors' | 'onnx' | 'bundle'
@@ -38,8 +39,11 @@ export interface Checkpoint {
   notes: string[]
 }
 
-/** Read any supported checkpoint into a flat state dict (see Checkpoint). */
-export async function readCheckpoint(path: string): Promise<Checkpoint> {
+/**
+ * Read any supported checkpoint into a flat state dict (see Checkpoint). Reading is bounded:
+ * see limits.ts for the file size, allocation budget and pickle limits, and `limits` to set them.
+ */
+export async function readCheckpoint(path: string, limits: CheckpointLimits = {}): Promise<Checkpoint> {
   const stat = await fs.stat(path).catch(() => undefined)
   if (!stat) throw new SegError('FILE_NOT_FOUND', `checkpoint ${path} does not exist`)
   let file = path
@@ -49,7 +53,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     file = b.modelPath
     architecture = b.manifest.architecture
   }
-  const bytes = new Uint8Array(await fs.readFile(file))
+  const bytes = await readCheckpointBytes(file, limits.maxFileBytes)
   const label = basename(file)
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   const notes: string[] = []
@@ -59,13 +63,13 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let ignored: string[] = []
   if (looksLikeZip(bytes) || looksLikeLegacyTorch(bytes) || /\.(pth?|pt|ckpt|bin|tar)$/i.test(label) && !looksLikeSafetensors(bytes) && !looksLikeOnnx(bytes)) {
     format = 'pytorch'
-    const u = unwrapStateDict(parseTorchZip(bytes, label), label)
+    const u = unwrapStateDict(parseTorchZip(bytes, label, limits), label)
     ;({ state: raw, container, ignored } = u)
     if (container.length) notes.push(`took the state dict from ${container.map((c) => `['${c}']`).join('')}`)
     if (ignored.length) notes.push(`left out ${ignored.length} non-tensor entr${ignored.length === 1 ? 'y' : 'ies'}: ${ignored.slice(0, 6).join(', ')}${ignored.length > 6 ? ', …' : ''}`)
   } else if (looksLikeSafetensors(bytes)) {
     format = 'safetensors'
-    raw = parseSafetensors(bytes, label)
+    raw = parseSafetensors(bytes, label, limits)
   } else if (looksLikeOnnx(bytes)) {
     format = stat.isDirectory() ? 'bundle' : 'onnx'
     raw = onnxInitializers(bytes, label)
@@ -98,5 +102,6 @@ function onnxInitializers(bytes: Uint8Array, label: string): StateDict {
 }
 
 export { readSafetensors } from './safetensors'
+export { type CheckpointLimits, readCheckpointBytes } from './limits'
 export { parseTorchZip, TorchTensor } from './pth'
 export * from './names'

@@ -4,8 +4,11 @@
  * markers supplied by the caller; any other global is refused (UNSAFE_CHECKPOINT) at the moment it is
  * named, before anything could call it. Python values map to JS: dict → Map, list/tuple → Array,
  * str → string, int → number (bigint beyond 2^53), float → number, bytes → Uint8Array, None → null.
+ * Work is linear in the pickle's length and bounded by PICKLE_LIMITS (integer length, stack depth,
+ * memo size, values pushed); past a limit the pickle is refused (BAD_CHECKPOINT naming the limit).
  */
 import { SegError } from '../errors'
+import { PICKLE_LIMITS, type PickleLimits } from './limits'
 
 /** A global the stream named and the allow-list accepted. `call` is absent for type markers. */
 export interface PyGlobal {
@@ -22,6 +25,8 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, PyGlobal>
   /** torch's persistent_load: resolves storage references. */
   persistentLoad: (pid: unknown) => unknown
+  /** Bounds on the VM (tests lower them); default PICKLE_LIMITS. */
+  limits?: Partial<PickleLimits>
 }
 
 /** Modules whose globals are plainly not model classes (no "save the state_dict" hint for them). */
@@ -30,11 +35,16 @@ const SYSTEM_MODULES = new Set(['os', 'posix', 'nt', 'builtins', '__builtin__', 
 /** Run the pickle in `bytes` and return the object it builds. */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   const { label } = opts
+  const limits = { ...PICKLE_LIMITS, ...opts.limits }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const bad = (why: string): SegError => new SegError('BAD_CHECKPOINT', `${label}: the pickle is damaged (${why}); expected a torch.save file`)
+  const beyond = (what: string): SegError => new SegError('BAD_CHECKPOINT', `${label}: the pickle ${what} (a limit of the checkpoint reader); expected a torch.save state dict`)
   let pos = 0
   let stack: unknown[] = []
   const marks: unknown[][] = []
+  /** Values set aside under the MARKs (the sum of their lengths), so depth is known without a walk. */
+  let saved = 0
+  let pushed = 0
   const memo = new Map<number, unknown>()
 
   const take = (n: number): Uint8Array => {
@@ -57,9 +67,20 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   }
   const utf8 = (n: number): string => new TextDecoder('utf-8').decode(take(n))
   const latin1 = (n: number): string => latin1Of(take(n))
+  const checkDepth = (): void => {
+    if (stack.length + saved + marks.length >= limits.stackDepth) throw beyond(`exceeds the stack depth limit of ${limits.stackDepth} values and marks`)
+  }
   // Reads `stack` when called, so push(popMark()) pushes onto the restored stack.
   const push = (v: unknown): void => {
+    checkDepth()
+    if (++pushed > limits.values) throw beyond(`builds more than ${limits.values} values`)
     stack.push(v)
+  }
+  const mark = (): void => {
+    checkDepth()
+    marks.push(stack)
+    saved += stack.length
+    stack = []
   }
   const pop = (): unknown => {
     if (stack.length === 0) throw bad('stack underflow')
@@ -73,6 +94,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     const items = stack
     const prev = marks.pop()
     if (!prev) throw bad('MARK missing')
+    saved -= prev.length
     stack = prev
     return items
   }
@@ -95,14 +117,24 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   }
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target)) throw bad('APPEND on a non-list')
-    target.push(...items)
+    for (const it of items) target.push(it) // not push(...items): a spread of 10^5 arguments overflows the call stack
+  }
+  const put = (key: number): void => {
+    if (memo.size >= limits.memoEntries && !memo.has(key)) throw beyond(`exceeds the memo size limit of ${limits.memoEntries} entries`)
+    memo.set(key, top())
   }
   const toInt = (n: bigint): number | bigint => (n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n)
-  const longLE = (b: Uint8Array): number | bigint => {
-    let n = 0n
-    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i])
-    if (b.length > 0 && b[b.length - 1] & 0x80) n -= 1n << BigInt(8 * b.length)
-    return toInt(n)
+  /** LONG1/LONG4: `n` bytes of little-endian two's complement, length checked before reading them. */
+  const long = (op: string, n: number): number | bigint => {
+    if (n < 0) throw bad(`negative ${op} length`)
+    if (n > limits.longBytes) throw beyond(`holds a ${op} integer of ${n} bytes; at most ${limits.longBytes} bytes are accepted`)
+    return n === 0 ? 0 : toInt(longOfBytes(take(n)))
+  }
+  /** INT/LONG (protocol 0): decimal text, length checked before BigInt parses it. */
+  const decimal = (s: string): number | bigint => {
+    const digits = s.replace(/^[-+]/, '')
+    if (digits.length > limits.intDigits) throw beyond(`holds an integer of ${digits.length} digits; at most ${limits.intDigits} digits are accepted`)
+    return toInt(BigInt(s))
   }
 
   try {
@@ -120,7 +152,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         case 0x80: { const proto = u8(); if (proto > 5) throw bad(`unsupported pickle protocol ${proto}`); break } // PROTO
         case 0x95: u64(); break // FRAME (framing is only a read-ahead hint)
         case 0x2e: return pop() // STOP '.'
-        case 0x28: marks.push(stack); stack = []; break // MARK '('
+        case 0x28: mark(); break // MARK '('
         case 0x30: pop(); break // POP '0'
         case 0x31: popMark(); break // POP_MARK '1'
         case 0x32: push(top()); break // DUP '2'
@@ -130,14 +162,14 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         case 0x4b: push(u8()); break // BININT1 'K'
         case 0x4d: push(u16()); break // BININT2 'M'
         case 0x4a: push(i32()); break // BININT 'J'
-        case 0x8a: push(longLE(take(u8()))); break // LONG1
-        case 0x8b: { const n = i32(); if (n < 0) throw bad('negative LONG4 length'); push(longLE(take(n))); break } // LONG4
+        case 0x8a: push(long('LONG1', u8())); break // LONG1
+        case 0x8b: push(long('LONG4', i32())); break // LONG4
         case 0x49: { // INT 'I' (protocol 0; '00'/'01' are False/True)
           const s = line()
-          push(s === '00' ? false : s === '01' ? true : toInt(BigInt(s)))
+          push(s === '00' ? false : s === '01' ? true : decimal(s))
           break
         }
-        case 0x4c: push(toInt(BigInt(line().replace(/L$/, '')))); break // LONG 'L'
+        case 0x4c: push(decimal(line().replace(/L$/, ''))); break // LONG 'L'
         case 0x47: { const o = pos; take(8); push(view.getFloat64(o, false)); break } // BINFLOAT 'G'
         case 0x46: push(parseFloat(line())); break // FLOAT 'F'
         case 0x8c: push(utf8(u8())); break // SHORT_BINUNICODE
@@ -173,10 +205,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
           break
         }
         case 0x91: push(new Set(popMark())); break // FROZENSET
-        case 0x70: memo.set(Number(line()), top()); break // PUT 'p'
-        case 0x71: memo.set(u8(), top()); break // BINPUT 'q'
-        case 0x72: memo.set(u32(), top()); break // LONG_BINPUT 'r'
-        case 0x94: memo.set(memo.size, top()); break // MEMOIZE
+        case 0x70: put(Number(line())); break // PUT 'p'
+        case 0x71: put(u8()); break // BINPUT 'q'
+        case 0x72: put(u32()); break // LONG_BINPUT 'r'
+        case 0x94: put(memo.size); break // MEMOIZE
         case 0x67: push(fromMemo(memo, Number(line()), bad)); break // GET 'g'
         case 0x68: push(fromMemo(memo, u8(), bad)); break // BINGET 'h'
         case 0x6a: push(fromMemo(memo, u32(), bad)); break // LONG_BINGET 'j'
@@ -214,6 +246,15 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
       }
     }
   }
+}
+
+/**
+ * Little-endian two's complement bytes → BigInt, in one hex parse (linear; a shift per byte copies
+ * the growing BigInt each time, which took > 90 s for 1 MB).
+ */
+export function longOfBytes(b: Uint8Array): bigint {
+  if (b.length === 0) return 0n
+  return BigInt.asIntN(8 * b.length, BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`))
 }
 
 /** ISO-8859-1 decoding (byte = code point; TextDecoder's 'latin1' is windows-1252, which differs in 0x80–0x9f). */

@@ -5,7 +5,8 @@
  */
 import { SegError } from '../errors'
 import type { Tensor, TensorData } from '../tensor'
-import { DTYPE_BYTES, decodeStorage, type StorageDType } from './dtype'
+import { DTYPE_BYTES, decodeStorage, isFloatDType, type StorageDType } from './dtype'
+import { allocationBudget, type ByteBudget, byteBudget, type CheckpointLimits } from './limits'
 import { type PyGlobal, unpickle } from './pickle'
 import { looksLikeZip, openZip } from './zip'
 
@@ -25,18 +26,26 @@ export class TorchTensor {
 
 interface StorageRef { storage: true; dtype: StorageDType; key: string; numel: number }
 
+/** A strided view of a storage, in elements: data[offset + Σ index[d] × stride[d]] for index < size. */
+export interface StridedView { offset: number; size: number[]; stride: number[] }
+
 /** True for the first bytes of a legacy (non-zip) torch.save file. */
 export function looksLikeLegacyTorch(bytes: Uint8Array): boolean {
   return bytes.byteLength > 14 && bytes[0] === 0x80 && bytes[2] === 0x8a && bytes[3] === 0x0a &&
     LEGACY_MAGIC.every((b, i) => bytes[4 + i] === b)
 }
 
-/** Parse a torch.save zip into the object it holds (dicts are Maps, tensors are TorchTensor). */
-export function parseTorchZip(bytes: Uint8Array, label = 'checkpoint.pth'): unknown {
+/**
+ * Parse a torch.save zip into the object it holds (dicts are Maps, tensors are TorchTensor).
+ * Everything it allocates (inflated members, decoded storages, tensor views) is charged to one
+ * budget, `limits.budgetBytes` or allocationBudget(file size), before it is allocated.
+ */
+export function parseTorchZip(bytes: Uint8Array, label = 'checkpoint.pth', limits: CheckpointLimits = {}): unknown {
   if (looksLikeLegacyTorch(bytes)) {
     throw new SegError('UNSUPPORTED', `${label} uses PyTorch's legacy (pre-1.6, non-zip) format; load it in PyTorch and re-save it with torch.save(obj, path) (zip format), then import that file`)
   }
-  const zip = openZip(bytes, (why) => new SegError('BAD_CHECKPOINT', `${label} is truncated or not a valid zip (${why}); expected a torch.save file`))
+  const budget = byteBudget(label, limits.budgetBytes ?? allocationBudget(bytes.byteLength))
+  const zip = openZip(bytes, (why) => new SegError('BAD_CHECKPOINT', `${label} is truncated or not a valid zip (${why}); expected a torch.save file`), budget)
   const pkl = [...zip.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n))
   if (!pkl) {
     throw new SegError('BAD_CHECKPOINT', `${label} is a zip without <archive>/data.pkl; expected a torch.save file`)
@@ -56,6 +65,7 @@ export function parseTorchZip(bytes: Uint8Array, label = 'checkpoint.pth'): unkn
       if (raw.byteLength < ref.numel * DTYPE_BYTES[ref.dtype]) {
         throw new SegError('BAD_CHECKPOINT', `${label}: storage ${ref.key} holds ${raw.byteLength} bytes but ${ref.numel} × ${ref.dtype} were declared (truncated)`)
       }
+      budget.charge(ref.numel * (isFloatDType(ref.dtype) ? 4 : 8), `decoding storage ${ref.key}`)
       data = decodeStorage(raw, 0, ref.numel, ref.dtype)
       decoded.set(ref.key, data)
     }
@@ -69,17 +79,18 @@ export function parseTorchZip(bytes: Uint8Array, label = 'checkpoint.pth'): unkn
     const dtype = STORAGE_TYPES[type?.name]
     if (!dtype || type.module !== 'torch') throw bad(`unsupported storage type ${String(type?.name)}`)
     if (typeof key !== 'string' || !/^[A-Za-z0-9_]+$/.test(key)) throw bad('invalid storage key')
-    if (typeof numel !== 'number' || numel < 0) throw bad('invalid storage size')
+    if (!isCount(numel)) throw bad('invalid storage size')
     return { storage: true, dtype, key, numel }
   }
 
   const rebuildTensor = (args: unknown[]): TorchTensor => {
-    const [ref, offset, size, stride] = args as [StorageRef, number, number[], number[]]
+    const [ref, offset, size, stride] = args as [StorageRef, unknown, unknown, unknown]
     if (!ref || (ref as StorageRef).storage !== true) throw bad('a tensor is rebuilt from something that is not a storage')
-    if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || typeof offset !== 'number') {
-      throw bad('a tensor has an invalid size/stride')
+    if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || !isCount(offset) || ![...size, ...stride].every(isCount)) {
+      throw bad('a tensor has an invalid size/stride (expected non-negative integers, one stride per dimension)')
     }
-    return new TorchTensor({ dims: size.map(Number), data: gather(storageData(ref), offset, size, stride, bad) }, ref.dtype)
+    const view = { offset, size: size as number[], stride: stride as number[] }
+    return new TorchTensor({ dims: [...view.size], data: gather(storageData(ref), view, bad, budget) }, ref.dtype)
   }
   const passData = (args: unknown[]): unknown => args[0]
 
@@ -106,14 +117,26 @@ export function parseTorchZip(bytes: Uint8Array, label = 'checkpoint.pth'): unkn
   return unpickle(zip.read(pkl), { label, globals, persistentLoad })
 }
 
-/** Copy the strided view (offset, size, stride) of `src` into a new C-contiguous array. */
-export function gather(src: TensorData, offset: number, size: number[], stride: number[], bad: (why: string) => SegError): TensorData {
+/** A non-negative safe integer (sizes, strides, offsets and element counts in a pickle). */
+function isCount(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0
+}
+
+/**
+ * Copy a strided view of `src` into a new C-contiguous array. Stride-0 and overlapping views
+ * (torch.expand) are legal, so the copy can be far larger than the storage: its bytes are charged
+ * to `budget` before it is allocated.
+ * @param view offset, size and stride in elements (non-negative integers).
+ */
+export function gather(src: TensorData, view: StridedView, bad: (why: string) => SegError, budget: ByteBudget): TensorData {
+  const { offset, size, stride } = view
   const n = size.reduce((a, b) => a * b, 1)
   const Out = src instanceof Float32Array ? Float32Array : BigInt64Array
   if (n === 0) return new Out(0)
   let last = offset
   for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d]
-  if (offset < 0 || last >= src.length || stride.some((s) => s < 0)) throw bad(`a tensor view reaches outside its storage (${src.length} elements)`)
+  if (last >= src.length) throw bad(`a tensor view reaches outside its storage (${src.length} elements)`)
+  budget.charge(n * Out.BYTES_PER_ELEMENT, `tensor view [${size.join(', ')}]`)
   let contiguous = true
   for (let d = size.length - 1, expect = 1; d >= 0; d--) {
     if (size[d] !== 1 && stride[d] !== expect) contiguous = false

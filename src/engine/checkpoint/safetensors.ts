@@ -4,19 +4,19 @@
  * with offsets relative to the start of the data section. Nothing is executed; the header is validated
  * (known dtype, integer shape, offsets inside the file and consistent with shape × dtype size).
  */
-import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { SegError } from '../errors'
 import type { StateDict } from '../tensor'
-import { DTYPE_BYTES, decodeStorage, type StorageDType } from './dtype'
+import { DTYPE_BYTES, decodeStorage, isFloatDType, type StorageDType } from './dtype'
+import { allocationBudget, byteBudget, type CheckpointLimits, readCheckpointBytes } from './limits'
 
 /** Largest header we accept (the format's own limit is 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000
 
 /** Read a .safetensors file into a StateDict (floats → float32, integers → int64). */
-export async function readSafetensors(path: string): Promise<StateDict> {
-  const bytes = new Uint8Array(await readFile(path))
-  return parseSafetensors(bytes, basename(path))
+export async function readSafetensors(path: string, limits: CheckpointLimits = {}): Promise<StateDict> {
+  const bytes = await readCheckpointBytes(path, limits.maxFileBytes)
+  return parseSafetensors(bytes, basename(path), limits)
 }
 
 /** True when the bytes look like a safetensors file (plausible header length followed by '{'). */
@@ -26,8 +26,11 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
   return n > 1n && n <= BigInt(MAX_HEADER_BYTES) && bytes[8] === 0x7b /* '{' */
 }
 
-/** Parse safetensors bytes; `label` names the file in error messages. */
-export function parseSafetensors(bytes: Uint8Array, label = 'checkpoint.safetensors'): StateDict {
+/**
+ * Parse safetensors bytes; `label` names the file in error messages. Decoded tensors (int8 grows to
+ * int64: 8×) are charged to `limits.budgetBytes` or allocationBudget(file size) before decoding.
+ */
+export function parseSafetensors(bytes: Uint8Array, label = 'checkpoint.safetensors', limits: CheckpointLimits = {}): StateDict {
   const bad = (why: string): SegError => new SegError('BAD_CHECKPOINT', `${label} is not a valid safetensors file: ${why}`)
   if (bytes.byteLength < 8) throw bad(`only ${bytes.byteLength} bytes (truncated)`)
   const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true))
@@ -43,6 +46,7 @@ export function parseSafetensors(bytes: Uint8Array, label = 'checkpoint.safetens
   const data = bytes.subarray(8 + headerLen)
   const entries = Object.entries(header as Record<string, unknown>).filter(([k]) => k !== '__metadata__')
   const state: StateDict = new Map()
+  const budget = byteBudget(label, limits.budgetBytes ?? allocationBudget(bytes.byteLength))
   for (const [name, info] of entries) {
     const { dtype, shape, data_offsets: offs } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
     if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw bad(`tensor ${name} has unsupported dtype ${String(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`)
@@ -54,6 +58,7 @@ export function parseSafetensors(bytes: Uint8Array, label = 'checkpoint.safetens
     const size = DTYPE_BYTES[dtype as StorageDType]
     if (offs[1] - offs[0] !== count * size) throw bad(`tensor ${name} spans ${offs[1] - offs[0]} bytes but shape [${shape.join(', ')}] × ${dtype} needs ${count * size}`)
     if (offs[1] > data.byteLength) throw bad(`tensor ${name} ends at byte ${offs[1]} but only ${data.byteLength} data bytes remain (truncated)`)
+    budget.charge(count * (isFloatDType(dtype as StorageDType) ? 4 : 8), `decoding tensor ${name}`)
     state.set(name, { dims: [...(shape as number[])], data: decodeStorage(data, offs[0], count, dtype as StorageDType) })
   }
   return state

@@ -1,9 +1,14 @@
 /**
  * A minimal read-only zip reader (central directory, stored and deflate entries, zip64 sizes and
  * offsets), enough for torch.save archives. Entries are extracted on demand and CRC-checked.
+ * Sizes in the headers are claims: each is checked against the archive (compressed bytes inside it,
+ * a stored entry's size equal to its bytes, a deflate ratio of at most MAX_DEFLATE_RATIO), charged
+ * to the caller's byte budget before inflating, and inflating stops at the declared size.
  */
 import { crc32, inflateRawSync } from 'node:zlib'
 import { SegError } from '../errors'
+import { type ByteBudget, MAX_DEFLATE_RATIO } from './limits'
+import { formatBytes } from '../volume/read-nifti'
 
 export interface ZipEntry {
   name: string
@@ -33,9 +38,9 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
 
 /**
  * Parse the central directory of `bytes`. `fail(why)` builds the error thrown for a damaged archive
- * (the caller words it for its own file type).
+ * (the caller words it for its own file type); `budget` is charged for every inflated entry.
  */
-export function openZip(bytes: Uint8Array, fail: (why: string) => SegError): ZipArchive {
+export function openZip(bytes: Uint8Array, fail: (why: string) => SegError, budget: ByteBudget): ZipArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const u16 = (o: number): number => view.getUint16(o, true)
   const u32 = (o: number): number => view.getUint32(o, true)
@@ -106,17 +111,29 @@ export function openZip(bytes: Uint8Array, fail: (why: string) => SegError): Zip
     need(start, e.compressedSize, `data of ${name}`)
     const raw = bytes.subarray(start, start + e.compressedSize)
     let out: Uint8Array
-    if (e.method === 0) out = raw
-    else if (e.method === 8) {
-      try {
-        out = new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) }))
-      } catch {
-        throw fail(`entry ${name} does not inflate`)
-      }
-    } else throw fail(`entry ${name} uses unsupported compression method ${e.method}`)
+    if (e.method === 0) {
+      if (e.size !== e.compressedSize) throw fail(`entry ${name} is stored (not compressed) in ${e.compressedSize} bytes but declares ${e.size} bytes`)
+      out = raw
+    } else if (e.method === 8) out = inflateEntry(raw, e, fail, budget)
+    else throw fail(`entry ${name} uses unsupported compression method ${e.method}`)
     if (out.byteLength !== e.size) throw fail(`entry ${name} has ${out.byteLength} bytes, expected ${e.size}`)
     if (crc32(out) >>> 0 !== e.crc >>> 0) throw fail(`entry ${name} fails its CRC check`)
     return out
   }
   return { entries, read }
+}
+
+/** Inflate a deflated entry: ratio checked and bytes charged first, output cut at the declared size. */
+function inflateEntry(raw: Uint8Array, e: ZipEntry, fail: (why: string) => SegError, budget: ByteBudget): Uint8Array {
+  const ratio = e.size / Math.max(1, raw.byteLength)
+  if (ratio > MAX_DEFLATE_RATIO) {
+    throw fail(`entry ${e.name} would inflate ${formatBytes(raw.byteLength)} to ${formatBytes(e.size)}, ratio ${Math.round(ratio)}:1 where at most ${MAX_DEFLATE_RATIO}:1 is accepted`)
+  }
+  budget.charge(e.size, `inflating ${e.name}`)
+  try {
+    return new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) }))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw fail(`entry ${e.name} inflates past its declared ${e.size} bytes`)
+    throw fail(`entry ${e.name} does not inflate`)
+  }
 }
