@@ -7,11 +7,15 @@ import { writeLabelMap, labelStatistics, writeStatistics } from '../../engine/ex
 import { createProgressBar } from '../progress'
 import { checkOutputPath } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
+import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
         [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement]
+        [--series <number or UID>]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
-    written on exactly the first input's grid (.nii.gz, .nii or .nrrd). --no-refinement keeps the
+    written on exactly the first input's grid (.nii.gz, .nii or .nrrd; .dcm writes DICOM-SEG
+    referencing a DICOM input). A DICOM folder or file as --input opens its one image series,
+    or the one --series names. --no-refinement keeps the
     model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).`
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
@@ -27,7 +31,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       stats: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', default: false },
-      'no-refinement': { type: 'boolean', default: false }
+      'no-refinement': { type: 'boolean', default: false },
+      series: { type: 'string' }
     },
     strict: true,
     allowPositionals: false
@@ -42,6 +47,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   checkOutputPath(values.out, values.input) // before the run, not after a minute of inference
   if (values.stats) checkOutputPath(values.stats, values.input)
   const bundle = await loadBundle(values.model)
+  const resolved = await resolveInputs(values.input, values.series)
   const bar = values.quiet ? undefined : createProgressBar()
   const controller = new AbortController()
   const onSigint = () => controller.abort()
@@ -49,14 +55,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     const result = await segment({
       bundle,
-      inputs: values.input,
+      inputs: resolved.inputs,
       device: values.device as Device,
       threads,
       refinement: !values['no-refinement'],
       signal: controller.signal,
       onProgress: (p) => bar?.update(p.fraction, p.message)
     })
-    await writeLabelMap(result.labels, values.out, { like: result.reference, inputs: values.input })
+    if (isDicomSegPath(values.out)) await writeSegOutput(result.labels, resolved, bundle.manifest, values.out)
+    else await writeLabelMap(result.labels, values.out, { like: result.reference, inputs: values.input })
     bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)
     for (const n of result.notes) io.err(`note: ${n}`)
     const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))

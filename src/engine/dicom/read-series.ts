@@ -12,6 +12,7 @@ import { defaultMaxBytes } from '../volume/read'
 import type { Volume, VoxelArray } from '../volume/volume'
 import { seriesGeometry, type Slice } from './geometry'
 import type { DicomFile, DicomSeries } from './scan'
+import { withQuietOutput } from './quiet'
 
 export interface DicomVolume {
   volume: Volume
@@ -62,7 +63,7 @@ export async function readDicomSeries(series: DicomSeries, maxBytes = defaultMax
   const sortedFiles = multiFrame ? [f0] : geometry.order.map((i) => series.files[i])
   let image
   try {
-    const r = await readImageDicomFileSeriesNode({ inputImages: sortedFiles.map((f) => f.path), singleSortedSeries: true })
+    const { value: r } = await withQuietOutput(() => readImageDicomFileSeriesNode({ inputImages: sortedFiles.map((f) => f.path), singleSortedSeries: true }))
     image = r.outputImage
   } catch (e) {
     throw new SegError('CORRUPT_FILE', `series ${series.number} could not be decoded (${errorText(e)}); expected readable DICOM images`)

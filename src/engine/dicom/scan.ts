@@ -169,12 +169,13 @@ export async function indexFile(path: string): Promise<DicomFile | { skip: strin
   } catch {
     return { skip: 'unreadable file' }
   }
+  // Part 10 files carry "DICM" after a 128-byte preamble; anything else is not ours to read.
+  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return { skip: 'not DICOM' }
   let ds: dicomParser.DataSet
   try {
     ds = dicomParser.parseDicom(bytes)
-  } catch (e) {
-    const msg = String((e as { exception?: string })?.exception ?? e)
-    return { skip: /DICM prefix/.test(msg) ? 'not DICOM' : 'truncated or corrupt DICOM' }
+  } catch {
+    return { skip: 'truncated or corrupt DICOM' }
   }
   const sopClassUid = str(ds, 'x00020002') || str(ds, 'x00080016')
   if (sopClassUid === DICOMDIR_SOP_CLASS) return null // the index itself, not an object

@@ -13,6 +13,7 @@ import { produceAtomically } from '../fs/atomic'
 import { itkGrid, toItkImage, toVoxelArray } from '../volume/itk-image'
 import type { Volume } from '../volume/volume'
 import type { DicomFile } from './scan'
+import { withQuietOutput } from './quiet'
 
 /** A coded concept (DICOM code sequence item). */
 export interface Code {
@@ -119,11 +120,13 @@ export async function writeDicomSeg(labels: Volume, source: readonly DicomFile[]
   // dcmqi's converter takes int16 label images (uint8/uint16 abort inside the wasm build).
   const image = toItkImage(labels, Int16Array.from(labels.data as ArrayLike<number>))
   await produceAtomically(outPath, '.dcm', async (temp) => {
-    await writeSegmentationNode(image, dcmqiMetaInfo(meta, present) as never, temp, {
-      refDicomSeries: source.map((f) => f.path),
-      skipEmptySlices: false,
-      useLabelidAsSegmentnumber: false
-    })
+    await withQuietOutput(() =>
+      writeSegmentationNode(image, dcmqiMetaInfo(meta, present) as never, temp, {
+        refDicomSeries: source.map((f) => f.path),
+        skipEmptySlices: false,
+        useLabelidAsSegmentnumber: false
+      })
+    )
   })
 }
 
@@ -137,7 +140,7 @@ export interface ReadSeg {
 export async function readDicomSeg(path: string): Promise<ReadSeg> {
   let r
   try {
-    r = await readSegmentationNode(resolve(path))
+    r = (await withQuietOutput(() => readSegmentationNode(resolve(path)))).value
   } catch (e) {
     throw new SegError('CORRUPT_FILE', `${path} could not be read as DICOM-SEG (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}); expected a Segmentation object`)
   }
