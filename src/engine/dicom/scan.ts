@@ -9,6 +9,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
+import { inflateRawSync } from 'node:zlib'
 import dicomParser from 'dicom-parser'
 import { SegError } from '../errors'
 import type { Vec3 } from '../volume/volume'
@@ -121,6 +122,15 @@ export async function listFiles(paths: readonly string[], maxFiles = DEFAULT_MAX
   return [...new Set(out)]
 }
 
+/** Deflated explicit VR LE: dicom-parser asks for the dataset after `position` inflated (RFC 1951). */
+function inflater(bytes: Uint8Array, position: number): Uint8Array {
+  const inflated = inflateRawSync(bytes.subarray(position))
+  const full = new Uint8Array(position + inflated.length)
+  full.set(bytes.subarray(0, position))
+  full.set(inflated, position)
+  return full
+}
+
 const str = (ds: dicomParser.DataSet, tag: string): string => (ds.string(tag) ?? '').trim()
 
 function numbers(ds: dicomParser.DataSet, tag: string): number[] | null {
@@ -173,7 +183,7 @@ export async function indexFile(path: string): Promise<DicomFile | { skip: strin
   if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return { skip: 'not DICOM' }
   let ds: dicomParser.DataSet
   try {
-    ds = dicomParser.parseDicom(bytes)
+    ds = dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions)
   } catch {
     return { skip: 'truncated or corrupt DICOM' }
   }
@@ -186,7 +196,7 @@ export async function indexFile(path: string): Promise<DicomFile | { skip: strin
     const problem = transferSyntaxProblem(transferSyntaxUid)
     if (problem) return { skip: problem }
     if (!pixel.encapsulatedPixelData && pixel.length < nativePixelBytes(ds, frames)) return { skip: 'truncated or corrupt DICOM' }
-    if (pixel.dataOffset + (pixel.encapsulatedPixelData ? 0 : pixel.length) > bytes.length) return { skip: 'truncated or corrupt DICOM' }
+    if (pixel.dataOffset + (pixel.encapsulatedPixelData ? 0 : pixel.length) > ds.byteArray.length) return { skip: 'truncated or corrupt DICOM' }
   }
   const enhanced = ds.elements.x52009230 !== undefined
   const single = numbers(ds, 'x00200032')
