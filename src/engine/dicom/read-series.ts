@@ -12,6 +12,7 @@ import { defaultMaxBytes } from '../volume/read'
 import type { Volume, VoxelArray } from '../volume/volume'
 import { seriesGeometry, type Slice } from './geometry'
 import type { DicomFile, DicomSeries } from './scan'
+import { nativeDecodable, readNativePixels } from './pixels'
 import { withQuietOutput } from './quiet'
 
 export interface DicomVolume {
@@ -42,25 +43,17 @@ function reorderSlices(data: VoxelArray, sliceVoxels: number, order: readonly nu
   return out
 }
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200)
+/** Which decoder reads the pixels (see readDicomSeries). */
+export type Decoder = 'auto' | 'gdcm'
 
-/**
- * Reads one image series of a scan as a Volume (LPS, row-major direction).
- * Throws SegError: NOT_AN_IMAGE (a SEG/SR/… series), UNSUPPORTED (mixed orientations or sizes,
- * tilt, duplicate positions), TOO_LARGE, CORRUPT_FILE (GDCM could not decode it).
- * @param maxBytes most bytes the decoded voxels may take (default 60% of memory).
- */
-export async function readDicomSeries(series: DicomSeries, maxBytes = defaultMaxBytes()): Promise<DicomVolume> {
-  if (series.kind !== 'image') {
-    throw new SegError('NOT_AN_IMAGE', `series ${series.number} is a ${series.kind} object, not an image; expected an image series (CT, MR, PET…)`)
-  }
-  const f0 = series.files[0]
-  const geometry = seriesGeometry(slicesOf(series), f0.sliceThickness ?? 1)
-  const [nx, ny, nz] = geometry.grid.size
-  const bytes = nx * ny * nz * 4 // float32 after rescale, the widest GDCM gives for 16-bit data
-  if (bytes > maxBytes) throw new SegError('TOO_LARGE', `series ${series.number} (${nx}×${ny}×${nz}) needs ${(bytes / 2 ** 30).toFixed(1)} GiB; at most ${(maxBytes / 2 ** 30).toFixed(1)} GiB is allowed`)
-  const multiFrame = series.files.length === 1 && f0.frames > 1
-  const sortedFiles = multiFrame ? [f0] : geometry.order.map((i) => series.files[i])
+/** The stored component type of a file's pixels, e.g. 'int16'. */
+function storedTypeOf(f: DicomFile): string {
+  const p = f.pixels
+  return p ? `${p.pixelRepresentation === 1 ? 'int' : 'uint'}${p.bitsAllocated}` : 'unknown'
+}
+
+/** GDCM's decoding of the files in the given order (compressed syntaxes, big-endian, deflate). */
+async function readWithGdcm(series: DicomSeries, sortedFiles: readonly DicomFile[], size: readonly number[]): Promise<{ data: VoxelArray; storedType: string }> {
   let image
   try {
     const { value: r } = await withQuietOutput(() => readImageDicomFileSeriesNode({ inputImages: sortedFiles.map((f) => f.path), singleSortedSeries: true }))
@@ -72,16 +65,40 @@ export async function readDicomSeries(series: DicomSeries, maxBytes = defaultMax
     throw new SegError('UNSUPPORTED', `series ${series.number} has ${image.imageType.components} components per pixel (colour); expected greyscale images`)
   }
   const got = [0, 1, 2].map((a) => image.size[a] ?? 1)
-  if (got[0] !== nx || got[1] !== ny || got[2] !== nz) {
-    throw new SegError('CORRUPT_FILE', `series ${series.number} decoded to ${got.join('×')} voxels where its headers say ${nx}×${ny}×${nz}; expected consistent images`)
+  if (got.some((g, a) => g !== size[a])) {
+    throw new SegError('CORRUPT_FILE', `series ${series.number} decoded to ${got.join('×')} voxels where its headers say ${size.join('×')}; expected consistent images`)
   }
-  const { data } = toVoxelArray(image.data)
-  const voxels = multiFrame ? reorderSlices(data, nx * ny, geometry.order) : data
+  return { data: toVoxelArray(image.data).data, storedType: image.imageType.componentType }
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200)
+
+/**
+ * Reads one image series of a scan as a Volume (LPS, row-major direction).
+ * Throws SegError: NOT_AN_IMAGE (a SEG/SR/… series), UNSUPPORTED (mixed orientations or sizes,
+ * tilt, duplicate positions), TOO_LARGE, CORRUPT_FILE (GDCM could not decode it).
+ * @param maxBytes most bytes the decoded voxels may take (default 60% of memory).
+ * @param decoder 'auto': native little-endian pixels read directly (pixels.ts), others by GDCM;
+ *   'gdcm': GDCM for all (tests cross-check the two).
+ */
+export async function readDicomSeries(series: DicomSeries, maxBytes = defaultMaxBytes(), decoder: Decoder = 'auto'): Promise<DicomVolume> {
+  if (series.kind !== 'image') {
+    throw new SegError('NOT_AN_IMAGE', `series ${series.number} is a ${series.kind} object, not an image; expected an image series (CT, MR, PET…)`)
+  }
+  const f0 = series.files[0]
+  const geometry = seriesGeometry(slicesOf(series), f0.sliceThickness ?? 1)
+  const [nx, ny, nz] = geometry.grid.size
+  const bytes = nx * ny * nz * 4 // float32 after rescale, the widest GDCM gives for 16-bit data
+  if (bytes > maxBytes) throw new SegError('TOO_LARGE', `series ${series.number} (${nx}×${ny}×${nz}) needs ${(bytes / 2 ** 30).toFixed(1)} GiB; at most ${(maxBytes / 2 ** 30).toFixed(1)} GiB is allowed`)
+  const multiFrame = series.files.length === 1 && f0.frames > 1
+  const sortedFiles = multiFrame ? [f0] : geometry.order.map((i) => series.files[i])
+  const decoded = decoder === 'gdcm' || !nativeDecodable(sortedFiles) ? await readWithGdcm(series, sortedFiles, geometry.grid.size) : { data: await readNativePixels(sortedFiles), storedType: storedTypeOf(f0) }
+  const voxels = multiFrame ? reorderSlices(decoded.data, nx * ny, geometry.order) : decoded.data
   return {
     volume: {
       ...geometry.grid,
       data: voxels,
-      source: { path: f0.path, format: 'other', storedType: image.imageType.componentType, notes: geometry.notes }
+      source: { path: f0.path, format: 'other', storedType: decoded.storedType, notes: geometry.notes }
     },
     sortedFiles
   }

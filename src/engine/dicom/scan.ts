@@ -7,7 +7,7 @@
  * cannot decode are skipped and counted, never fatal. Patient names and IDs are kept for display
  * only: no message or note built here contains them.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { open, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { inflateRawSync } from 'node:zlib'
 import dicomParser from 'dicom-parser'
@@ -35,7 +35,24 @@ export interface DicomFile {
   /** (0028,0030): [between rows, between columns] mm. */
   pixelSpacing: [number, number] | null
   sliceThickness: number | null
+  /** How the pixels are stored, for the native decoder (pixels.ts); null without pixel data. */
+  pixels: PixelLayout | null
   display: SeriesDisplay
+}
+
+/** Stored pixel layout and rescale of one file. */
+export interface PixelLayout {
+  bitsAllocated: number
+  bitsStored: number
+  /** 0 unsigned, 1 two's complement. */
+  pixelRepresentation: number
+  samplesPerPixel: number
+  /** (0028,1053)/(0028,1052), 1 and 0 when absent. */
+  slope: number
+  intercept: number
+  /** Byte offset and length of native (uncompressed) pixel data in the file; null when encapsulated. */
+  offset: number | null
+  length: number
 }
 
 /** What a person uses to pick a series (PHI included: for display only, never for messages). */
@@ -168,25 +185,65 @@ function nativePixelBytes(ds: dicomParser.DataSet, frames: number): number {
   return Math.ceil(((ds.uint16('x00280010') ?? 0) * (ds.uint16('x00280011') ?? 0) * frames * spp * bits) / 8)
 }
 
+/** Bytes read first: the header of a typical slice fits; the pixels after it are not read here. */
+const HEAD_BYTES = 256 * 1024
+const UNDEFINED_LENGTH = 0xffffffff
+const DEFLATED = '1.2.840.10008.1.2.1.99'
+
+/**
+ * A file's dataset up to its pixel data. The head is parsed first; the whole file only when the
+ * head does not hold the header, the dataset is deflated, or the pixels are encapsulated (their
+ * fragments are walked, so a truncated compressed file is caught here too).
+ * @returns the dataset, the bytes its offsets can address (file size, or the inflated length), and
+ *   whether its pixel data is native (offsets into the file itself).
+ */
+async function parseHeader(path: string): Promise<{ ds: dicomParser.DataSet; available: number; native: boolean } | { skip: string }> {
+  const fh = await open(path, 'r')
+  let head: Buffer
+  let size: number
+  try {
+    size = (await fh.stat()).size
+    head = Buffer.alloc(Math.min(size, HEAD_BYTES))
+    await fh.read(head, 0, head.length, 0)
+  } finally {
+    await fh.close()
+  }
+  // Part 10 files carry "DICM" after a 128-byte preamble; anything else is not ours to read.
+  if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM') return { skip: 'not DICOM' }
+  const opts = { inflater, untilTag: 'x7fe00010' } as dicomParser.ParseDicomOptions
+  let ds: dicomParser.DataSet | null = null
+  try {
+    ds = dicomParser.parseDicom(head, opts)
+  } catch {
+    ds = null // header longer than the head, or a corrupt file: decided on the whole file below
+  }
+  const pixel = ds?.elements.x7fe00010
+  const partial = head.length < size
+  if (ds && str(ds, 'x00020010') !== DEFLATED && (pixel ? pixel.length !== UNDEFINED_LENGTH : !partial)) {
+    return { ds, available: size, native: pixel !== undefined }
+  }
+  try {
+    const full = partial ? await readFile(path) : head
+    const whole = dicomParser.parseDicom(full, { inflater } as dicomParser.ParseDicomOptions)
+    return { ds: whole, available: whole.byteArray.length, native: whole.byteArray === full && !whole.elements.x7fe00010?.encapsulatedPixelData }
+  } catch {
+    return { skip: 'truncated or corrupt DICOM' }
+  }
+}
+
 /**
  * One file's header facts, or the reason it is skipped (a short phrase without PHI).
  * @param path absolute file path.
  */
 export async function indexFile(path: string): Promise<DicomFile | { skip: string } | null> {
-  let bytes: Uint8Array
+  let read: { ds: dicomParser.DataSet; available: number; native: boolean } | { skip: string }
   try {
-    bytes = await readFile(path)
+    read = await parseHeader(path)
   } catch {
     return { skip: 'unreadable file' }
   }
-  // Part 10 files carry "DICM" after a 128-byte preamble; anything else is not ours to read.
-  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return { skip: 'not DICOM' }
-  let ds: dicomParser.DataSet
-  try {
-    ds = dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions)
-  } catch {
-    return { skip: 'truncated or corrupt DICOM' }
-  }
+  if ('skip' in read) return read
+  const { ds, available, native } = read
   const sopClassUid = str(ds, 'x00020002') || str(ds, 'x00080016')
   if (sopClassUid === DICOMDIR_SOP_CLASS) return null // the index itself, not an object
   const pixel = ds.elements.x7fe00010
@@ -195,8 +252,8 @@ export async function indexFile(path: string): Promise<DicomFile | { skip: strin
   if (pixel) {
     const problem = transferSyntaxProblem(transferSyntaxUid)
     if (problem) return { skip: problem }
-    if (!pixel.encapsulatedPixelData && pixel.length < nativePixelBytes(ds, frames)) return { skip: 'truncated or corrupt DICOM' }
-    if (pixel.dataOffset + (pixel.encapsulatedPixelData ? 0 : pixel.length) > ds.byteArray.length) return { skip: 'truncated or corrupt DICOM' }
+    if (native && pixel.length < nativePixelBytes(ds, frames)) return { skip: 'truncated or corrupt DICOM' }
+    if (pixel.dataOffset + (native ? pixel.length : 0) > available) return { skip: 'truncated or corrupt DICOM' }
   }
   const enhanced = ds.elements.x52009230 !== undefined
   const single = numbers(ds, 'x00200032')
@@ -218,6 +275,18 @@ export async function indexFile(path: string): Promise<DicomFile | { skip: strin
     orientation: (enhanced ? functionalGroup(ds, 'x00209116', 'x00200037') : null) ?? numbers(ds, 'x00200037'),
     pixelSpacing: spacing && spacing.length === 2 ? [spacing[0], spacing[1]] : null,
     sliceThickness: ds.floatString('x00180050') ?? null,
+    pixels: pixel
+      ? {
+          bitsAllocated: ds.uint16('x00280100') ?? 16,
+          bitsStored: ds.uint16('x00280101') ?? ds.uint16('x00280100') ?? 16,
+          pixelRepresentation: ds.uint16('x00280103') ?? 0,
+          samplesPerPixel: ds.uint16('x00280002') ?? 1,
+          slope: ds.floatString('x00281053') ?? 1,
+          intercept: ds.floatString('x00281052') ?? 0,
+          offset: native ? pixel.dataOffset : null,
+          length: pixel.length
+        }
+      : null,
     display: {
       patientName: str(ds, 'x00100010').replace(/\^/g, ' ').trim(),
       patientId: str(ds, 'x00100020'),
