@@ -18,20 +18,26 @@ export interface ResolvedInputs {
   dicom?: OpenedDicom
 }
 
-/** Opens DICOM inputs (`series`: number or UID, see chooseSeries); other paths pass through. */
-export async function resolveInputs(paths: readonly string[], series?: string): Promise<ResolvedInputs> {
-  const out: ResolvedInputs = { inputs: [] }
+/**
+ * Opens DICOM inputs (`series`: number or UID, see chooseSeries); other paths pass through.
+ * Refuses a DICOM-SEG `out` without a DICOM first input before any inference runs.
+ */
+export async function resolveInputs(paths: readonly string[], series: string | undefined, out: string): Promise<ResolvedInputs> {
+  const resolved: ResolvedInputs = { inputs: [] }
   for (const p of paths) {
     if (!(await isDicomPath(p))) {
-      out.inputs.push(p)
+      resolved.inputs.push(p)
       continue
     }
     const opened = await openDicom([p], series)
-    out.dicom ??= opened
-    out.inputs.push(opened.volume)
+    resolved.dicom ??= opened
+    resolved.inputs.push(opened.volume)
   }
-  if (series !== undefined && out.dicom === undefined) throw new SegError('BAD_ARGUMENT', '--series applies to DICOM inputs only; expected --input <DICOM folder or file>')
-  return out
+  if (series !== undefined && resolved.dicom === undefined) throw new SegError('BAD_ARGUMENT', '--series applies to DICOM inputs only; expected --input <DICOM folder or file>')
+  if (isDicomSegPath(out) && !(resolved.inputs[0] && typeof resolved.inputs[0] !== 'string')) {
+    throw new SegError('BAD_ARGUMENT', `${out} asks for DICOM-SEG, which needs a DICOM series as the first --input; expected a .nii.gz, .nii or .nrrd output for other inputs`)
+  }
+  return resolved
 }
 
 /** True when the output path asks for DICOM-SEG. */
@@ -60,6 +66,10 @@ export async function isDicomListing(path: string): Promise<boolean> {
  */
 export async function listDicom(path: string, json: boolean, showPhi: boolean, io: CommandIO): Promise<number> {
   const scan = await scanDicom([path])
+  if (scan.series.length === 0) {
+    const skipped = skippedSummary(scan.skipped)
+    throw new SegError('NOT_AN_IMAGE', `no DICOM series in ${path} (${scan.filesSeen} file(s)${skipped ? `, ${skipped}` : ''}); expected a DICOM folder or file, a volume file, or a bundle folder with manifest.json`)
+  }
   const rows = scan.series.map((s) => ({
     number: s.number,
     uid: s.uid,

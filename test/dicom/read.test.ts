@@ -122,6 +122,21 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
     expect(picked.err).toMatch(/note: 1 file skipped \(not DICOM: 1\)/)
     const mask = await readVolume(out)
     expect(mask.size).toEqual([60, 55, 52]) // the spine series' grid, not the CT's
+
+    // one slice of a series stands for its series; a DICOM-SEG output needs a DICOM input, refused before inference
+    const oneFile = join(dir, 'b', 'deeper', readdirSync(join(dir, 'b', 'deeper'))[0])
+    const fromSlice = await cli('segment', '--model', model, '--input', oneFile, '--out', out, '--quiet')
+    expect(fromSlice.code, fromSlice.err).toBe(0)
+    expect((await readVolume(out)).size).toEqual([60, 55, 52])
+    const segFromNifti = await cli('segment', '--model', model, '--input', data('spine/t2.nii.gz'), '--out', join(tmp.dir, 'x.dcm'), '--quiet')
+    expect(segFromNifti.code).toBe(2)
+    expect(segFromNifti.err).toMatch(/^error: .*x\.dcm asks for DICOM-SEG, which needs a DICOM series as the first --input/)
+    const empty = join(tmp.dir, 'empty')
+    mkdirSync(empty)
+    writeFileSync(join(empty, 'readme.txt'), 'nothing here\n')
+    const none = await cli('info', empty)
+    expect(none.code).toBe(2)
+    expect(none.err).toMatch(/no DICOM series in .*empty \(1 file\(s\), 1 file skipped \(not DICOM: 1\)\)/)
   }, 60_000)
 })
 

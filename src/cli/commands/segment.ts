@@ -47,7 +47,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   checkOutputPath(values.out, values.input) // before the run, not after a minute of inference
   if (values.stats) checkOutputPath(values.stats, values.input)
   const bundle = await loadBundle(values.model)
-  const resolved = await resolveInputs(values.input, values.series)
+  const resolved = await resolveInputs(values.input, values.series, values.out)
   const bar = values.quiet ? undefined : createProgressBar()
   const controller = new AbortController()
   const onSigint = () => controller.abort()

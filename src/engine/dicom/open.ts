@@ -3,7 +3,7 @@
  * user mean, and that series as a Volume with what the scan skipped in its notes.
  */
 import { open, stat } from 'node:fs/promises'
-import { basename, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { SegError } from '../errors'
 import { formatOfPath } from '../volume/read'
 import { readDicomSeries, type DicomVolume } from './read-series'
@@ -31,7 +31,7 @@ export async function isDicomPath(path: string): Promise<boolean> {
 
 /** One line per series for listings and errors: number, modality, kind, size, description, UID (no PHI). */
 export function describeSeries(s: DicomSeries): string {
-  const what = s.kind === 'image' ? `${s.dimensions[0]}×${s.dimensions[1]}×${s.frames}` : `${s.kind}, not an image`
+  const what = s.kind === 'image' ? `${s.dimensions[0]}×${s.dimensions[1]}×${s.frames}` : s.kind === s.modality ? 'not an image' : `${s.kind}, not an image`
   const desc = s.display.seriesDescription ? ` "${s.display.seriesDescription}"` : ''
   return `${s.number}: ${s.modality || '?'} ${what}${desc} (${s.images} file${s.images === 1 ? '' : 's'}, UID ${s.uid})`
 }
@@ -67,8 +67,14 @@ export interface OpenedDicom extends DicomVolume {
  * which series was read and what the scan skipped.
  */
 export async function openDicom(paths: readonly string[], selector?: string, maxBytes?: number): Promise<OpenedDicom> {
-  const scan = await scanDicom(paths)
-  const series = chooseSeries(scan, selector)
+  let scan = await scanDicom(paths)
+  let series = chooseSeries(scan, selector)
+  const oneSlice = paths.length === 1 && series.files.length === 1 && series.frames === 1 && !(await stat(resolve(paths[0]))).isDirectory()
+  if (oneSlice && basename(paths[0]).toUpperCase() !== 'DICOMDIR') {
+    // one slice given: the user means its series, as viewers open it (files beside it, same UID)
+    scan = await scanDicom([dirname(resolve(paths[0]))])
+    series = chooseSeries(scan, series.uid)
+  }
   const read = await readDicomSeries(series, maxBytes)
   const skipped = skippedSummary(scan.skipped)
   const notes = read.volume.source!.notes
