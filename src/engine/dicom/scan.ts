@@ -113,8 +113,25 @@ export function kindOfSopClass(sopClassUid: string, hasPixels: boolean): SeriesK
 }
 
 /**
+ * The files a DICOMDIR's records reference (ReferencedFileID, relative to its folder), those that
+ * exist; [] when it cannot be parsed or lists none.
+ */
+export async function dicomdirFiles(path: string): Promise<string[]> {
+  let ds: dicomParser.DataSet
+  try {
+    ds = dicomParser.parseDicom(await readFile(path), { inflater } as dicomParser.ParseDicomOptions)
+  } catch {
+    return []
+  }
+  const ids = (ds.elements.x00041220?.items ?? []).map((it) => it.dataSet?.string('x00041500')?.trim()).filter((id): id is string => !!id)
+  const files = ids.map((id) => join(dirname(path), ...id.split('\\').filter((c) => c && c !== '..')))
+  const found = await Promise.all(files.map((f) => stat(f).then((i) => i.isFile(), () => false)))
+  return files.filter((_, i) => found[i])
+}
+
+/**
  * Every file under the given paths: folders are walked recursively (hidden entries skipped), a
- * DICOMDIR stands for the folder it indexes. Throws FILE_NOT_FOUND for a path that does not exist.
+ * DICOMDIR stands for the files its records reference (or, without usable records, its folder). Throws FILE_NOT_FOUND for a path that does not exist.
  */
 export async function listFiles(paths: readonly string[], maxFiles = DEFAULT_MAX_FILES): Promise<string[]> {
   const out: string[] = []
@@ -133,7 +150,11 @@ export async function listFiles(paths: readonly string[], maxFiles = DEFAULT_MAX
     const info = await stat(abs).catch(() => null)
     if (info === null) throw new SegError('FILE_NOT_FOUND', `${abs} does not exist; expected a DICOM folder, file or DICOMDIR`)
     if (info.isDirectory()) await walk(abs)
-    else if (basename(abs).toUpperCase() === 'DICOMDIR') await walk(dirname(abs))
+    else if (basename(abs).toUpperCase() === 'DICOMDIR') {
+      const listed = await dicomdirFiles(abs)
+      if (listed.length > 0) out.push(...listed)
+      else await walk(dirname(abs)) // an index without usable records: its folder still holds the files
+    }
     else out.push(abs)
   }
   return [...new Set(out)]
@@ -325,7 +346,7 @@ export function groupSeries(files: readonly DicomFile[]): DicomSeries[] {
 
 /**
  * Scans folders, files or a DICOMDIR for DICOM series.
- * @param paths folders (walked recursively), files, or a DICOMDIR (its folder is walked).
+ * @param paths folders (walked recursively), files, or a DICOMDIR (the files it references).
  */
 export async function scanDicom(paths: readonly string[], opts: ScanOptions = {}): Promise<DicomScan> {
   const all = await listFiles(paths, opts.maxFiles ?? DEFAULT_MAX_FILES)
