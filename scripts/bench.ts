@@ -1,6 +1,6 @@
 /**
  * Benchmarks, each against its alternative in the same run (these machines are noisy: medians of
- * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped] [--reps 5]`.
+ * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped,batch,queue,dicom] [--reps 5]`.
  * Needs ../shared/data for the real scans.
  *
  * - read:    readVolume (itk-wasm + our NIfTI header policy) vs itk-wasm's readImageNode alone, t1_crop 256^3
@@ -15,6 +15,9 @@
  *            bundle on 8 copies of t1_RAS (each run once: the figure is already a mean over 8 studies)
  * - queue:   the BullMQ queue's overhead per job (ms): 40 tiny demo-bundle studies (64x64x10) through a
  *            warm queue worker on a real redis-server vs the same through a warm local worker process
+ * - dicom:   opening a 512x512x300 int16 series (written by plastimatch from t1_crop, upsampled):
+ *            openDicom (scan + geometry + GDCM pixels) vs dcm2niix converting it to NIfTI (needs
+ *            plastimatch, dcm2niix and /usr/bin/python3 with nibabel)
  */
 import path from 'node:path'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -27,6 +30,7 @@ import { importModel } from '../src/engine/bundle/import-model'
 import { loadBundle } from '../src/engine/bundle/bundle'
 import { segment } from '../src/engine/pipeline/segment'
 import { dice } from '../src/engine/labelmap/metrics'
+import { openDicom } from '../src/engine/dicom/open'
 import { fitViewport } from '../src/renderer/src/geometry/space'
 import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
 import { listStudies } from '../src/engine/batch/studies'
@@ -249,6 +253,32 @@ async function benchQueue(): Promise<void> {
   }
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue }
+async function benchDicom(): Promise<void> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'segtransfer-bench-dicom-'))
+  try {
+    const nii = path.join(tmp, 'big.nii.gz')
+    const make = spawnSync('/usr/bin/python3', ['-c', `
+import sys, nibabel as nib, numpy as np
+a = np.asanyarray(nib.load(sys.argv[1]).dataobj).astype(np.int16)
+b = np.repeat(np.repeat(a, 2, 0), 2, 1)
+nib.save(nib.Nifti1Image(np.concatenate([b, b[:, :, :44]], axis=2), np.diag([0.5, 0.5, 1, 1])), sys.argv[2])`, path.join(DATA, 'mri/t1_crop.nii.gz'), nii], { encoding: 'utf8' })
+    const series = path.join(tmp, 'series')
+    const write = make.status === 0 ? spawnSync('plastimatch', ['convert', '--input', nii, '--output-dicom', series], { encoding: 'utf8' }) : make
+    if (write.status !== 0) return console.log(`dicom    skipped: ${(write.stderr || String(write.error)).trim().split('\n').at(-1)}`)
+    const ours = await timeIt(() => openDicom([series]))
+    const out = path.join(tmp, 'dcm2niix')
+    const theirs = await timeIt(() => {
+      rmSync(out, { recursive: true, force: true })
+      mkdirSync(out)
+      const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, series], { encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`dcm2niix failed: ${r.stderr}`)
+    })
+    row('dicom', ['dcm2niix to NIfTI, 512x512x300', theirs], ['openDicom', ours])
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue, dicom: benchDicom }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

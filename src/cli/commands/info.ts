@@ -5,16 +5,19 @@ import { loadBundle } from '../../engine/bundle/bundle'
 import { readVolume } from '../../engine/volume/read'
 import { orientationOf } from '../../engine/volume/orientation'
 import type { CommandIO } from '../io'
+import { isDicomListing, listDicom } from '../dicom-input'
 
-export const usage = `segtransfer info <volume|bundle> [--json]
-    Describe a volume (grid, orientation, intensities, what the reader decided) or a model bundle.`
+export const usage = `segtransfer info <volume|bundle|DICOM folder> [--json] [--show-phi]
+    Describe a volume (grid, orientation, intensities, what the reader decided) or a model bundle,
+    or list the DICOM series in a folder, file or DICOMDIR (patient name/ID only with --show-phi).`
 
 const fmt = (xs: ArrayLike<number>, d = 4) => Array.from(xs, (x) => Number(x.toFixed(d))).join(' × ')
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, 'show-phi': { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
   if (positionals.length !== 1) throw new SegError('BAD_ARGUMENT', 'info takes exactly one path: a volume file or a bundle folder')
   const target = positionals[0]
+  if (await isDicomListing(target)) return listDicom(target, values.json!, values['show-phi']!, io)
   const stat = await fs.stat(target).catch(() => undefined)
   if (stat?.isDirectory()) {
     const b = await loadBundle(target)

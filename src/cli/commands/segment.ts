@@ -8,11 +8,15 @@ import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics,
 import { createProgressBar } from '../progress'
 import { canonicalPath, checkOutputPath, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
+import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
         [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite]
+        [--series <number or UID>]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
-    written on exactly the first input's grid (.nii.gz, .nii or .nrrd). --no-refinement keeps the
+    written on exactly the first input's grid (.nii.gz, .nii or .nrrd; .dcm writes DICOM-SEG
+    referencing a DICOM input). A DICOM folder or file as --input opens its one image series,
+    or the one --series names. --no-refinement keeps the
     model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).
     Existing files are replaced only with --overwrite (inputs and model bundles never); all outputs
     are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).`
@@ -21,7 +25,7 @@ const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
 /** Refuses bad outputs (extension, same file twice, the rules of checkOutputPath) before any work. */
 function checkOutputs(out: string, stats: string | undefined, rules: OutputRules): void {
-  labelMapExtension(out)
+  if (!isDicomSegPath(out)) labelMapExtension(out)
   if (stats === undefined) return checkOutputPath(out, rules)
   statisticsFormat(stats)
   if (canonicalPath(stats) === canonicalPath(out)) {
@@ -55,7 +59,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       threads: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       'no-refinement': { type: 'boolean', default: false },
-      overwrite: { type: 'boolean', default: false }
+      overwrite: { type: 'boolean', default: false },
+      series: { type: 'string' }
     },
     strict: true,
     allowPositionals: false
@@ -70,6 +75,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
   checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference
   const bundle = await loadBundle(values.model)
+  const resolved = await resolveInputs(values.input, values.series, values.out)
   const bar = values.quiet ? undefined : createProgressBar()
   // No SIGINT handler while computing: the model call (onnxruntime-node runs it synchronously on
   // this thread) and the post-processing block the event loop, so a JS handler would only run when
@@ -77,7 +83,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   // no output exists yet, so nothing is left behind.
   const result = await segment({
     bundle,
-    inputs: values.input,
+    inputs: resolved.inputs,
     device: values.device as Device,
     threads,
     refinement: !values['no-refinement'],
@@ -85,7 +91,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   })
   const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
   const stats = labelStatistics(result.labels, names)
-  const outputs = [prepareLabelMap(result.labels, values.out, { like: result.reference, ...rules })]
+  const out = values.out
+  const outputs: PendingOutput[] = isDicomSegPath(out)
+    ? [{ path: out, extension: '.dcm', write: (temp) => writeSegOutput(result.labels, resolved, bundle.manifest, temp) }]
+    : [prepareLabelMap(result.labels, out, { like: result.reference, ...rules })]
   if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
   await writeAllOrNothing(outputs, rules)
   bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)

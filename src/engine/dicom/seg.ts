@@ -1,0 +1,156 @@
+/**
+ * DICOM-SEG out and in, through dcmqi (@itk-wasm/dicom writeSegmentationNode /
+ * readSegmentationNode), the converter 3D Slicer uses.
+ *
+ * The SEG references its source series: dcmqi copies the Frame of Reference, study and patient
+ * modules from the given source files and lists their SOP instances; the label map must lie on
+ * the series' own grid (as segment() returns it).
+ */
+import { readSegmentationNode, writeSegmentationNode } from '@itk-wasm/dicom'
+import { resolve } from 'node:path'
+import { SegError } from '../errors'
+import { produceAtomically } from '../fs/atomic'
+import { itkGrid, toItkImage, toVoxelArray } from '../volume/itk-image'
+import type { Volume } from '../volume/volume'
+import type { DicomFile } from './scan'
+import { withQuietOutput } from './quiet'
+
+/** A coded concept (DICOM code sequence item). */
+export interface Code {
+  value: string
+  scheme: string
+  meaning: string
+}
+
+export interface SegLabel {
+  value: number
+  name: string
+  color: [number, number, number]
+  /** SNOMED-CT category/type from the manifest; else looked up by name, else generic "Tissue". */
+  category?: Code
+  type?: Code
+}
+
+export interface SegMeta {
+  labels: readonly SegLabel[]
+  /** Bundle name and version (SegmentAlgorithmName). */
+  algorithm: string
+  /** AUTOMATIC for a model's output, MANUAL once a person edited it. */
+  algorithmType: 'AUTOMATIC' | 'MANUAL' | 'SEMIAUTOMATIC'
+  seriesDescription?: string
+}
+
+const sct = (value: string, meaning: string): Code => ({ value, scheme: 'SCT', meaning })
+const TISSUE = sct('85756007', 'Tissue')
+const ANATOMY = sct('91723000', 'Anatomical Structure')
+const SUBSTANCE = sct('91720002', 'Body Substance')
+
+/** SNOMED-CT concepts of label names we know (DICOM CID 7150 categories, CID 7153/7166 types). */
+const KNOWN_CODES: Record<string, [Code, Code]> = {
+  csf: [SUBSTANCE, sct('65216001', 'Cerebrospinal fluid')],
+  'cerebrospinal fluid': [SUBSTANCE, sct('65216001', 'Cerebrospinal fluid')],
+  'grey matter': [TISSUE, sct('389081007', 'Gray matter')],
+  'gray matter': [TISSUE, sct('389081007', 'Gray matter')],
+  'white matter': [TISSUE, sct('389080008', 'White matter')],
+  brain: [ANATOMY, sct('12738006', 'Brain')],
+  'spinal cord': [ANATOMY, sct('2748008', 'Spinal cord')],
+  spleen: [ANATOMY, sct('78961009', 'Spleen')]
+}
+
+/** The category and type codes of a label: the manifest's, else the known table's, else Tissue. */
+export function codesOf(label: SegLabel): [Code, Code] {
+  const known = KNOWN_CODES[label.name.trim().toLowerCase()]
+  return [label.category ?? known?.[0] ?? TISSUE, label.type ?? known?.[1] ?? TISSUE]
+}
+
+const codeJson = (c: Code) => ({ CodeValue: c.value, CodingSchemeDesignator: c.scheme, CodeMeaning: c.meaning })
+
+/** dcmqi's seg-schema metadata for the foreground labels present in the map. */
+export function dcmqiMetaInfo(meta: SegMeta, present: ReadonlySet<number>): Record<string, unknown> {
+  const segments = meta.labels
+    .filter((l) => l.value > 0 && present.has(l.value))
+    .map((l) => {
+      const [category, type] = codesOf(l)
+      return {
+        labelID: l.value,
+        SegmentLabel: l.name.slice(0, 64),
+        SegmentDescription: l.name.slice(0, 64),
+        SegmentAlgorithmType: meta.algorithmType,
+        ...(meta.algorithmType === 'MANUAL' ? {} : { SegmentAlgorithmName: meta.algorithm.slice(0, 64) }),
+        SegmentedPropertyCategoryCodeSequence: codeJson(category),
+        SegmentedPropertyTypeCodeSequence: codeJson(type),
+        recommendedDisplayRGBValue: l.color
+      }
+    })
+  return {
+    ContentCreatorName: 'SegTransfer',
+    ClinicalTrialSeriesID: '1',
+    ClinicalTrialTimePointID: '1',
+    ClinicalTrialCoordinatingCenterName: 'SegTransfer',
+    SeriesDescription: (meta.seriesDescription ?? `Segmentation (${meta.algorithm})`).slice(0, 64),
+    SeriesNumber: '300',
+    InstanceNumber: '1',
+    ContentLabel: 'SEGMENTATION',
+    ContentDescription: meta.algorithm.slice(0, 64),
+    BodyPartExamined: '',
+    segmentAttributes: [segments]
+  }
+}
+
+/** Label values present in a map (0 included when present). */
+function presentValues(labels: Volume): Set<number> {
+  const seen = new Set<number>()
+  for (let i = 0; i < labels.data.length; i++) seen.add(labels.data[i])
+  return seen
+}
+
+/**
+ * Writes a label map as DICOM-SEG referencing its source series, atomically.
+ * Throws BAD_ARGUMENT when a label in the map has no name in `meta.labels`, or the map is empty.
+ * @param labels label map on the source series' grid (integer values).
+ * @param source the source series' files (any order; dcmqi matches frames by position).
+ */
+export async function writeDicomSeg(labels: Volume, source: readonly DicomFile[], meta: SegMeta, outPath: string): Promise<void> {
+  const present = presentValues(labels)
+  const unnamed = [...present].filter((v) => v > 0 && !meta.labels.some((l) => l.value === v))
+  if (unnamed.length > 0) throw new SegError('BAD_ARGUMENT', `label value(s) ${unnamed.join(', ')} have no name; expected every label of the map in the bundle's output.labels`)
+  if (![...present].some((v) => v > 0)) throw new SegError('BAD_ARGUMENT', 'the label map is empty (no foreground voxel); a DICOM-SEG needs at least one segment')
+  const tooBig = [...present].find((v) => v > 32767 || !Number.isInteger(v))
+  if (tooBig !== undefined) throw new SegError('BAD_ARGUMENT', `label value ${tooBig} cannot be a DICOM-SEG segment; expected integers 1..32767`)
+  // dcmqi's converter takes int16 label images (uint8/uint16 abort inside the wasm build).
+  const image = toItkImage(labels, Int16Array.from(labels.data as ArrayLike<number>))
+  await produceAtomically(outPath, '.dcm', async (temp) => {
+    await withQuietOutput(() =>
+      writeSegmentationNode(image, dcmqiMetaInfo(meta, present) as never, temp, {
+        refDicomSeries: source.map((f) => f.path),
+        skipEmptySlices: false,
+        useLabelidAsSegmentnumber: false
+      })
+    )
+  })
+}
+
+export interface ReadSeg {
+  /** Labels: segment numbers merged into one map (0 = none). */
+  labels: Volume
+  segments: { number: number; label: string; category: string; type: string }[]
+}
+
+/** Reads a DICOM-SEG file (binary or fractional, non-overlapping segments) as one label map. */
+export async function readDicomSeg(path: string): Promise<ReadSeg> {
+  let r
+  try {
+    r = (await withQuietOutput(() => readSegmentationNode(resolve(path)))).value
+  } catch (e) {
+    throw new SegError('CORRUPT_FILE', `${path} could not be read as DICOM-SEG (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}); expected a Segmentation object`)
+  }
+  const meta = r.metaInfo as { segmentAttributes?: Record<string, unknown>[][] }
+  const segments = (meta.segmentAttributes ?? []).flat().map((s) => ({
+    number: Number(s.labelID),
+    label: String(s.SegmentLabel ?? s.SegmentDescription ?? ''),
+    category: String((s.SegmentedPropertyCategoryCodeSequence as Record<string, string> | undefined)?.CodeMeaning ?? ''),
+    type: String((s.SegmentedPropertyTypeCodeSequence as Record<string, string> | undefined)?.CodeMeaning ?? '')
+  }))
+  const { data } = toVoxelArray(r.segImage.data)
+  return { labels: { ...itkGrid(r.segImage), data }, segments }
+}

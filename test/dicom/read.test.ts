@@ -1,0 +1,205 @@
+/**
+ * DICOM in: series written by independent tools (plastimatch) from real scans, in shuffled file
+ * order, read back with exact geometry and checked against the NIfTI they came from and against
+ * dcm2niix; pydicom's shipped files decode to pydicom's values; bad files are skipped and counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { data, REPO, tempDir } from '../helpers/data'
+import { cli } from '../cli/run-cli'
+import { scanDicom } from '../../src/engine/dicom/scan'
+import { openDicom } from '../../src/engine/dicom/open'
+import { readDicomSeries } from '../../src/engine/dicom/read-series'
+import { readVolume } from '../../src/engine/volume/read'
+import { isSegError } from '../../src/engine/errors'
+import { compareInWorld, plastimatchSeries, PYTHON, toolsThere, TOOLS_HINT } from './dicom-helpers'
+
+if (!toolsThere) console.warn(`DICOM read tests skipped: ${TOOLS_HINT}`)
+
+describe.runIf(toolsThere)('DICOM series read against the NIfTI they were written from and dcm2niix', () => {
+  const tmp = tempDir('segtransfer-dicom-')
+  afterAll(() => tmp.cleanup())
+
+  // plastimatch writes direction cosines with 6 decimals and dcm2niix stores a float32 affine: over
+  // the oblique FLAIR's 220 mm these move a corner by up to ~2e-4 mm, whoever reads the series.
+  it.each([
+    ['ct/spleen_ct.nii.gz', 'axial CT with rescale intercept', 1e-4],
+    ['spine/t2.nii.gz', 'PSR-stored spine MRI', 1e-4],
+    ['mri/FLAIR.nii.gz', 'oblique FLAIR', 5e-4]
+  ])('%s (%s): voxels equal (native reader and GDCM), geometry within %s mm of the NIfTI and of dcm2niix', async (rel, _what, tolMm) => {
+    const dir = join(tmp.dir, rel.replace(/\W/g, '_'))
+    plastimatchSeries(data(rel), dir)
+    const { volume, series } = await openDicom([dir])
+    const viaGdcm = await readDicomSeries(series, undefined, 'gdcm') // the native reader agrees with GDCM
+    expect(Array.from(volume.data)).toEqual(Array.from(viaGdcm.volume.data))
+    const nifti = await readVolume(data(rel))
+    const vsNifti = compareInWorld(volume, nifti)
+    expect(vsNifti.size).toEqual(nifti.size)
+    expect(vsNifti.mm).toBeLessThan(tolMm)
+    expect(vsNifti.differing).toBe(0)
+
+    const out = join(tmp.dir, `${rel.replace(/\W/g, '_')}_dcm2niix`)
+    mkdirSync(out)
+    const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, dir], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const ref = await readVolume(join(out, readdirSync(out).find((f) => f.endsWith('.nii'))!))
+    const vsDcm2niix = compareInWorld(volume, ref)
+    expect(vsDcm2niix.size).toEqual(ref.size)
+    expect(vsDcm2niix.mm).toBeLessThan(tolMm)
+    expect(vsDcm2niix.differing).toBe(0)
+  }, 30_000)
+
+  it('a series with a missing slice warns naming the gap in mm; a truncated and a bad-transfer-syntax file are skipped and counted', async () => {
+    const dir = join(tmp.dir, 'gappy')
+    const files = plastimatchSeries(data('ct/spleen_ct.nii.gz'), dir)
+    const headers = await scanDicom([dir])
+    const byPosition = [...headers.series[0].files].sort((a, b) => a.positions[0][2] - b.positions[0][2])
+    rmSync(byPosition[10].path) // 5 mm slices: a 10 mm gap
+    const truncated = readFileSync(byPosition[3].path)
+    writeFileSync(byPosition[3].path, truncated.subarray(0, truncated.length - 1000))
+    const bad = Buffer.from(readFileSync(byPosition[5].path))
+    const at = bad.indexOf('1.2.840.10008.1.2.1\0', 0, 'latin1') // explicit VR LE in the meta header
+    bad.write('1.2.840.10008.1.2.99', at, 'latin1') // same length, no such syntax
+    writeFileSync(byPosition[5].path, bad)
+    expect(files.length).toBe(26)
+
+    const opened = await openDicom([dir])
+    expect(opened.volume.size).toEqual([164, 166, 23])
+    const notes = opened.volume.source!.notes.join('\n')
+    expect(notes).toMatch(/irregular slice spacing: a gap of 10 mm .* where the series steps 5 mm/)
+    expect(opened.scan.skipped).toEqual({ 'truncated or corrupt DICOM': 1, 'unknown transfer syntax 1.2.840.10008.1.2.99': 1 })
+    expect(notes).toContain('2 files skipped')
+  }, 30_000)
+
+  it('an enhanced multi-frame file (frames stored out of order, positions in functional groups) equals the single-frame series, with either decoder', async () => {
+    const dir = join(tmp.dir, 'spine_single')
+    plastimatchSeries(data('spine/t2.nii.gz'), dir)
+    const file = join(tmp.dir, 'enhanced.dcm')
+    const r = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/make_multiframe.py'), dir, file], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const single = await openDicom([dir])
+    const multi = await openDicom([file])
+    expect(multi.series.files).toHaveLength(1)
+    expect(multi.series.frames).toBe(52)
+    const viaGdcm = await readDicomSeries(multi.series, undefined, 'gdcm')
+    for (const v of [multi.volume, viaGdcm.volume]) {
+      expect(v.size).toEqual(single.volume.size)
+      expect(v.origin).toEqual(single.volume.origin)
+      expect(v.direction).toEqual(single.volume.direction)
+      expect(v.spacing).toEqual(single.volume.spacing)
+      expect(Array.from(v.data)).toEqual(Array.from(single.volume.data))
+    }
+  }, 30_000)
+
+  it('a folder with two series and a stray file: info lists both (no PHI unless asked), segment refuses to guess, --series picks one and says what it skipped', async () => {
+    const dir = join(tmp.dir, 'two')
+    plastimatchSeries(data('ct/spleen_ct.nii.gz'), join(dir, 'a'))
+    plastimatchSeries(data('spine/t2.nii.gz'), join(dir, 'b', 'deeper'))
+    writeFileSync(join(dir, 'notes.txt'), 'not an image\n')
+
+    const info = await cli('info', dir)
+    expect(info.code).toBe(0)
+    expect(info.out).toMatch(/2 series in 79 file/)
+    expect(info.out).toMatch(/series 1: CT 164×166×26/)
+    expect(info.out).toMatch(/series 2: CT 60×55×52/)
+    expect(info.out).toMatch(/skipped +1 file skipped \(not DICOM: 1\)/)
+    const phi = (await scanDicom([dir])).series.flatMap((s) => [s.display.patientName, s.display.patientId])
+    expect(phi.every((x) => x.length > 0)).toBe(true)
+
+    const out = join(tmp.dir, 'two_mask.nii.gz')
+    const model = join(REPO, 'resources/models/demo-tissue')
+    const guess = await cli('segment', '--model', model, '--input', dir, '--out', out, '--quiet')
+    expect(guess.code).toBe(2)
+    expect(guess.err.split('\n')).toHaveLength(1)
+    expect(guess.err).toMatch(/2 image series found; choose one with --series .*1: CT 164×166×26.*2: CT 60×55×52/)
+    for (const x of phi) expect(info.out + guess.err).not.toContain(x) // patient names and IDs stay out of listings and errors
+    expect((await cli('info', dir, '--show-phi')).out).toContain(phi[1]) // shown only when asked
+
+    const picked = await cli('segment', '--model', model, '--input', dir, '--series', '2', '--out', out, '--quiet')
+    expect(picked.code, picked.err).toBe(0)
+    expect(picked.err).toMatch(/note: 1 file skipped \(not DICOM: 1\)/)
+    const mask = await readVolume(out)
+    expect(mask.size).toEqual([60, 55, 52]) // the spine series' grid, not the CT's
+
+    // one slice of a series stands for its series; a DICOM-SEG output needs a DICOM input, refused before inference
+    const oneFile = join(dir, 'b', 'deeper', readdirSync(join(dir, 'b', 'deeper'))[0])
+    const fromSlice = await cli('segment', '--model', model, '--input', oneFile, '--out', out, '--quiet')
+    expect(fromSlice.code, fromSlice.err).toBe(0)
+    expect((await readVolume(out)).size).toEqual([60, 55, 52])
+    const segFromNifti = await cli('segment', '--model', model, '--input', data('spine/t2.nii.gz'), '--out', join(tmp.dir, 'x.dcm'), '--quiet')
+    expect(segFromNifti.code).toBe(2)
+    expect(segFromNifti.err).toMatch(/^error: .*x\.dcm asks for DICOM-SEG, which needs a DICOM series as the first --input/)
+    const empty = join(tmp.dir, 'empty')
+    mkdirSync(empty)
+    writeFileSync(join(empty, 'readme.txt'), 'nothing here\n')
+    const none = await cli('info', empty)
+    expect(none.code).toBe(2)
+    expect(none.err).toMatch(/no DICOM series in .*empty \(1 file\(s\), 1 file skipped \(not DICOM: 1\)\)/)
+  }, 60_000)
+})
+
+/** pydicom's own test files: single-series greyscale images in the syntaxes GDCM decodes. */
+const PYDICOM_FILES = [
+  'CT_small.dcm', 'MR_small.dcm', 'MR_small_implicit.dcm', 'MR_small_bigendian.dcm', 'MR_small_expb.dcm', 'MR_small_padded.dcm',
+  'MR_small_RLE.dcm', 'MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'JPEG2000.dcm', 'JPGExtended.dcm',
+  'image_dfl.dcm'
+]
+
+/** Lossless copies of another shipped file (same pixels by construction). */
+const LOSSLESS_OF: Record<string, string> = { 'MR_small_jpeg_ls_lossless.dcm': 'MR_small.dcm' }
+
+describe.runIf(toolsThere)("pydicom's shipped test files", () => {
+  const tmp = tempDir('segtransfer-pydicom-')
+  let verdicts: Record<string, string> = {}
+  let testFiles = ''
+  beforeAll(() => {
+    const r = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/pydicom_pixels.py'), tmp.dir, ...PYDICOM_FILES], { encoding: 'utf8' })
+    verdicts = JSON.parse(r.stdout)
+    testFiles = spawnSync(PYTHON, ['-c', 'import pydicom.data,os;print(os.path.dirname(pydicom.data.get_testdata_file("CT_small.dcm")))'], { encoding: 'utf8' }).stdout.trim()
+  })
+  afterAll(() => tmp.cleanup())
+
+  it('decode to the values pydicom gives (RescaleSlope/Intercept applied), or refuse clearly (unsupported compression, no 3D geometry)', async () => {
+    let compared = 0
+    const refused: string[] = []
+    for (const name of PYDICOM_FILES) {
+      const scan = await scanDicom([join(testFiles, name)])
+      const decoded = scan.series.length === 1 ? await readDicomSeries(scan.series[0]).catch((e) => e) : new Error(JSON.stringify(scan.skipped))
+      if (decoded instanceof Error) {
+        // a clear one-line refusal: an unsupported compression, or no 3D geometry (e.g. NM without positions)
+        expect(isSegError(decoded), `${name}: ${decoded.message}`).toBe(true)
+        expect(decoded.message, name).toMatch(/unsupported compression: |without a position, orientation or pixel spacing/)
+        refused.push(name)
+        continue
+      }
+      // pydicom has no JPEG-LS decoder here; the file is MR_small compressed losslessly, so it must equal that
+      const oracle = verdicts[name] === 'ok' ? name : LOSSLESS_OF[name]
+      if (!oracle) continue // pydicom cannot decode it here (lossy): ours decoding it is enough
+      const want = new Float64Array(readFileSync(join(tmp.dir, `${oracle}.f64`)).buffer.slice(0))
+      const got = decoded.volume.data
+      expect(got.length, name).toBe(want.length)
+      let differing = 0
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) differing++
+      expect(differing, name).toBe(0)
+      compared++
+    }
+    // NM and secondary-capture pictures carry no patient position: 2D, not slices of a 3D volume
+    expect(refused).toEqual(['JPEG2000.dcm', 'JPGExtended.dcm', 'image_dfl.dcm'])
+    expect(compared).toBe(9) // CT_small and the MR_small family (native, big-endian, padded, RLE, JPEG 2000, JPEG-LS)
+  }, 60_000)
+
+  it('a DICOMDIR stands for the files its records reference; a file pydicom marks truncated is skipped', async () => {
+    const scan = await scanDicom([join(testFiles, 'dicomdirtests', 'DICOMDIR')])
+    expect(scan.filesSeen).toBe(31) // its 31 image records, not the other DICOMDIR variants beside it
+    expect(scan.skipped).toEqual({})
+    expect(scan.series.map((s) => `${s.modality} ${s.images}`).sort()).toEqual(
+      ['CR 1', 'CR 1', 'CR 1', 'CT 2', 'CT 4', 'CT 5', 'MR 1', 'MR 1', 'MR 1', 'MR 1', 'MR 3', 'MR 3', 'MR 7'])
+    const walked = await scanDicom([join(testFiles, 'dicomdirtests')])
+    expect(scan.series.every((s) => walked.series.some((w) => w.uid === s.uid && w.images >= s.images))).toBe(true)
+    const truncated = await scanDicom([join(testFiles, 'MR_truncated.dcm')])
+    expect(truncated.series).toHaveLength(0)
+    expect(truncated.skipped).toEqual({ 'truncated or corrupt DICOM': 1 })
+  })
+})
