@@ -125,9 +125,10 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
 
     // one slice of a series stands for its series; a DICOM-SEG output needs a DICOM input, refused before inference
     const oneFile = join(dir, 'b', 'deeper', readdirSync(join(dir, 'b', 'deeper'))[0])
-    const fromSlice = await cli('segment', '--model', model, '--input', oneFile, '--out', out, '--quiet')
+    const sliceOut = join(tmp.dir, 'one_slice_mask.nii.gz')
+    const fromSlice = await cli('segment', '--model', model, '--input', oneFile, '--out', sliceOut, '--quiet')
     expect(fromSlice.code, fromSlice.err).toBe(0)
-    expect((await readVolume(out)).size).toEqual([60, 55, 52])
+    expect((await readVolume(sliceOut)).size).toEqual([60, 55, 52])
     const segFromNifti = await cli('segment', '--model', model, '--input', data('spine/t2.nii.gz'), '--out', join(tmp.dir, 'x.dcm'), '--quiet')
     expect(segFromNifti.code).toBe(2)
     expect(segFromNifti.err).toMatch(/^error: .*x\.dcm asks for DICOM-SEG, which needs a DICOM series as the first --input/)
