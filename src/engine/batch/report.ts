@@ -97,7 +97,8 @@ ${body.join('\n')}
 export async function writeReports(outDir: string, rows: readonly ReportRow[], title: string): Promise<{ csv: string; html: string }> {
   const csv = join(outDir, 'report.csv')
   const html = join(outDir, 'report.html')
-  await writeFileAtomic(csv, reportCsv(rows))
-  await writeFileAtomic(html, reportHtml(rows, title), '.html')
+  // The reports are rebuilt from the journal on every run: each run replaces the last one's.
+  await writeFileAtomic(csv, reportCsv(rows), '', { overwrite: true })
+  await writeFileAtomic(html, reportHtml(rows, title), '.html', { overwrite: true })
   return { csv, html }
 }

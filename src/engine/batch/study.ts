@@ -71,9 +71,12 @@ export async function runStudy(bundle: Bundle, study: KeyedStudy, outDir: string
     const stats = labelStatistics(result.labels, Object.fromEntries(labels.map((l) => [l.value, l.name])))
     const colors = new Map(labels.map((l) => [l.value, l.color as [number, number, number]]))
     if (opts.signal?.aborted) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
-    await writeLabelMap(result.labels, join(outDir, outputs.mask), { like: result.reference, inputs: study.inputs })
-    await writeStatistics(stats, join(outDir, outputs.stats))
-    await writeFileAtomic(join(outDir, outputs.thumbnail), encodePng(thumbnail(result.reference, result.labels, colors)), '.png')
+    // The batch owns <out-dir>/studies/: a study redone (its inputs or the bundle changed) or retried
+    // after a killed worker replaces its own earlier outputs. Inputs are never replaced, even so.
+    const owned = { overwrite: true }
+    await writeLabelMap(result.labels, join(outDir, outputs.mask), { like: result.reference, inputs: study.inputs, ...owned })
+    await writeStatistics(stats, join(outDir, outputs.stats), { inputs: study.inputs, ...owned })
+    await writeFileAtomic(join(outDir, outputs.thumbnail), encodePng(thumbnail(result.reference, result.labels, colors)), '.png', owned)
     opts.onProgress?.(1)
     const c = result.classification
     const best = c ? c.probabilities.indexOf(Math.max(...c.probabilities)) : -1
