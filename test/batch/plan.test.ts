@@ -144,3 +144,14 @@ describe('batch and queue commands: bad arguments', () => {
     expect(busy.err).toMatch(/is in use by another batch \(pid \d+\); expected one batch per output folder$/)
   })
 })
+
+describe('report.csv', () => {
+  it('escapes study ids and errors a spreadsheet would run as formulas (leading =, +, -, @)', async () => {
+    const { reportCsv } = await import('../../src/engine/batch/report')
+    const rec: StudyRecord = {
+      key: 'k', id: '=HYPERLINK("http://x")', inputs: ['/d/a.nii.gz'], status: 'failed', error: '-1+2 bad', seconds: 1, worker: 'w', finishedAt: '2026-01-01T00:00:00Z'
+    }
+    const row = reportCsv([rec]).split('\n')[1]
+    expect(row.startsWith(`"'=HYPERLINK(""http://x"")",failed,"'-1+2 bad"`)).toBe(true)
+  })
+})

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import { writeFileAtomic } from '../fs/atomic'
+import { csvField } from '../export/statistics' // study ids and errors are escaped against formula injection too
 import type { StudyRecord } from './journal'
 import type { Study } from './studies'
 
@@ -23,11 +24,6 @@ export function labelColumns(rows: readonly ReportRow[]): { value: number; name:
   const m = new Map<number, string>()
   for (const r of rows) for (const l of ('labels' in r && r.labels) || []) if (!m.has(l.value)) m.set(l.value, l.name)
   return [...m].sort((a, b) => a[0] - b[0]).map(([value, name]) => ({ value, name }))
-}
-
-function csvField(x: string | number | undefined): string {
-  const s = x === undefined ? '' : String(x)
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
 interface Cells {

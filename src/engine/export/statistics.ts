@@ -107,8 +107,8 @@ const CSV_COLUMNS = [
  * spreadsheet would read as a formula (leading =, +, -, @, tab or CR) gets a leading single quote
  * and is quoted, as OWASP's CSV-injection advice says; numbers are left as they are.
  */
-function csvField(x: string | number): string {
-  let s = String(x)
+export function csvField(x: string | number | undefined): string {
+  let s = x === undefined ? '' : String(x)
   const formula = typeof x === 'string' && /^[=+\-@\t\r]/.test(s)
   if (formula) s = `'${s}`
   return formula || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
