@@ -13,6 +13,7 @@ import {
 } from './nifti-header'
 import { apply3, flipRasLps, gridAffine, niftiGeometry, qformAffine, sformAffine, type NiftiGeometry } from './affine'
 import type { Vec3 } from './volume'
+import { HEADER_NUMBER_MAX, checkPlausibleGeometry, describeNumber } from './plausible'
 
 /** "12.3 GB" style size (decimal units, as file managers show them). */
 export function formatBytes(bytes: number): string {
@@ -125,6 +126,43 @@ export function checkNiftiDatatype(name: string, h: NiftiHeader): void {
       `${name} stores ${niftiTypeName(h)} voxels; expected a scalar type (uint8/int8/uint16/int16/uint32/int32/int64/uint64/float32/float64)`
     )
   }
+}
+
+/**
+ * What is wrong with a NIfTI header's numbers, in words, or null. Every number a reader uses must
+ * be finite and within HEADER_NUMBER_MAX: pixdim (up to the declared dimensions), the qform's
+ * quaternion and offsets (nifti1_io computes the qform whatever its code), the sform when its code
+ * is positive, vox_offset (after the header) and scl_slope/scl_inter (NaN means "unset" in NIfTI).
+ */
+export function niftiFieldProblem(h: NiftiHeader): string | null {
+  const bounded = (x: number): boolean => Math.abs(x) <= HEADER_NUMBER_MAX
+  const nd = Math.min(Math.max(h.dim[0], 0), 7)
+  const pixdim = h.pixdim.slice(0, nd + 1)
+  if (!pixdim.every(bounded)) return `a voxel size (pixdim) of ${describeNumber(pixdim.find((x) => !bounded(x))!)}`
+  if (![...h.quatern, ...h.qoffset].every(bounded)) return 'a non-finite or overflowing qform (quaternion or offset)'
+  if (h.sformCode > 0 && !h.srow.flat().every(bounded)) return 'a non-finite or overflowing sform'
+  const headerBytes = h.version === 1 ? 348 : 540
+  if (!(h.voxOffset >= headerBytes && h.voxOffset <= Number.MAX_SAFE_INTEGER)) {
+    return `a voxel offset (vox_offset) of ${describeNumber(h.voxOffset)} bytes, inside its header or beyond any file`
+  }
+  if ([h.sclSlope, h.sclInter].some((x) => !Number.isNaN(x) && !bounded(x))) return 'an infinite or overflowing scl_slope/scl_inter'
+  return null
+}
+
+/** Refuses (CORRUPT_FILE) a NIfTI header with numbers no reader should be handed (`niftiFieldProblem`). */
+export function checkNiftiFields(name: string, h: NiftiHeader): void {
+  const problem = niftiFieldProblem(h)
+  if (problem !== null) throw new SegError('CORRUPT_FILE', `${name} has ${problem} in its NIfTI header; expected finite, bounded values`)
+}
+
+/**
+ * The Volume geometry of a NIfTI header under our policy, refused (CORRUPT_FILE) when implausible
+ * (`checkPlausibleGeometry`), with the notes the user should see.
+ */
+export function checkedNiftiGeometry(name: string, h: NiftiHeader): { geometry: NiftiGeometry; notes: string[] } {
+  const result = niftiGeometryWithNotes(h)
+  checkPlausibleGeometry(name, result.geometry, result.geometry.from === 'default' ? 'voxel size (pixdim)' : result.geometry.from)
+  return result
 }
 
 /** The Volume geometry of a NIfTI header under our policy, with the notes the user should see. */
