@@ -3,9 +3,7 @@
  * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry.
  */
 import { basename } from 'node:path'
-import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
-import { createGunzip } from 'node:zlib'
 import { SegError } from '../errors'
 import {
   gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
@@ -206,49 +204,4 @@ export function shearDisplacement(h: NiftiHeader, g: NiftiGeometry): number {
     worst = Math.max(worst, d)
   }
   return worst
-}
-
-/**
- * Counts NaN/±Inf voxels of a float32/float64 NIfTI by streaming its stored bytes (either byte
- * order). Needed because ITK's NIfTI reader silently turns NaN and Inf into 0, so the decoded
- * voxels cannot tell. Integer types cannot hold them: 0 without reading.
- */
-export async function countNonFiniteNifti(path: string, h: NiftiHeader): Promise<number> {
-  const width = h.datatype === 16 ? 4 : h.datatype === 64 ? 8 : 0
-  if (width === 0) return 0
-  const start = Math.floor(h.voxOffset)
-  const end = start + niftiVoxelCount(h) * width
-  const le = h.littleEndian
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
-  const stream = (await isGzipFile(path)) ? raw.pipe(createGunzip()) : raw
-  let pos = 0
-  let carry: Buffer = Buffer.alloc(0)
-  let bad = 0
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lo = Math.max(0, start - pos)
-      const hi = Math.min(chunk.length, end - pos)
-      pos += chunk.length
-      if (hi <= lo) continue
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(lo, hi)]) : chunk.subarray(lo, hi)
-      const n = Math.floor(buf.length / width)
-      const view = new DataView(buf.buffer, buf.byteOffset, n * width)
-      if (width === 4) {
-        for (let o = 0; o < n * 4; o += 4) {
-          const x = view.getFloat32(o, le)
-          if (x - x !== 0) bad++
-        }
-      } else {
-        for (let o = 0; o < n * 8; o += 8) {
-          const x = view.getFloat64(o, le)
-          if (x - x !== 0) bad++
-        }
-      }
-      carry = Buffer.from(buf.subarray(n * width))
-      if (pos >= end) break
-    }
-  } finally {
-    raw.destroy()
-  }
-  return bad
 }

@@ -2,11 +2,10 @@
  * readVolume: one 3D scalar volume from NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage
  * (.mha, .mhd), with its geometry, refusing with a SegError whatever we cannot trust.
  *
- * Voxels are decoded by itk-wasm (`readImageNode`, which applies NIfTI scl_slope/scl_inter and
- * handles both byte orders), except NIfTI-2, which itk-wasm cannot read (our `nifti-voxels.ts`).
- * NIfTI headers are parsed and checked by us first (no unchecked number reaches itk-wasm): the
- * geometry follows our policy (sform wins, see affine.ts `niftiGeometry`) and a NIfTI-1 header is
- * kept for export. Every geometry must be plausible (`plausible.ts`).
+ * NIfTI (1 and 2) is read by us: header (`nifti-header.ts`, every number checked), voxels
+ * (`nifti-voxels.ts`: byte order, scl_slope/scl_inter), geometry by our policy (sform wins, see
+ * affine.ts `niftiGeometry`); a NIfTI-1 header is kept for export. NRRD and MetaImage are decoded
+ * by itk-wasm (`readImageNode`). Every geometry must be plausible (`plausible.ts`).
  */
 import os from 'node:os'
 import { basename, resolve } from 'node:path'
@@ -17,7 +16,7 @@ import { checkRegularFile } from '../fs/regular-file'
 import type { Grid, Volume, VolumeSource, VoxelArray } from './volume'
 import { NIFTI2_HEADER_BYTES, niftiTypeName, niftiVersion, parseNiftiHeader, readHeadBytes, type NiftiHeader } from './nifti-header'
 import {
-  checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, countNonFiniteNifti, checkNiftiDimensions, checkNiftiLength,
+  checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
   formatSize, niftiDecodedBytes
 } from './read-nifti'
 import { decodeNiftiVoxels } from './nifti-voxels'
@@ -87,11 +86,11 @@ export async function readVolumeHere(abs: string, maxBytes: number, onPlan: (dec
   if (format === 'nifti') {
     const header = await checkNiftiFile(abs, maxBytes)
     onPlan(niftiDecodedBytes(header))
-    return header.version === 2 ? readNifti2(abs, header) : readNifti1(abs, header)
+    return readNifti(abs, header)
   }
   onPlan(await checkOtherFile(abs, format, maxBytes))
   const image = await decodeWithItk(abs, FORMAT_NAMES[format])
-  const { data, notes } = scalarVoxels(name, image, true)
+  const { data, notes } = scalarVoxels(name, image)
   const grid = itkGrid(image)
   checkPlausibleGeometry(name, grid, 'header')
   checkVoxelCount(name, data, grid)
@@ -99,28 +98,20 @@ export async function readVolumeHere(abs: string, maxBytes: number, onPlan: (dec
   return { ...grid, data, source: { path: abs, format, storedType: image.imageType.componentType, notes } }
 }
 
-/** NIfTI-1: voxels by itk-wasm, geometry by our policy, the raw header kept for export. */
-async function readNifti1(abs: string, header: NiftiHeader): Promise<Volume> {
-  const name = basename(abs)
-  const image = await decodeWithItk(abs, 'NIfTI')
-  const { data, notes } = scalarVoxels(name, image, false)
-  const grid = niftiGrid(name, header, notes)
-  checkVoxelCount(name, data, grid)
-  checkFinite(name, data)
-  const bad = await countNonFiniteNifti(abs, header)
-  if (bad > 0) throw nonFinite(name, bad)
-  return { ...grid, data, source: { path: abs, format: 'nifti', storedType: niftiTypeName(header), niftiHeader: header.raw, notes } }
-}
-
-/** NIfTI-2: voxels by our decoder (itk-wasm cannot read NIfTI-2), geometry by our policy. */
-async function readNifti2(abs: string, header: NiftiHeader): Promise<Volume> {
+/**
+ * NIfTI-1 and NIfTI-2: voxels by our decoder (nifti-voxels.ts), geometry by our policy, a NIfTI-1
+ * header kept for export. No NIfTI header reaches itk-wasm: it cannot read NIfTI-2, silently turns
+ * NaN voxels into 0, refuses some sheared sforms, and a crafted sform made it spin forever.
+ */
+async function readNifti(abs: string, header: NiftiHeader): Promise<Volume> {
   const name = basename(abs)
   const decoded = await decodeNiftiVoxels(abs, header)
   if (decoded === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
   const notes = decoded.converted64 ? [`${niftiTypeName(header)} voxels converted to float64 (exact up to 2^53)`] : []
   const grid = niftiGrid(name, header, notes)
   checkFinite(name, decoded.data)
-  return { ...grid, data: decoded.data, source: { path: abs, format: 'nifti', storedType: niftiTypeName(header), notes } }
+  const niftiHeader = header.version === 1 ? header.raw : undefined
+  return { ...grid, data: decoded.data, source: { path: abs, format: 'nifti', storedType: niftiTypeName(header), niftiHeader, notes } }
 }
 
 /** The checked geometry of a NIfTI header as a Grid; its notes are appended to `notes`. */
@@ -141,16 +132,12 @@ async function decodeWithItk(abs: string, formatName: string, informationOnly = 
   }
 }
 
-/**
- * The voxels of a decoded image, refused unless scalar with no extra axis beyond the third (a 4th
- * of size 1 is fine). `need3` also refuses a 2D image (a NIfTI's dimensions were checked already:
- * ITK may return a volume of one slice as 2D).
- */
-function scalarVoxels(name: string, image: ItkImage, need3: boolean): { data: VoxelArray; notes: string[] } {
+/** The voxels of a decoded image, refused unless scalar and 3D (a 4th axis of size 1 is fine). */
+function scalarVoxels(name: string, image: ItkImage): { data: VoxelArray; notes: string[] } {
   if (image.imageType.components !== 1) {
     throw new SegError('UNSUPPORTED', `${name} has ${image.imageType.components} components per voxel; expected a scalar volume`)
   }
-  if (need3 || image.size.slice(3).some((s) => s > 1)) checkItkDimension(name, image)
+  checkItkDimension(name, image)
   const { data, converted64 } = toVoxelArray(image.data)
   return { data, notes: converted64 ? [`${image.imageType.componentType} voxels converted to float64 (exact up to 2^53)`] : [] }
 }
