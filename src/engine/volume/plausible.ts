@@ -37,17 +37,28 @@ export function geometryProblem(g: Pick<Grid, 'spacing' | 'origin' | 'direction'
     const o = g.origin[a]
     if (!(Math.abs(o) < ORIGIN_MAX_MM)) return `an origin ${describeNumber(o)} mm from the centre`
   }
-  const det = g.direction.length === 9 && g.direction.every(Number.isFinite) ? Math.abs(det3(g.direction)) : NaN
+  const det = g.direction.length === 9 ? normalisedDet(g.direction) : NaN
   if (!(det >= DIRECTION_MIN_DET)) return 'axes that are not independent (a singular or non-finite direction)'
   return null
 }
 
 /**
+ * |det| of a 3x3 with its columns scaled to unit length: 1 for orthogonal axes, near 0 for nearly
+ * coplanar ones (whose nearest rotation, what we display, would be arbitrary); NaN if not finite.
+ */
+export function normalisedDet(m: readonly number[]): number {
+  const norms = [0, 1, 2].map((c) => Math.hypot(m[c], m[3 + c], m[6 + c]))
+  return Math.abs(det3(m as number[])) / (norms[0] * norms[1] * norms[2])
+}
+
+/**
  * Refuses (CORRUPT_FILE) a geometry outside the plausible bounds, naming what was wrong.
+ * @param linear the file's own 3x3 (before orthonormalisation), when it has one: its axes must be
+ *   independent too.
  * @param what which transform of the file it came from ("sform", "qform", "header").
  */
-export function checkPlausibleGeometry(name: string, g: Pick<Grid, 'spacing' | 'origin' | 'direction'>, what: string): void {
-  const problem = geometryProblem(g)
+export function checkPlausibleGeometry(name: string, g: Pick<Grid, 'spacing' | 'origin' | 'direction'>, what: string, linear?: readonly number[]): void {
+  const problem = linear !== undefined && !(normalisedDet(linear) >= DIRECTION_MIN_DET) ? 'axes that are not independent (nearly coplanar)' : geometryProblem(g)
   if (problem === null) return
   throw new SegError(
     'CORRUPT_FILE',

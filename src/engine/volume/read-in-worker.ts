@@ -2,8 +2,8 @@
  * The reader's watchdog: decoding runs in a worker thread, and a read that outlives its deadline
  * has its worker terminated and fails with one SegError line, so a file that makes a decoder spin
  * (as a crafted sform did in itk-wasm) costs one request, not the process. One idle worker is kept
- * for the next read (unreferenced: it never keeps the process alive). The worker's stdout and
- * stderr (ITK's warnings and matrix dumps) are drained and dropped.
+ * for the next read (unreferenced: it never keeps the process alive). The worker silences ITK's
+ * warnings and matrix dumps (read-worker.ts).
  *
  * The worker entry is read-worker.ts started through tsx (CLI, tests, browser bridge), or the
  * compiled script named by SEGTRANSFER_READ_WORKER (the packaged app sets it; the environment is
@@ -38,16 +38,11 @@ let idle: Worker | null = null
 
 function startWorker(): Worker {
   const compiled = process.env.SEGTRANSFER_READ_WORKER
-  const options = { stdout: true, stderr: true } as const
-  const worker = compiled
-    ? new Worker(compiled, options)
+  return compiled
+    ? new Worker(compiled)
     : new Worker(fileURLToPath(new URL('../service/ts-worker-bootstrap.mjs', import.meta.url)), {
-        ...options,
         workerData: { entry: new URL('./read-worker.ts', import.meta.url).href }
       })
-  worker.stdout.resume()
-  worker.stderr.resume()
-  return worker
 }
 
 /** Keeps a worker that finished cleanly for the next read (one at most). */

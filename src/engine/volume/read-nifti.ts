@@ -141,7 +141,7 @@ export function niftiFieldProblem(h: NiftiHeader): string | null {
   if (h.sformCode > 0 && !h.srow.flat().every(bounded)) return 'a non-finite or overflowing sform'
   const headerBytes = h.version === 1 ? 348 : 540
   if (!(h.voxOffset >= headerBytes && h.voxOffset <= Number.MAX_SAFE_INTEGER)) {
-    return `a voxel offset (vox_offset) of ${describeNumber(h.voxOffset)} bytes, inside its header or beyond any file`
+    return `a vox_offset of ${describeNumber(h.voxOffset)} bytes (voxels must start after the ${headerBytes}-byte header)`
   }
   if ([h.sclSlope, h.sclInter].some((x) => !Number.isNaN(x) && !bounded(x))) return 'an infinite or overflowing scl_slope/scl_inter'
   return null
@@ -159,7 +159,9 @@ export function checkNiftiFields(name: string, h: NiftiHeader): void {
  */
 export function checkedNiftiGeometry(name: string, h: NiftiHeader): { geometry: NiftiGeometry; notes: string[] } {
   const result = niftiGeometryWithNotes(h)
-  checkPlausibleGeometry(name, result.geometry, result.geometry.from === 'default' ? 'voxel size (pixdim)' : result.geometry.from)
+  const from = result.geometry.from
+  const linear = from === 'sform' ? sformAffine(h).linear : from === 'qform' ? qformAffine(h).linear : undefined
+  checkPlausibleGeometry(name, result.geometry, from === 'default' ? 'voxel size (pixdim)' : from, linear)
   return result
 }
 

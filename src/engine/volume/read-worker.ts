@@ -2,7 +2,8 @@
  * Worker-thread entry of the volume reader (started by read-in-worker.ts, reused between reads).
  * In: { path, maxBytes }. Out: { type: 'plan', decodedBytes } once the header passed, then
  * { type: 'result', volume } (voxels transferred, not copied) or { type: 'error', code, message }.
- * Whatever itk-wasm prints lands in this worker's stdout/stderr, which the parent drains unread.
+ * itk-wasm prints ITK's warnings, exceptions and matrix dumps through console.log/console.error
+ * (its emscripten Module.print/printErr look them up at each call): here they print nothing.
  */
 import { parentPort } from 'node:worker_threads'
 import { isSegError } from '../errors'
@@ -15,6 +16,8 @@ export interface ReadRequest {
 
 const port = parentPort
 if (!port) throw new Error('read-worker must run in a worker thread')
+const silent = (): void => {}
+Object.assign(console, { log: silent, info: silent, warn: silent, error: silent, debug: silent })
 
 port.on('message', async (req: ReadRequest) => {
   try {

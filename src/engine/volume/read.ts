@@ -64,9 +64,8 @@ const BYTES_PER_COMPONENT: Record<string, number> = {
 export async function readVolume(path: string, opts: ReadOptions = {}): Promise<Volume> {
   const abs = resolve(path)
   const info = await stat(abs).catch(() => null)
-  if (info === null) throw new SegError('FILE_NOT_FOUND', `${abs} does not exist; expected an image file`)
-  if (info.isDirectory() || formatOfPath(abs) === null) throw notSupported(basename(abs))
-  const file = await checkRegularFile(abs, 'an image file')
+  if (info !== null && (info.isDirectory() || formatOfPath(abs) === null)) throw notSupported(basename(abs))
+  const file = await checkRegularFile(abs, 'an image file') // missing, unreadable, FIFO, device, socket
   return readInWorker(abs, { maxBytes: opts.maxBytes ?? defaultMaxBytes(), fileBytes: file.size, deadlineMs: opts.deadlineMs })
 }
 
