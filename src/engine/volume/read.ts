@@ -177,16 +177,10 @@ async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiHeade
   return header
 }
 
-/** True when the first bytes look like the named format (NRRD magic, MetaImage keys, NIfTI-2 size). */
-export function looksLike(format: VolumeSource['format'], head: Uint8Array): boolean {
+/** True when the first bytes look like the named text format (NRRD magic, MetaImage keys). */
+export function looksLike(format: 'nrrd' | 'metaimage', head: Uint8Array): boolean {
   const text = Buffer.from(head).toString('latin1')
-  if (format === 'nrrd') return text.startsWith('NRRD0')
-  if (format === 'metaimage') return /^\s*(ObjectType|NDims|DimSize|ElementType)\s*=/m.test(text)
-  if (format === 'nifti') {
-    const v = head.length >= 4 ? new DataView(head.buffer, head.byteOffset, 4) : null
-    return v !== null && (v.getInt32(0, true) === 540 || v.getInt32(0, false) === 540)
-  }
-  return false
+  return format === 'nrrd' ? text.startsWith('NRRD0') : /^\s*(ObjectType|NDims|DimSize|ElementType)\s*=/m.test(text)
 }
 
 /**
