@@ -6,7 +6,7 @@ import { basename } from 'node:path'
 import { open, stat } from 'node:fs/promises'
 import { SegError } from '../errors'
 import {
-  gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
+  NIFTI1_HEADER_BYTES, NIFTI2_HEADER_BYTES, gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
   type NiftiHeader
 } from './nifti-header'
 import { apply3, flipRasLps, gridAffine, niftiGeometry, qformAffine, sformAffine, type NiftiGeometry } from './affine'
@@ -139,7 +139,7 @@ export function niftiFieldProblem(h: NiftiHeader): string | null {
   if (!pixdim.every(bounded)) return `a voxel size (pixdim) of ${describeNumber(pixdim.find((x) => !bounded(x))!)}`
   if (![...h.quatern, ...h.qoffset].every(bounded)) return 'a non-finite or overflowing qform (quaternion or offset)'
   if (h.sformCode > 0 && !h.srow.flat().every(bounded)) return 'a non-finite or overflowing sform'
-  const headerBytes = h.version === 1 ? 348 : 540
+  const headerBytes = h.version === 1 ? NIFTI1_HEADER_BYTES : NIFTI2_HEADER_BYTES
   if (!(h.voxOffset >= headerBytes && h.voxOffset <= Number.MAX_SAFE_INTEGER)) {
     return `a vox_offset of ${describeNumber(h.voxOffset)} bytes (voxels must start after the ${headerBytes}-byte header)`
   }
