@@ -3,7 +3,7 @@
  * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped,batch,queue,dicom] [--reps 5]`.
  * Needs ../shared/data for the real scans.
  *
- * - read:    readVolume (itk-wasm + our NIfTI header policy) vs itk-wasm's readImageNode alone, t1_crop 256^3
+ * - read:    readVolume (checks, our NIfTI decoder, in the reader worker) vs itk-wasm's readImageNode alone, t1_crop 256^3
  * - resample: t1_crop 256^3 onto a grid rotated by 10°, trilinear vs nearest neighbour
  * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node)
  * - meshnet: MeshNet whole volume vs 128^3 sliding windows (50 % overlap) through the engine

@@ -9,6 +9,11 @@ import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from '.
 import { registerIpc } from './ipc'
 import segmentWorkerPath from '../engine/service/segment-worker?modulePath'
 import { runSegmentationInWorker } from '../engine/service/run-in-worker'
+import readWorkerPath from '../engine/volume/read-worker?modulePath'
+
+// The volume reader decodes in a worker under a deadline; in the built app it loads the compiled
+// worker (read-in-worker.ts). Set before any read; inherited by the segmentation worker.
+process.env.SEGTRANSFER_READ_WORKER ??= readWorkerPath
 
 function appUrl(): string {
   return process.env.ELECTRON_RENDERER_URL ?? `file://${join(__dirname, '../renderer/index.html')}`

@@ -4,7 +4,8 @@
  * pool), and a device such as /dev/zero never ends. `stat` follows symlinks, so a link to a
  * special file is refused too.
  */
-import { stat } from 'node:fs/promises'
+import { access, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
 import type { Stats } from 'node:fs'
 import { resolve } from 'node:path'
 import { SegError } from '../errors'
@@ -21,18 +22,24 @@ export function kindOfEntry(info: Stats): string {
 }
 
 /**
- * Stats `path` and refuses anything but a regular file: FILE_NOT_FOUND when it does not exist,
- * NOT_AN_IMAGE-like BAD_ARGUMENT when it is a folder, FIFO, device or socket. `what` names the
- * expected thing in the message ("an image file", "a PyTorch checkpoint").
+ * Stats `path` and refuses anything but a regular file we may read: FILE_NOT_FOUND when it does
+ * not exist, BAD_ARGUMENT when it is a folder, FIFO, device or socket, or when reading it is not
+ * permitted (EACCES/EPERM, before any open). `what` names the expected thing in the message
+ * ("an image file", "a PyTorch checkpoint").
  * @returns the file's stats (size in bytes for budget checks).
  */
 export async function checkRegularFile(path: string, what: string): Promise<Stats> {
   const abs = resolve(path)
+  const denied = (e: NodeJS.ErrnoException): boolean => e.code === 'EACCES' || e.code === 'EPERM'
+  const refuse = (): SegError => new SegError('BAD_ARGUMENT', `${abs} cannot be read (permission denied); expected ${what} you can read`)
   const info = await stat(abs).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EACCES') throw new SegError('BAD_ARGUMENT', `${abs} cannot be read (permission denied); expected ${what} you can read`)
+    if (denied(e)) throw refuse()
     return null
   })
   if (info === null) throw new SegError('FILE_NOT_FOUND', `${abs} does not exist; expected ${what}`)
   if (!info.isFile()) throw new SegError('BAD_ARGUMENT', `${abs} is ${kindOfEntry(info)}; expected ${what}`)
+  await access(abs, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
+    throw denied(e) ? refuse() : new SegError('FILE_NOT_FOUND', `${abs} cannot be opened; expected ${what}`)
+  })
   return info
 }

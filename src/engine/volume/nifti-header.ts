@@ -1,8 +1,9 @@
 /**
- * NIfTI-1 header (348 bytes) parsing, our own, so that we know exactly which transform the file
- * holds (qform, sform and their codes) and can write a label map back with the very same header.
+ * NIfTI-1 (348 bytes) and NIfTI-2 (540 bytes) header parsing, our own, so that we know exactly which
+ * transform the file holds (qform, sform and their codes), can check every field before anything
+ * else reads the file, and can write a label map back with the very same header.
  *
- * Layout: NIfTI-1 standard (nifti1.h). Both byte orders are accepted; `raw` is always the header
+ * Layouts: nifti1.h and nifti2.h. Both byte orders are accepted; a NIfTI-1 `raw` is the header
  * normalised to little-endian. Only the first bytes of a .nii.gz are decompressed.
  */
 import { createReadStream } from 'node:fs'
@@ -10,6 +11,7 @@ import { open } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 
 export const NIFTI1_HEADER_BYTES = 348
+export const NIFTI2_HEADER_BYTES = 540
 
 /** NIfTI datatype code → [name, bytes per voxel] for the scalar types we read. */
 export const NIFTI_DATATYPES: Record<number, [string, number]> = {
@@ -26,6 +28,8 @@ export const NIFTI_DATATYPES: Record<number, [string, number]> = {
 }
 
 export interface NiftiHeader {
+  /** 1 or 2 (NIfTI-2: 64-bit sizes, float64 geometry). */
+  version: 1 | 2
   littleEndian: boolean
   /** dim[0..7]: dim[0] is the number of dimensions, dim[1..] the sizes. */
   dim: number[]
@@ -46,7 +50,7 @@ export interface NiftiHeader {
   /** srow_x, srow_y, srow_z: the sform's rows (RAS mm = srow · [i j k 1]). */
   srow: [number[], number[], number[]]
   magic: string
-  /** The 348 header bytes, little-endian. */
+  /** NIfTI-1: the 348 header bytes, little-endian. NIfTI-2: the 540 bytes as stored. */
   raw: Uint8Array
 }
 
@@ -67,22 +71,33 @@ function swapHeader(bytes: Uint8Array): void {
 }
 
 /**
- * Which byte order a buffer holding a NIfTI-1 header uses, or null when it is not one
- * (sizeof_hdr must be 348 read in one of the two orders).
+ * Which byte order a buffer holding a NIfTI header uses, or null when it is not one
+ * (sizeof_hdr must be `size`, 348 for NIfTI-1 or 540 for NIfTI-2, in one of the two orders).
  */
-export function niftiByteOrder(bytes: Uint8Array): 'little' | 'big' | null {
+export function niftiByteOrder(bytes: Uint8Array, size: number = NIFTI1_HEADER_BYTES): 'little' | 'big' | null {
   if (bytes.length < 4) return null
   const view = new DataView(bytes.buffer, bytes.byteOffset, 4)
-  if (view.getInt32(0, true) === NIFTI1_HEADER_BYTES) return 'little'
-  if (view.getInt32(0, false) === NIFTI1_HEADER_BYTES) return 'big'
+  if (view.getInt32(0, true) === size) return 'little'
+  if (view.getInt32(0, false) === size) return 'big'
+  return null
+}
+
+/** The NIfTI version a buffer's sizeof_hdr announces (either byte order), or null. */
+export function niftiVersion(bytes: Uint8Array): 1 | 2 | null {
+  if (niftiByteOrder(bytes, NIFTI1_HEADER_BYTES) !== null) return 1
+  if (niftiByteOrder(bytes, NIFTI2_HEADER_BYTES) !== null) return 2
   return null
 }
 
 /**
- * Parses the first 348 bytes of a NIfTI-1 file (already decompressed).
- * @returns the header, or null when `bytes` does not start with a NIfTI-1 header.
+ * Parses the header at the start of a NIfTI-1 or NIfTI-2 file (already decompressed).
+ * @returns the header, or null when `bytes` does not start with a complete NIfTI header.
  */
 export function parseNiftiHeader(bytes: Uint8Array): NiftiHeader | null {
+  return niftiVersion(bytes) === 2 ? parseNifti2Header(bytes) : parseNifti1Header(bytes)
+}
+
+function parseNifti1Header(bytes: Uint8Array): NiftiHeader | null {
   const order = niftiByteOrder(bytes)
   if (order === null || bytes.length < NIFTI1_HEADER_BYTES) return null
   const raw = new Uint8Array(bytes.subarray(0, NIFTI1_HEADER_BYTES))
@@ -93,6 +108,7 @@ export function parseNiftiHeader(bytes: Uint8Array): NiftiHeader | null {
   const floats = (o: number, n: number): number[] => Array.from({ length: n }, (_, k) => f32(o + 4 * k))
   const magic = String.fromCharCode(...raw.subarray(344, 347))
   return {
+    version: 1,
     littleEndian: order === 'little',
     dim: Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k)),
     datatype: i16(70),
@@ -110,6 +126,43 @@ export function parseNiftiHeader(bytes: Uint8Array): NiftiHeader | null {
     qoffset: floats(268, 3) as [number, number, number],
     srow: [floats(280, 4), floats(296, 4), floats(312, 4)],
     magic,
+    raw
+  }
+}
+
+/**
+ * Parses a NIfTI-2 header (nifti2.h: int64 dims and vox_offset, float64 pixdim, scaling and
+ * transforms). int64 values become numbers (exact below 2^53; larger ones are refused later by
+ * the size checks).
+ */
+function parseNifti2Header(bytes: Uint8Array): NiftiHeader | null {
+  const order = niftiByteOrder(bytes, NIFTI2_HEADER_BYTES)
+  if (order === null || bytes.length < NIFTI2_HEADER_BYTES) return null
+  const raw = new Uint8Array(bytes.subarray(0, NIFTI2_HEADER_BYTES))
+  const le = order === 'little'
+  const v = new DataView(raw.buffer)
+  const i64 = (o: number): number => Number(v.getBigInt64(o, le))
+  const f64 = (o: number): number => v.getFloat64(o, le)
+  const doubles = (o: number, n: number): number[] => Array.from({ length: n }, (_, k) => f64(o + 8 * k))
+  return {
+    version: 2,
+    littleEndian: le,
+    dim: Array.from({ length: 8 }, (_, k) => i64(16 + 8 * k)),
+    datatype: v.getInt16(12, le),
+    bitpix: v.getInt16(14, le),
+    pixdim: doubles(104, 8),
+    voxOffset: i64(168),
+    sclSlope: f64(176),
+    sclInter: f64(184),
+    calMax: f64(192),
+    calMin: f64(200),
+    qformCode: v.getInt32(344, le),
+    sformCode: v.getInt32(348, le),
+    quatern: doubles(352, 3) as [number, number, number],
+    qoffset: doubles(376, 3) as [number, number, number],
+    srow: [doubles(400, 4), doubles(432, 4), doubles(464, 4)],
+    xyztUnits: v.getInt32(500, le),
+    magic: String.fromCharCode(...raw.subarray(4, 7)),
     raw
   }
 }

@@ -3,16 +3,15 @@
  * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry.
  */
 import { basename } from 'node:path'
-import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
-import { createGunzip } from 'node:zlib'
 import { SegError } from '../errors'
 import {
-  gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
+  NIFTI1_HEADER_BYTES, NIFTI2_HEADER_BYTES, gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
   type NiftiHeader
 } from './nifti-header'
 import { apply3, flipRasLps, gridAffine, niftiGeometry, qformAffine, sformAffine, type NiftiGeometry } from './affine'
 import type { Vec3 } from './volume'
+import { HEADER_NUMBER_MAX, checkPlausibleGeometry, describeNumber } from './plausible'
 
 /** "12.3 GB" style size (decimal units, as file managers show them). */
 export function formatBytes(bytes: number): string {
@@ -127,6 +126,45 @@ export function checkNiftiDatatype(name: string, h: NiftiHeader): void {
   }
 }
 
+/**
+ * What is wrong with a NIfTI header's numbers, in words, or null. Every number a reader uses must
+ * be finite and within HEADER_NUMBER_MAX: pixdim (up to the declared dimensions), the qform's
+ * quaternion and offsets (nifti1_io computes the qform whatever its code), the sform when its code
+ * is positive, vox_offset (after the header) and scl_slope/scl_inter (NaN means "unset" in NIfTI).
+ */
+export function niftiFieldProblem(h: NiftiHeader): string | null {
+  const bounded = (x: number): boolean => Math.abs(x) <= HEADER_NUMBER_MAX
+  const nd = Math.min(Math.max(h.dim[0], 0), 7)
+  const pixdim = h.pixdim.slice(0, nd + 1)
+  if (!pixdim.every(bounded)) return `a voxel size (pixdim) of ${describeNumber(pixdim.find((x) => !bounded(x))!)}`
+  if (![...h.quatern, ...h.qoffset].every(bounded)) return 'a non-finite or overflowing qform (quaternion or offset)'
+  if (h.sformCode > 0 && !h.srow.flat().every(bounded)) return 'a non-finite or overflowing sform'
+  const headerBytes = h.version === 1 ? NIFTI1_HEADER_BYTES : NIFTI2_HEADER_BYTES
+  if (!(h.voxOffset >= headerBytes && h.voxOffset <= Number.MAX_SAFE_INTEGER)) {
+    return `a vox_offset of ${describeNumber(h.voxOffset)} bytes (voxels must start after the ${headerBytes}-byte header)`
+  }
+  if ([h.sclSlope, h.sclInter].some((x) => !Number.isNaN(x) && !bounded(x))) return 'an infinite or overflowing scl_slope/scl_inter'
+  return null
+}
+
+/** Refuses (CORRUPT_FILE) a NIfTI header with numbers no reader should be handed (`niftiFieldProblem`). */
+export function checkNiftiFields(name: string, h: NiftiHeader): void {
+  const problem = niftiFieldProblem(h)
+  if (problem !== null) throw new SegError('CORRUPT_FILE', `${name} has ${problem} in its NIfTI header; expected finite, bounded values`)
+}
+
+/**
+ * The Volume geometry of a NIfTI header under our policy, refused (CORRUPT_FILE) when implausible
+ * (`checkPlausibleGeometry`), with the notes the user should see.
+ */
+export function checkedNiftiGeometry(name: string, h: NiftiHeader): { geometry: NiftiGeometry; notes: string[] } {
+  const result = niftiGeometryWithNotes(h)
+  const from = result.geometry.from
+  const linear = from === 'sform' ? sformAffine(h).linear : from === 'qform' ? qformAffine(h).linear : undefined
+  checkPlausibleGeometry(name, result.geometry, from === 'default' ? 'voxel size (pixdim)' : from, linear)
+  return result
+}
+
 /** The Volume geometry of a NIfTI header under our policy, with the notes the user should see. */
 export function niftiGeometryWithNotes(h: NiftiHeader): { geometry: NiftiGeometry; notes: string[] } {
   const geometry = niftiGeometry(h)
@@ -168,49 +206,4 @@ export function shearDisplacement(h: NiftiHeader, g: NiftiGeometry): number {
     worst = Math.max(worst, d)
   }
   return worst
-}
-
-/**
- * Counts NaN/±Inf voxels of a float32/float64 NIfTI by streaming its stored bytes (either byte
- * order). Needed because ITK's NIfTI reader silently turns NaN and Inf into 0, so the decoded
- * voxels cannot tell. Integer types cannot hold them: 0 without reading.
- */
-export async function countNonFiniteNifti(path: string, h: NiftiHeader): Promise<number> {
-  const width = h.datatype === 16 ? 4 : h.datatype === 64 ? 8 : 0
-  if (width === 0) return 0
-  const start = Math.floor(h.voxOffset)
-  const end = start + niftiVoxelCount(h) * width
-  const le = h.littleEndian
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
-  const stream = (await isGzipFile(path)) ? raw.pipe(createGunzip()) : raw
-  let pos = 0
-  let carry: Buffer = Buffer.alloc(0)
-  let bad = 0
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lo = Math.max(0, start - pos)
-      const hi = Math.min(chunk.length, end - pos)
-      pos += chunk.length
-      if (hi <= lo) continue
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(lo, hi)]) : chunk.subarray(lo, hi)
-      const n = Math.floor(buf.length / width)
-      const view = new DataView(buf.buffer, buf.byteOffset, n * width)
-      if (width === 4) {
-        for (let o = 0; o < n * 4; o += 4) {
-          const x = view.getFloat32(o, le)
-          if (x - x !== 0) bad++
-        }
-      } else {
-        for (let o = 0; o < n * 8; o += 8) {
-          const x = view.getFloat64(o, le)
-          if (x - x !== 0) bad++
-        }
-      }
-      carry = Buffer.from(buf.subarray(n * width))
-      if (pos >= end) break
-    }
-  } finally {
-    raw.destroy()
-  }
-  return bad
 }

@@ -41,7 +41,7 @@ export interface VolumeSource {
   /** The on-disk component type before any scaling (e.g. 'int16' even when scl_slope made it float32). */
   storedType: string
   /**
-   * For NIfTI: the raw 348-byte header (little-endian normalised), so a label map can be written
+   * For NIfTI-1: the raw 348-byte header (little-endian normalised), so a label map can be written
    * back with the input's original qform/sform and codes and overlay exactly in any viewer.
    */
   niftiHeader?: Uint8Array

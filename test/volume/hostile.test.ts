@@ -1,0 +1,132 @@
+/**
+ * Hostile inputs to the reader (issue 13, items 2, 8 and 9): each one once hung, crashed, printed
+ * ITK's output or was read with absurd geometry; each must now be one SegError line, quickly.
+ * Reads that could block their thread for good run in a separate thread under a deadline
+ * (read-under-deadline.ts), so a regression fails the test instead of freezing the runner.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
+import { readImageNode, writeImageNode } from '@itk-wasm/image-io'
+import { readVolume } from '../../src/engine/volume/read'
+import { data, refusal, tempDir } from './fixtures'
+import { readUnderDeadline } from './read-under-deadline'
+
+const tmp = tempDir()
+afterAll(() => tmp.cleanup())
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
+
+/** t1_RAS.nii (uncompressed) with its header changed by `edit` (a little-endian DataView). */
+function t1With(name: string, edit: (v: DataView) => void): string {
+  const bytes = new Uint8Array(gunzipSync(readFileSync(data('geometry/t1_RAS.nii.gz'))))
+  edit(new DataView(bytes.buffer))
+  const path = join(tmp.dir, name)
+  writeFileSync(path, bytes)
+  return path
+}
+
+const SROW = 280 // srow_x; srow_y at 296, srow_z at 312 (float32 x 4 each)
+
+describe('readVolume never hangs on hostile input', () => {
+  it('refuses the crafted sform (sform_code 1, srow_y = [3.4e10, +Inf, ...]) that made itk-wasm spin forever, in seconds', async () => {
+    const path = t1With('spin.nii', (v) => {
+      v.setInt16(254, 1, true)
+      v.setFloat32(SROW + 16, 3.4e10, true)
+      v.setFloat32(SROW + 20, Infinity, true)
+    })
+    const outcome = await readUnderDeadline(path, 20_000)
+    expect(outcome).toEqual({
+      kind: 'refused',
+      code: 'CORRUPT_FILE',
+      message: 'spin.nii has a non-finite or overflowing sform in its NIfTI header; expected finite, bounded values'
+    })
+  })
+
+  it('refuses a FIFO and a link to a character device before opening them (a FIFO blocked the reader until a writer came)', async () => {
+    const fifo = join(tmp.dir, 'pipe.nii.gz')
+    execFileSync('mkfifo', [fifo])
+    const outcome = await readUnderDeadline(fifo, 20_000)
+    expect(outcome).toMatchObject({ kind: 'refused', code: 'BAD_ARGUMENT' })
+    expect((outcome as { message: string }).message).toBe(`${fifo} is a named pipe (FIFO); expected an image file`)
+    const zero = join(tmp.dir, 'zero.nii')
+    symlinkSync('/dev/zero', zero)
+    const e = await refusal(readVolume(zero))
+    expect([e.code, e.message]).toEqual(['BAD_ARGUMENT', `${zero} is a character device; expected an image file`])
+  })
+})
+
+describe('readVolume refuses absurd geometry with one line', () => {
+  it('an infinite pixdim is named (it used to end in "singular 3x3 matrix" or spacing Infinity)', async () => {
+    const path = t1With('inf_pixdim.nii', (v) => {
+      v.setInt16(254, 0, true) // no sform: the default geometry takes its spacing from pixdim
+      v.setFloat32(80, Infinity, true)
+    })
+    const e = await refusal(readVolume(path))
+    expect([e.code, e.message]).toEqual(['CORRUPT_FILE', 'inf_pixdim.nii has a voxel size (pixdim) of +infinite in its NIfTI header; expected finite, bounded values'])
+  })
+
+  it.each([
+    ['5 m voxels from the sform (a volume of ~1e9 mL per voxel)', 'big.nii', (v: DataView) => v.setFloat32(SROW, 5000, true), 'a voxel spacing of 5000 mm along i'],
+    ['a 1e-5 mm voxel from pixdim', 'tiny.nii', (v: DataView) => { v.setInt16(254, 0, true); v.setFloat32(84, 1e-5, true) }, 'a voxel spacing of 0.00001 mm along j'],
+    ['an origin 1e7 mm away', 'far.nii', (v: DataView) => v.setFloat32(SROW + 12, 1e7, true), 'an origin -10000000 mm from the centre'],
+    ['an sform whose i and j axes are nearly the same (singular after flattening)', 'flat.nii', (v: DataView) => {
+      for (const [r, x] of [[0, 1], [1, 1], [2, 0]]) { v.setFloat32(SROW + 16 * r, x, true); v.setFloat32(SROW + 16 * r + 4, r === 1 ? 1.0001 : x, true) }
+    }, 'axes that are not independent']
+  ])('refuses %s', async (_what, name, edit, problem) => {
+    const e = await refusal(readVolume(t1With(name, edit)))
+    expect(e.code).toBe('CORRUPT_FILE')
+    expect(e.message).toContain(`${name} has an implausible `)
+    expect(e.message).toContain(problem)
+    expect(e.message).not.toContain('\n')
+  })
+})
+
+describe('readVolume errors are one line and ITK prints nothing', () => {
+  let nrrd = ''
+  beforeAll(async () => {
+    nrrd = join(tmp.dir, 't1.nrrd')
+    await writeImageNode(await readImageNode(data('geometry/t1_RAS.nii.gz')), nrrd)
+  })
+
+  /** `segtransfer info <path>`: its exit status and stderr. */
+  function info(path: string): { status: number | null; stderr: string } {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/segtransfer.mjs'), 'info', path], { encoding: 'utf8', timeout: 60_000 })
+    return { status: r.status, stderr: r.stderr }
+  }
+
+  it('an NRRD ITK cannot decode: "error: ..." alone on stderr (ITK printed "stderr:" and "Build module in Debug mode" before)', () => {
+    const bad = join(tmp.dir, 'nan_dir.nrrd')
+    writeFileSync(bad, readFileSync(nrrd, 'latin1').replace(/space directions: \([^)]*\)/, 'space directions: (nan,0,0)'), 'latin1')
+    const r = info(bad)
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('error: nan_dir.nrrd could not be decoded; expected a complete, readable NRRD file\n')
+  })
+
+  it('a sheared sform ITK warned about and refused ("unexpected scales in sform") reads without a word on stderr', () => {
+    const path = t1With('shear.nii', (v) => {
+      v.setInt16(252, 0, true)
+      v.setFloat32(SROW + 4, 1.5, true)
+    })
+    const r = info(path)
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('an unreadable file (EACCES) is one line, whoever runs the test', () => {
+    const path = join(tmp.dir, 'locked.nii.gz')
+    writeFileSync(path, readFileSync(data('geometry/t1_RAS.nii.gz')))
+    chmodSync(path, 0o000)
+    chmodSync(tmp.dir, 0o755)
+    const asRoot = process.getuid?.() === 0
+    const uid = asRoot ? 65534 : process.getuid!()
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'test/volume/read-as-user.ts'), String(uid), path], {
+      encoding: 'utf8', timeout: 60_000, cwd: REPO
+    })
+    expect(JSON.parse(r.stdout)).toEqual({
+      kind: 'refused', code: 'BAD_ARGUMENT', message: `${path} cannot be read (permission denied); expected an image file you can read`
+    })
+  })
+})
