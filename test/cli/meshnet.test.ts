@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { data, tempDir } from '../helpers/data'
 import { cli } from './run-cli'
 import { readVolume } from '../../src/engine/volume/read'
@@ -19,6 +20,9 @@ describe('MeshNet through the CLI', () => {
       '--channels', 'T1:T1', '--conform', '256', '--conform-spacing', '1', '--conform-orientation', 'LIA', '--conform-uint8', '--norm', 'minmax', '--out', bundle)
     expect(imp.err).toBe('')
     expect(imp.code).toBe(0)
+    // the recipe declares FreeSurfer's centre (index size/2), the convention the model was trained with
+    const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'))
+    expect(manifest.geometry).toMatchObject({ mode: 'conform', orientation: 'LIA', centre: 'freesurfer', uint8: true })
     const out = join(tmp.dir, 'mask.nii.gz')
     const stats = join(tmp.dir, 'stats.csv')
     const seg = await cli('segment', '--model', bundle, '--input', data('mri/t1_crop.nii.gz'), '--out', out, '--device', 'cpu', '--stats', stats, '--quiet')
