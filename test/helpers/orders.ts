@@ -19,18 +19,20 @@ export const ORDERS: Order[] = [
   Array.from({ length: 8 }, (_, f) => ({ perm: perm as Vec3, flip: [(f & 1) > 0, (f & 2) > 0, (f & 4) > 0] as Flip }))
 )
 
-/** Offset in the original of the voxel stored at (x0, x1, x2) in `order`. */
-function originalOffset(size: Vec3, order: Order, x: Vec3): number {
-  const idx = [0, 0, 0]
-  for (let t = 0; t < 3; t++) idx[order.perm[t]] = order.flip[t] ? size[order.perm[t]] - 1 - x[t] : x[t]
-  return idx[0] + size[0] * (idx[1] + size[1] * idx[2])
-}
-
 /** Visits every voxel of the stored order: (offset in the stored array, offset in the original). */
 function eachVoxel(size: Vec3, order: Order, visit: (stored: number, original: number) => void): void {
+  const originalStride = [1, size[0], size[0] * size[1]]
+  // stored axis t walks original axis perm[t], backwards from its last voxel when flipped
   const n = order.perm.map((p) => size[p])
+  const step = order.perm.map((p, t) => (order.flip[t] ? -originalStride[p] : originalStride[p]))
+  const start = order.perm.reduce((sum, p, t) => sum + (order.flip[t] ? (size[p] - 1) * originalStride[p] : 0), 0)
   let o = 0
-  for (let c = 0; c < n[2]; c++) for (let b = 0; b < n[1]; b++) for (let a = 0; a < n[0]; a++) visit(o++, originalOffset(size, order, [a, b, c]))
+  for (let c = 0; c < n[2]; c++) {
+    for (let b = 0; b < n[1]; b++) {
+      let v = start + c * step[2] + b * step[1]
+      for (let a = 0; a < n[0]; a++, v += step[0]) visit(o++, v)
+    }
+  }
 }
 
 /** `volume` with its voxels stored in `order`, geometry transformed to keep every voxel's world position. */

@@ -103,10 +103,10 @@ afterAll(() => tmp.cleanup())
 describe('the shipped bundle gives one mask whatever the storage order (conform, probabilities back, refinement)', () => {
   it('t1_RAS in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, t1_RAS', shipped, t1)
-  }, 120_000)
+  }, 240_000)
   it('oblique FLAIR in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, FLAIR', shipped, flair)
-  }, 120_000)
+  }, 240_000)
 })
 
 describe('conform and resample bundles give one mask whatever the storage order', () => {
@@ -121,10 +121,10 @@ describe('conform and resample bundles give one mask whatever the storage order'
     })
     await expectInvariant('uint8 conform, t1_RAS', bundle, t1)
     await expectInvariant('uint8 conform, FLAIR', bundle, flair)
-  }, 120_000)
+  }, 240_000)
   it('resample to 3 mm RAS with probabilities back: t1_RAS and FLAIR', async () => {
     const bundle = await conv3Bundle(join(tmp.dir, 'resample'), { classes: 3, geometry: { mode: 'resample', orientation: 'RAS', spacing: [3, 3, 3] } })
     await expectInvariant('resample, t1_RAS', bundle, t1)
     await expectInvariant('resample, FLAIR', bundle, flair)
-  }, 120_000)
+  }, 240_000)
 })
