@@ -104,6 +104,17 @@ describe('the shipped bundle gives one mask whatever the storage order (conform,
   it('t1_RAS in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, t1_RAS', shipped, t1)
   }, 240_000)
+  it('the real files t1_RAS and t1_LAS (one template in two stored orders, through the reader) give one mask and equal volumes', async () => {
+    const names = new Map(shipped.manifest.output.labels.map((l) => [l.value, l.name]))
+    const [ras, las] = await Promise.all(['geometry/t1_RAS.nii.gz', 'geometry/t1_LAS.nii.gz'].map((f) => segment({ bundle: shipped, inputs: [data(f)], device: 'cpu', threads: 2 })))
+    // t1_LAS is t1_RAS with its first axis flipped
+    const back = backToOriginal(las.labels.data, ras.labels.size, { perm: [0, 1, 2], flip: [true, false, false] })
+    const differ = differing(back, ras.labels.data)
+    console.log(`shipped, t1_RAS vs t1_LAS files: ${differ} of ${back.length} voxels differ`)
+    expect(differ).toBe(0)
+    const stats = (v: Volume) => labelStatistics(v, names).map((s) => [s.voxels, s.volumeMl])
+    expect(stats(las.labels)).toEqual(stats(ras.labels))
+  }, 240_000)
   it('oblique FLAIR in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, FLAIR', shipped, flair)
   }, 240_000)
