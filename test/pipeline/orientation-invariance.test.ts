@@ -103,7 +103,7 @@ afterAll(() => tmp.cleanup())
 describe('the shipped bundle gives one mask whatever the storage order (conform, probabilities back, refinement)', () => {
   it('t1_RAS in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, t1_RAS', shipped, t1)
-  }, 240_000)
+  }, 600_000)
   it('the real files t1_RAS and t1_LAS (one template in two stored orders, through the reader) give one mask and equal volumes', async () => {
     const names = new Map(shipped.manifest.output.labels.map((l) => [l.value, l.name]))
     const [ras, las] = await Promise.all(['geometry/t1_RAS.nii.gz', 'geometry/t1_LAS.nii.gz'].map((f) => segment({ bundle: shipped, inputs: [data(f)], device: 'cpu', threads: 2 })))
@@ -114,10 +114,10 @@ describe('the shipped bundle gives one mask whatever the storage order (conform,
     expect(differ).toBe(0)
     const stats = (v: Volume) => labelStatistics(v, names).map((s) => [s.voxels, s.volumeMl])
     expect(stats(las.labels)).toEqual(stats(ras.labels))
-  }, 240_000)
+  }, 600_000)
   it('oblique FLAIR in all 48 stored orders: 0 differing voxels, equal label volumes', async () => {
     await expectInvariant('shipped, FLAIR', shipped, flair)
-  }, 240_000)
+  }, 600_000)
 })
 
 describe('conform and resample bundles give one mask whatever the storage order', () => {
@@ -132,10 +132,10 @@ describe('conform and resample bundles give one mask whatever the storage order'
     })
     await expectInvariant('uint8 conform, t1_RAS', bundle, t1)
     await expectInvariant('uint8 conform, FLAIR', bundle, flair)
-  }, 240_000)
+  }, 600_000)
   it('resample to 3 mm RAS with probabilities back: t1_RAS and FLAIR', async () => {
     const bundle = await conv3Bundle(join(tmp.dir, 'resample'), { classes: 3, geometry: { mode: 'resample', orientation: 'RAS', spacing: [3, 3, 3] } })
     await expectInvariant('resample, t1_RAS', bundle, t1)
     await expectInvariant('resample, FLAIR', bundle, flair)
-  }, 240_000)
+  }, 600_000)
 })
