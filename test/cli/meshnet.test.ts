@@ -40,3 +40,16 @@ describe('MeshNet through the CLI', () => {
     for (let i = 0; i < 9; i++) expect(mask.direction[i]).toBeCloseTo(input.direction[i], 6)
   })
 })
+
+describe('import-model --conform-centre', () => {
+  const importWith = (out: string, ...centre: string[]) =>
+    cli('import-model', data('meshnet-gwm/model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--conform', '64', '--conform-uint8', ...centre, '--out', join(tmp.dir, out))
+  it('writes the world centre when asked, and refuses an unknown convention in one line', async () => {
+    const ok = await importWith('world', '--conform-centre', 'world')
+    expect(ok.code, ok.err).toBe(0)
+    expect(JSON.parse(readFileSync(join(tmp.dir, 'world', 'manifest.json'), 'utf8')).geometry.centre).toBe('world')
+    const bad = await importWith('bad', '--conform-centre', 'middle')
+    expect(bad.code).toBe(2)
+    expect(bad.err.trim()).toBe('error: --conform-centre middle is not valid; expected freesurfer or world')
+  })
+})
