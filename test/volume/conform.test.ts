@@ -5,6 +5,16 @@ import { orientationOf } from '../../src/engine/volume/orientation'
 import { indexToWorld } from '../../src/engine/volume/affine'
 import { data, maxAbsDiff, sameValues } from './fixtures'
 import { expectSameGrid } from '../helpers/grid'
+import { storedAs } from '../helpers/orders'
+import type { Grid, Vec3 } from '../../src/engine/volume/volume'
+
+/** A permutation with flips, a flip of every axis, and a rotation of the axes: exercises every kind of reordering. */
+const SOME_ORDERS = [
+  { perm: [2, 0, 1] as Vec3, flip: [false, true, false] as [boolean, boolean, boolean] },
+  { perm: [0, 1, 2] as Vec3, flip: [true, true, true] as [boolean, boolean, boolean] },
+  { perm: [1, 2, 0] as Vec3, flip: [true, false, true] as [boolean, boolean, boolean] }
+]
+const gridOf = (g: Grid): Grid => ({ size: g.size, spacing: g.spacing, origin: g.origin, direction: g.direction })
 
 describe('conform', () => {
   it('leaves the already-conformed t1_crop (256^3, 1 mm, LIA, uint8) bit-identical on the same grid', async () => {
@@ -15,16 +25,48 @@ describe('conform', () => {
     expectSameGrid(out, t1)
   })
 
-  it('builds an axis-aligned grid of the requested code whose index size/2 sits on the input centre', async () => {
+  it('builds an axis-aligned grid of the requested code centred on the input: (size-1)/2 by default, size/2 for FreeSurfer', async () => {
     const flair = await readVolume(data('mri/FLAIR.nii.gz'))
     for (const orientation of ['LIA', 'RAS', 'PSR']) {
-      const g = conformGrid(flair, { size: [100, 120, 90], spacing: [1.5, 1.2, 2], orientation })
-      expect(orientationOf(g)).toBe(orientation)
-      expect(g.direction.every((x) => x === 0 || Math.abs(x) === 1)).toBe(true)
-      const a = indexToWorld(flair, flair.size.map((n) => n / 2))
-      const b = indexToWorld(g, g.size.map((n) => n / 2))
-      expect(maxAbsDiff(a, b)).toBeLessThan(1e-9)
+      for (const centre of ['world', 'freesurfer'] as const) {
+        const g = conformGrid(flair, { size: [100, 120, 90], spacing: [1.5, 1.2, 2], orientation, centre })
+        expect(orientationOf(g)).toBe(orientation)
+        expect(g.direction.every((x) => x === 0 || Math.abs(x) === 1)).toBe(true)
+        const at = (n: number) => (centre === 'world' ? (n - 1) / 2 : n / 2)
+        const a = indexToWorld(flair, flair.size.map(at))
+        const b = indexToWorld(g, g.size.map(at))
+        expect(maxAbsDiff(a, b)).toBeLessThan(1e-9)
+      }
     }
+    // the default is the world centre
+    expect(conformGrid(flair, { size: [100, 120, 90], spacing: [1.5, 1.2, 2], orientation: 'RAS' })).toEqual(
+      conformGrid(flair, { size: [100, 120, 90], spacing: [1.5, 1.2, 2], orientation: 'RAS', centre: 'world' })
+    )
+  })
+
+  it('gives bit-identical voxels and grid for any storage order of a scan (world centre; float and uint8; axis-aligned and oblique)', async () => {
+    for (const file of ['geometry/t1_RAS.nii.gz', 'mri/FLAIR.nii.gz']) {
+      const v = await readVolume(data(file))
+      for (const uint8 of [false, true]) {
+        const opts = { size: [70, 84, 66] as Vec3, spacing: [2.2, 2.2, 2.2] as Vec3, orientation: 'LIA', uint8 }
+        const expected = conform(v, opts)
+        for (const order of SOME_ORDERS) {
+          const out = conform(storedAs(v, order), opts)
+          expect(gridOf(out)).toEqual(gridOf(expected))
+          expect(sameValues(out.data, expected.data), `${file} ${JSON.stringify(order)} uint8 ${uint8}`).toBe(true)
+        }
+      }
+    }
+  })
+
+  it('FreeSurfer centre: the grid moves by one voxel between two storage orders of an axis (half a voxel each side of the centre)', async () => {
+    const v = await readVolume(data('geometry/t1_RAS.nii.gz'))
+    const opts = { size: [64, 64, 64] as Vec3, spacing: [2, 2, 2] as Vec3, orientation: 'RAS', centre: 'freesurfer' as const }
+    const a = conformGrid(v, opts)
+    const b = conformGrid(storedAs(v, { perm: [0, 1, 2], flip: [true, false, false] }), opts)
+    // index size/2 of the flipped storage is original index size/2 - 1: (size-1)/2 ∓ 1/2 voxel
+    expect(Math.abs(a.origin[0] - b.origin[0])).toBeCloseTo(v.spacing[0], 9)
+    expect(a.origin.slice(1)).toEqual(b.origin.slice(1))
   })
 
   it('maps a non-uint8 input [min, 99.9th percentile] to 0..255, clipped and rounded', async () => {

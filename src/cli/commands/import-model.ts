@@ -16,6 +16,9 @@ export const usage = `segtransfer import-model <model.onnx> --labels <labels.jso
     --conform <size>              conform as FreeSurfer/NiiVue: N or X,Y,Z voxels, with
       --conform-spacing <mm>      (default 1), --conform-orientation <codes> (default LIA),
       --conform-uint8             rescale intensities to 0..255 uint8
+      --conform-centre freesurfer|world   centre the grid on the input's index size/2 as
+                                  FreeSurfer does (default: models trained on mri_convert --conform
+                                  output) or on its geometric centre (the same mask in any voxel order)
     --mode whole|sliding          whole volume (default) or sliding windows
     --patch <x,y,z> --overlap <f> --batch <n> --blend gaussian|constant   sliding-window settings
     --divisible-by <n>            pad whole volumes to a multiple of n
@@ -29,6 +32,13 @@ export const usage = `segtransfer import-model <model.onnx> --labels <labels.jso
 function resamplingOption(text: string): 'probabilities' | 'labels' {
   if (text !== 'probabilities' && text !== 'labels') {
     throw new SegError('BAD_ARGUMENT', `--resampling ${text} is not valid; expected probabilities or labels`)
+  }
+  return text
+}
+
+function centreOption(text: string): 'freesurfer' | 'world' {
+  if (text !== 'freesurfer' && text !== 'world') {
+    throw new SegError('BAD_ARGUMENT', `--conform-centre ${text} is not valid; expected freesurfer or world`)
   }
   return text
 }
@@ -87,6 +97,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       'conform-spacing': { type: 'string', default: '1' },
       'conform-orientation': { type: 'string', default: 'LIA' },
       'conform-uint8': { type: 'boolean', default: false },
+      'conform-centre': { type: 'string', default: 'freesurfer' },
       mode: { type: 'string', default: 'whole' },
       patch: { type: 'string' },
       overlap: { type: 'string', default: '0.5' },
@@ -117,7 +128,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       size: numbers('--conform', values.conform, 3) as [number, number, number],
       spacing: numbers('--conform-spacing', values['conform-spacing']!, 3) as [number, number, number],
       orientation: values['conform-orientation']!.toUpperCase(),
-      uint8: values['conform-uint8']!
+      uint8: values['conform-uint8']!,
+      centre: centreOption(values['conform-centre']!)
     }
   } else if (values.spacing) {
     geometry = { mode: 'resample', spacing: numbers('--spacing', values.spacing, 3) as [number, number, number], ...(values.orientation ? { orientation: values.orientation.toUpperCase() } : {}) }

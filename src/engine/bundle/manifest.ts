@@ -43,7 +43,13 @@ export const GeometrySchema = z.discriminatedUnion('mode', [
     orientation: AxisCodes,
     size: IntVec3,
     spacing: Vec3,
-    uint8: z.boolean()
+    uint8: z.boolean(),
+    /**
+     * Which input point the grid is centred on: 'world' (the geometric centre, index (size-1)/2; the
+     * same mask for any voxel storage order) or 'freesurfer' (FreeSurfer's index size/2, for models
+     * trained on mri_convert --conform output, such as MeshNet). See src/engine/volume/conform.ts.
+     */
+    centre: z.enum(['world', 'freesurfer']).default('world')
   })
 ])
 

@@ -63,7 +63,9 @@ export function labelStatistics(labels: Volume, labelNames: Map<number, string> 
       }
     }
   }
-  const voxelMl = (labels.spacing[0] * labels.spacing[1] * labels.spacing[2]) / 1000
+  // Multiplied in ascending order: the same volume, to the bit, whatever the order the axes are stored in.
+  const [s0, s1, s2] = [...labels.spacing].sort((a, b) => a - b)
+  const voxelMl = (s0 * s1 * s2) / 1000
   const values = [...new Set([...count.keys(), ...[...names.keys()].filter((v) => v !== 0)])].sort((a, b) => a - b)
   return values.map((value) => {
     const voxels = count.get(value) ?? 0

@@ -5,11 +5,11 @@
 import { SegError } from '../errors'
 import type { Bundle } from '../bundle/bundle'
 import type { Manifest } from '../bundle/manifest'
-import type { Grid, Volume, Vec3 } from '../volume/volume'
+import type { Grid, Volume, Vec3, VoxelArray } from '../volume/volume'
 import { voxelCount } from '../volume/volume'
 import { readVolume } from '../volume/read'
 import { checkSameGrids } from '../volume/stack'
-import { reorient } from '../volume/orientation'
+import { canonicalOrder, canonicalize, permuteVoxels, reorientLike } from '../volume/orientation'
 import { resampleToGrid } from '../volume/resample'
 import { conform } from '../volume/conform'
 import { normalize } from '../volume/intensity'
@@ -82,15 +82,34 @@ function checkCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
 }
 
+/**
+ * The axis order a bundle's geometry puts voxels in before the model sees them, when it names one:
+ * the whole pipeline then runs on the input stored in that order (canonicalize), so the mask does not
+ * depend on the order the scan's voxels came in. None for 'native' and orientation-less 'resample'
+ * (the model sees the stored axes by the bundle's own declaration) and for a FreeSurfer-centred
+ * conform (FreeSurfer's centre itself moves with the storage order).
+ */
+export function canonicalCode(geometry: Manifest['geometry']): string | undefined {
+  switch (geometry.mode) {
+    case 'native':
+      return undefined
+    case 'reorient':
+    case 'resample':
+      return geometry.orientation
+    case 'conform':
+      return geometry.centre === 'freesurfer' ? undefined : geometry.orientation
+  }
+}
+
 /** Brings one channel into the model's space, as the manifest's geometry section says. */
 export function toModelSpace(volume: Volume, geometry: Manifest['geometry']): Volume {
   switch (geometry.mode) {
     case 'native':
       return volume
     case 'reorient':
-      return reorient(volume, geometry.orientation)
+      return canonicalize(volume, geometry.orientation)
     case 'resample': {
-      const oriented = geometry.orientation ? reorient(volume, geometry.orientation) : volume
+      const oriented = geometry.orientation ? canonicalize(volume, geometry.orientation) : volume
       return resampleToGrid(oriented, targetSpacingGrid(oriented, geometry.spacing as Vec3), { interpolation: 'linear', fill: 0 })
     }
     case 'conform':
@@ -98,7 +117,8 @@ export function toModelSpace(volume: Volume, geometry: Manifest['geometry']): Vo
         size: geometry.size as Vec3,
         spacing: geometry.spacing as Vec3,
         orientation: geometry.orientation,
-        uint8: geometry.uint8
+        uint8: geometry.uint8,
+        centre: geometry.centre
       })
   }
 }
@@ -125,6 +145,29 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
 }
 
 /**
+ * The model's scores as labels on the input's grid (see decodeOnGrid). When the bundle names an axis
+ * order (canonicalCode) the decoding, the largest-component filter and the refinement's sampling and
+ * bias field all run on the input grid stored in that order, and the labels are then permuted back
+ * exactly: the same voxels in any storage order get the same labels.
+ */
+export function toLabels(
+  scores: Float32Array,
+  K: number,
+  modelGrid: Grid,
+  inputGrid: Grid,
+  m: Manifest,
+  image?: VoxelArray
+): { labels: LabelArray; fit?: IntensityFit } {
+  const code = canonicalCode(m.geometry)
+  if (!code) return decodeOnGrid(scores, K, modelGrid, inputGrid, m, image)
+  const { grid, perm, flip } = canonicalOrder(inputGrid, code)
+  const canonicalImage = image && permuteVoxels(image, inputGrid.size, perm, flip)
+  const decoded = decodeOnGrid(scores, K, modelGrid, grid, m, canonicalImage)
+  const labels = reorientLike({ ...grid, data: decoded.labels }, inputGrid).data as LabelArray
+  return { ...decoded, labels }
+}
+
+/**
  * The model's scores ([K, model voxels]) as labels on the input's grid, as the manifest's `output`
  * and `geometry` say: softmax probabilities interpolated onto the input grid and decoded there
  * (resampling 'probabilities'), or decoded on the model grid and copied by nearest neighbour. The
@@ -133,7 +176,7 @@ async function modelForSettings(bundle: Bundle, notes: string[]): Promise<string
  * classes is refitted to the input's intensities; only voxels already labelled with a refined class
  * move, so the outline of those classes together is exactly the one without refinement.
  */
-function toLabels(
+function decodeOnGrid(
   scores: Float32Array,
   K: number,
   modelGrid: Grid,

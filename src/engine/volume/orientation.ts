@@ -127,6 +127,40 @@ export function reorient(volume: Volume, code: string): Volume {
   return { ...permuteGrid(volume, perm, flip), data: permuteVoxels(volume.data, volume.size, perm, flip), source: volume.source }
 }
 
+/** Origins of canonical grids are rounded to a multiple of this (mm): 2^-20 mm, about 1e-6 mm. */
+export const CANONICAL_ORIGIN_QUANTUM_MM = 2 ** -20
+
+/** Where a volume's voxels go to be stored in a canonical order, and the grid they then have. */
+export interface CanonicalOrder {
+  grid: Grid
+  perm: Vec3
+  flip: [boolean, boolean, boolean]
+}
+
+/**
+ * The grid of `grid` stored in the axis order `code`, made independent of the order it came in: the
+ * same scan in any of its 48 storage orders gets a bit-identical grid (and, through permuteVoxels,
+ * bit-identical voxels). Reordering is exact for size, spacing and direction; the origin (the world
+ * position of another corner, computed in floating point) differs by rounding from one order to the
+ * next, so it is rounded to CANONICAL_ORIGIN_QUANTUM_MM. Everything computed from a canonical
+ * volume (resampling weights, model input, sampling, bias field) is then the same arithmetic
+ * whatever the storage order.
+ */
+export function canonicalOrder(grid: Grid, code: string): CanonicalOrder {
+  const { perm, flip } = axesTowards(axisMapOf(grid), parseOrientation(code))
+  const g = permuteGrid(grid, perm, flip)
+  const q = CANONICAL_ORIGIN_QUANTUM_MM
+  g.origin = g.origin.map((x) => Math.round(x / q) * q + 0) as Vec3 // + 0: no -0
+  g.direction = g.direction.map((x) => x + 0)
+  return { grid: g, perm, flip }
+}
+
+/** The volume stored in the canonical order `code` (see canonicalOrder); the source is kept. */
+export function canonicalize(volume: Volume, code: string): Volume {
+  const { grid, perm, flip } = canonicalOrder(volume, code)
+  return { ...grid, data: permuteVoxels(volume.data, volume.size, perm, flip), source: volume.source }
+}
+
 /**
  * Undoes a reorientation exactly: voxels permuted/flipped onto `target` (usually the original
  * input's grid), whose geometry is copied as is, so no rounding creeps into the result.
