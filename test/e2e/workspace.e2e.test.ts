@@ -79,10 +79,10 @@ describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; no
     shots.push(await page.screenshot({ path: join(ARTIFACTS, 'workspace-t1.png') }))
 
     await show('t2.nii.gz')
-    expect(await captions()).toEqual(Array(3).fill('t2.nii.gz · no segmentation'))
+    expect(await page.$('[data-testid=label-table]')).toBeNull()
     expect(await page.$('[data-view-3d]')).toBeNull()
     expect(await overlayDrawn()).toBe(false)
-    expect(await page.$('[data-testid=label-table]')).toBeNull()
+    expect(await captions()).toEqual(Array(3).fill('t2.nii.gz · no segmentation'))
     expect(await text('labels-empty')).toBe('No segmentation of t2.nii.gz yet: run a model on it.')
     expect(await page.$('[data-testid=export-labels]')).toBeNull()
     expect(await text('export-none')).toContain('t2.nii.gz')
