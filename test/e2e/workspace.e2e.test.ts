@@ -76,6 +76,7 @@ describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; no
     expect(await overlayDrawn()).toBe(true)
     const t1Table = await tableMl()
     expect(t1Table.length).toBeGreaterThan(0)
+    await page.waitForSelector('[data-view-3d][data-status*=triangles]', { timeout: 30_000 })
     shots.push(await page.screenshot({ path: join(ARTIFACTS, 'workspace-t1.png') }))
 
     await show('t2.nii.gz')
@@ -104,6 +105,7 @@ describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; no
     expect(await captions()).toEqual(Array(4).fill(`${MODEL} on t2.nii.gz`))
     const spineTable = await tableMl()
     expect(await page.inputValue('[data-testid=export-labels-path]')).toBe(join(tmp.dir, 't2.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.nii.gz'))
+    await page.waitForSelector('[data-view-3d][data-status*=triangles]', { timeout: 30_000 })
     shots.push(await page.screenshot({ path: join(ARTIFACTS, 'workspace-t2.png') }))
 
     await show('t1_RAS.nii.gz')
