@@ -27,7 +27,7 @@ export const IpcSchemas = {
       .strict()
   ]),
   cancel: z.tuple([]),
-  readLabels: z.union([z.tuple([Id]), z.tuple([Id, Id])]),
+  readLabels: z.tuple([Id, Id.optional()]),
   exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id])
 } as const satisfies Record<ApiMethod, z.ZodType>
