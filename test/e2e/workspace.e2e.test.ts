@@ -161,4 +161,14 @@ describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; no
     expect(readFileSync(t1).equals(t1Bytes)).toBe(true)
     expect(app.errors).toEqual([])
   })
+
+  it('closing a scan closes its segmentations; the other scan keeps its own', async () => {
+    await page.click('[data-testid=error] button')
+    await page.click('[data-testid="close-t2.nii.gz"]')
+    await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
+    expect(await page.textContent('[data-testid=volume-panel] li.on .name')).toBe('t1_RAS.nii.gz')
+    expect(await captions()).toEqual(Array(4).fill(`${MODEL} on t1_RAS.nii.gz`))
+    expect(await page.$$eval('[data-testid=segmentation-select] option', (o) => o.length)).toBe(2)
+    expect(app.errors).toEqual([])
+  })
 })

@@ -161,6 +161,17 @@ export const useSessionStore = defineStore('session', {
       labelCache.delete(runId)
       if (doc.shownRunId === runId) doc.shownRunId = doc.segmentations.at(-1)?.runId ?? ''
     },
+    /** Closes a scan with its segmentations (the core frees both); the next open scan is shown. */
+    async closeScan(volumeId: string): Promise<void> {
+      const doc = this.scans.find((d) => d.volume.id === volumeId)
+      if (!doc || this.running) return
+      await this.guard('closing scan', () => api.closeVolume(volumeId))
+      for (const x of doc.segmentations) labelCache.delete(x.runId)
+      voxelCache.delete(volumeId)
+      this.scans = this.scans.filter((d) => d !== doc)
+      if (this.activeId === volumeId) this.activeId = this.scans[0]?.volume.id ?? ''
+      this.voxelsVersion++
+    },
     /** One volume id per channel: the shown scan first, then the user's choice or the next scan on the same grid. */
     inputsFor(n: number): string[] {
       const shown = this.active
