@@ -196,7 +196,8 @@ export const useSessionStore = defineStore('session', {
       this.confirmReplace = undefined
       this.lastExport = ''
       if (!run) return
-      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path, { overwrite, volumeId: run.volumeId }))
+      // volumeId: the scan on screen; the core refuses the export if the run is not that scan's.
+      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path, { overwrite, volumeId: this.activeId }))
       if (out) this.lastExport = out
       else if (this.errorCode === 'OUTPUT_EXISTS') {
         this.error = ''
