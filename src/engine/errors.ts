@@ -16,6 +16,8 @@ export type SegErrorCode =
   | 'PROVIDER_UNAVAILABLE'
   | 'CANCELLED'
   | 'OUTPUT_CONFLICT'
+  /** An existing file would be replaced: the app asks the user, then retries with overwrite (CLI: --overwrite). */
+  | 'OUTPUT_EXISTS'
   | 'BAD_CHECKPOINT'
   | 'UNSAFE_CHECKPOINT'
   | 'UNSUPPORTED'

@@ -7,6 +7,7 @@
  * schemas of ipc-validation.ts and turns every failure into an `{ ok: false, error }` envelope.
  */
 import os from 'node:os'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
@@ -23,6 +24,7 @@ import type { WorkerRequest } from '../engine/service/segment-worker'
 import type { SegmentProgress } from '../engine/pipeline/segment'
 import { labelStatistics, writeLabelMap, writeStatistics } from '../engine/export'
 import { writeMeshes } from './mesh-export'
+import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
 
 export interface CoreDeps {
   host: HostInfo
@@ -51,6 +53,7 @@ interface RunRecord {
   inputs: string[]
   /** The model bundle of the run: never written into. */
   bundleDir: string
+  /** The scan that owns the run (its first input): the label map is on this volume's grid. */
   volumeId: string
   names: Record<number, string>
 }
@@ -111,11 +114,18 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     if (!v) throw new SegError('BAD_ARGUMENT', `volume ${id} is not open; open it first`)
     return v
   }
-  const runOf = (runId: string) => {
+  /** The run; with `volumeId` (the scan the user acts on), refused unless the run belongs to that scan. */
+  const runOf = (runId: string, volumeId?: string) => {
     const r = runs.get(runId)
     if (!r) throw new SegError('BAD_ARGUMENT', `no segmentation ${runId}; run the model first`)
+    if (volumeId !== undefined && volumeId !== r.volumeId) {
+      const name = (id: string) => volumes.get(id)?.info.name ?? `volume ${id}`
+      throw new SegError('BAD_ARGUMENT', `segmentation ${runId} belongs to ${name(r.volumeId)}, not to ${name(volumeId)}; expected a segmentation of the shown scan`)
+    }
     return r
   }
+  /** Every file open in the workspace: never written over, even with overwrite. */
+  const openPaths = () => [...volumes.values()].map((v) => v.info.path)
 
   return {
     hostInfo: async () => deps.host,
@@ -142,6 +152,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
 
     closeVolume: async (id) => {
       volumes.delete(id)
+      // A scan owns its segmentations: they go with it.
+      for (const [runId, r] of runs) if (r.volumeId === id) runs.delete(runId)
     },
 
     openBundle: async (dir): Promise<BundleInfo> => {
@@ -165,10 +177,16 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         const t0 = Date.now()
         current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
-        const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
-        runs.set(runId, { result, inputs, bundleDir: bundle.dir, volumeId: req.volumeIds[0], names })
+        const m = bundle.manifest
+        const names = Object.fromEntries(m.output.labels.map((l) => [l.value, l.name]))
+        const volumeId = req.volumeIds[0]
+        runs.set(runId, { result, inputs, bundleDir: bundle.dir, volumeId, names })
         const stats = labelStatistics(result.labels, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
-        return { runId, volumeId: req.volumeIds[0], provider: result.provider, notes: result.notes, elapsedMs: Date.now() - t0, stats, classification: result.classification }
+        const source = { kind: 'model' as const, bundleDir: bundle.dir, bundleName: m.name, device: req.device, refinement: !!m.output.refinement && req.refinement !== false, volumeIds: [...req.volumeIds] }
+        return {
+          runId, volumeId, source, labels: m.output.labels, createdAt: new Date().toISOString(),
+          provider: result.provider, notes: result.notes, elapsedMs: Date.now() - t0, stats, classification: result.classification
+        }
       } finally {
         current = undefined
         busy = false
@@ -181,13 +199,14 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       current?.cancel()
     },
 
-    readLabels: async (runId) => toVoxelBuffer(runOf(runId).result.labels.data),
+    readLabels: async (runId, volumeId?: string) => toVoxelBuffer(runOf(runId, volumeId).result.labels.data),
 
     exportRun: async (runId, kind: ExportKind, outPath, options = {}) => {
-      const run = runOf(runId)
+      const run = runOf(runId, options.volumeId)
       const stats = labelStatistics(run.result.labels, run.names)
-      // The same output rules as the CLI's: an existing file only with overwrite, never an input or a bundle.
-      const rules = { inputs: run.inputs, overwrite: options.overwrite ?? false, protectedDirs: [run.bundleDir] }
+      // The CLI's output rules, with every open volume protected as an input; an existing file only with overwrite.
+      const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: [run.bundleDir] }
+      refuseExisting(outPath, rules)
       if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
       else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
       else await writeStatistics(stats, outPath, rules)
@@ -199,6 +218,18 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     },
 
     heldBytes
+  }
+}
+
+/**
+ * OUTPUT_EXISTS when `outPath` is an existing file that the rules would replace only with overwrite
+ * (the app then asks the user and retries with `overwrite: true`); every other refusal (an open
+ * volume, an input, a bundle, a folder) stays the engine's OUTPUT_CONFLICT, which no confirmation lifts.
+ */
+function refuseExisting(outPath: string, rules: OutputRules): void {
+  checkOutputPath(outPath, { ...rules, overwrite: true })
+  if (!rules.overwrite && existsSync(outPath)) {
+    throw new SegError('OUTPUT_EXISTS', `${path.resolve(outPath)} already exists; expected a new path, or replacing it confirmed (overwrite)`)
   }
 }
 

@@ -27,8 +27,8 @@ export const IpcSchemas = {
       .strict()
   ]),
   cancel: z.tuple([]),
-  readLabels: z.tuple([Id]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional() }).strict().optional()]),
+  readLabels: z.tuple([Id, Id.optional()]),
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id])
 } as const satisfies Record<ApiMethod, z.ZodType>
 

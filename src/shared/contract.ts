@@ -71,15 +71,49 @@ export interface LabelStat {
   volumeMl: number
 }
 
+/**
+ * How a segmentation was made. Only model results exist so far; loaded label files and edited copies
+ * will be further kinds of this union.
+ */
+export interface ModelSource {
+  kind: 'model'
+  bundleDir: string
+  bundleName: string
+  /** The device asked for (the one that ran is SegmentSummary.provider). */
+  device: DeviceChoice
+  /** Whether the bundle's intensity refinement was applied (false also when it has none). */
+  refinement: boolean
+  /** The volumes given to the model, one per channel; the first is the scan that owns the result. */
+  volumeIds: string[]
+}
+
+/** One segmentation, owned by one scan: its label map lies on that scan's grid. */
 export interface SegmentSummary {
   runId: string
-  /** The volume whose grid the label map is on (the first input). */
+  /** The scan that owns this segmentation (the first input): its label map is on this volume's grid. */
   volumeId: string
+  source: ModelSource
+  /** The labels with their names and colours, as the model declared them. */
+  labels: LabelDef[]
+  /** When the result was made (ISO 8601, UTC). */
+  createdAt: string
   provider: string
   notes: string[]
   elapsedMs: number
   stats: LabelStat[]
   classification?: { classes: string[]; probabilities: number[] }
+}
+
+/**
+ * The document model: a workspace holds scans, and each scan owns its segmentations. What the views,
+ * label table, 3D view, status bar and export show is always the shown segmentation of the shown scan.
+ */
+export interface ScanDocument {
+  volume: VolumeInfo
+  /** Oldest first; several results per scan are kept. */
+  segmentations: SegmentSummary[]
+  /** The runId of the segmentation shown with this scan ('' = none). */
+  shownRunId: string
 }
 
 export interface ProgressEvent {
@@ -96,8 +130,13 @@ export interface ProgressEvent {
 export type ExportKind = 'labels' | 'statistics' | 'mesh'
 
 export interface ExportOptions {
-  /** Replace an existing file at the path (default false: refused with OUTPUT_CONFLICT); inputs and model bundles are never replaced. */
+  /**
+   * Replace an existing file at the path (default false: refused with OUTPUT_EXISTS, so the app can ask
+   * the user); an open volume, an input or a model bundle is never replaced (OUTPUT_CONFLICT).
+   */
   overwrite?: boolean
+  /** The scan the user is exporting from; refused (BAD_ARGUMENT) when the run belongs to another scan. */
+  volumeId?: string
 }
 
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
@@ -123,11 +162,15 @@ export interface SegTransferApi {
   openBundle(dir: string): Promise<BundleInfo>
   segment(req: SegmentRequest): Promise<SegmentSummary>
   cancel(): Promise<void>
-  /** The label map of a run, on the grid of its first input volume. */
-  readLabels(runId: string): Promise<VoxelBuffer>
+  /**
+   * The label map of a run, on the grid of the scan that owns it (its first input). With `volumeId`,
+   * refused unless that scan is the run's own.
+   */
+  readLabels(runId: string, volumeId?: string): Promise<VoxelBuffer>
   /**
    * Label map, statistics or label surfaces (see ExportKind); resolves with the path written. An
-   * existing file is replaced only with `options.overwrite` (the app asks the user first).
+   * existing file is replaced only with `options.overwrite` (the app asks the user first); the path of
+   * any open volume never.
    */
   exportRun(runId: string, kind: ExportKind, outPath: string, options?: ExportOptions): Promise<string>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */

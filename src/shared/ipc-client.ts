@@ -23,7 +23,7 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     openBundle: (dir) => call(CHANNELS.openBundle, dir),
     segment: (req) => call(CHANNELS.segment, req),
     cancel: () => call(CHANNELS.cancel),
-    readLabels: (runId) => call(CHANNELS.readLabels, runId),
+    readLabels: (runId, volumeId) => call(CHANNELS.readLabels, runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
     forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)

@@ -8,22 +8,16 @@
  * Needs /usr/bin/chromium (CI: apt-get install chromium); skipped with a message when it is absent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build } from 'vite'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { data, REPO, tempDir } from '../helpers/data'
+import { ARTIFACTS, attrOf, canvasHash as hashOf, composePngs, HAVE_CHROMIUM, startE2eApp, UPDATE_DOCS, type E2eApp } from '../helpers/e2e'
 import { conv3Bundle, testManifest } from '../helpers/models'
 import { GraphBuilder } from '../../src/engine/onnx'
 import { writeBundle } from '../../src/engine/bundle/bundle'
-import { startBridge, type Bridge } from '../../src/bridge/server'
 import { readVolume } from '../../src/engine/volume/read'
 
-const CHROMIUM = process.env.SEGTRANSFER_CHROMIUM ?? '/usr/bin/chromium'
-const ARTIFACTS = join(REPO, 'test-artifacts')
-const have = existsSync(CHROMIUM)
-/** Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshot-*.png (tracked) from this run. */
-const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOTS === '1'
 
 /**
  * A transparent stand-in for a trained model, so the screenshots show plausible masks: a 3x3x3 mean
@@ -57,54 +51,28 @@ async function thresholdBundle(dir: string): Promise<void> {
   })
   await writeBundle(dir, m, g.toModel({ opset: 17 }))
 }
-if (!have) console.warn(`e2e skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set SEGTRANSFER_CHROMIUM)`)
-
-describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
+describe.skipIf(!HAVE_CHROMIUM)('SegTransfer in a browser (bridge + renderer)', () => {
   const tmp = tempDir('segtransfer-e2e-')
-  let bridge: Bridge
-  let ctx: BrowserContext
+  let app: E2eApp
   let page: Page
-  const errors: string[] = []
+  let errors: string[]
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    const staticDir = join(tmp.dir, 'renderer')
-    await build({ configFile: join(REPO, 'vite.browser.config.ts'), logLevel: 'error', build: { outDir: staticDir, emptyOutDir: true } })
     await thresholdBundle(join(tmp.dir, 'bundle'))
     // Slow enough to cancel: thousands of 16x16x8 windows (a random 3x3x3 convolution; its labels are noise).
     await conv3Bundle(join(tmp.dir, 'slow-bundle'), { name: 'e2e slow sliding window', inference: { mode: 'sliding-window', patchSize: [16, 16, 8], overlap: 0.5, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 } })
-    bridge = await startBridge({ port: 0, staticDir })
-    ctx = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1280, height: 820 }
-    })
-    page = ctx.pages()[0] ?? (await ctx.newPage())
-    page.setDefaultTimeout(15_000)
-    page.on('pageerror', (e) => errors.push(e.message))
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
-    await page.goto(bridge.url)
+    app = await startE2eApp(tmp.dir)
+    ;({ page, errors } = app)
   })
 
   afterAll(async () => {
-    await ctx?.close()
-    await bridge?.close()
+    await app?.close()
     tmp.cleanup()
   })
 
-  /** A PNG scaled by `f`, re-encoded by the browser itself (no image library needed). */
-  const smallPng = async (png: Buffer, f: number): Promise<Buffer> => {
-    const b64 = (await page.evaluate(`(async () => {
-      const img = new Image(); img.src = 'data:image/png;base64,${png.toString('base64')}'; await img.decode()
-      const c = document.createElement('canvas'); c.width = Math.round(img.width * ${f}); c.height = Math.round(img.height * ${f})
-      const g = c.getContext('2d'); g.imageSmoothingQuality = 'high'; g.drawImage(img, 0, 0, c.width, c.height)
-      return c.toDataURL('image/png').split(',')[1]
-    })()`)) as string
-    return Buffer.from(b64, 'base64')
-  }
-  const attr = (sel: string, name: string) => page.getAttribute(sel, name).then((x) => x ?? '')
-  const canvasHash = (view: string) =>
-    page.evaluate(`(() => { const c = document.querySelector('[data-view=${view}] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let h = 0; for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0; return h })()`)
+  const smallPng = (png: Buffer, f: number) => composePngs(page, [png], f)
+  const attr = (sel: string, name: string) => attrOf(page, sel, name)
+  const canvasHash = (view: string) => hashOf(page, view)
 
   it('opens a scan; a slow run can be cancelled, and Run works again', async () => {
     await page.fill('[data-testid=volume-path]', data('ct/spleen_ct.nii.gz'))
@@ -136,7 +104,7 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
     await page.click('[data-testid=open-bundle]')
     await expect.poll(() => page.textContent('[data-testid=bundle-name]')).toBe('e2e CT threshold')
     await page.selectOption('[data-testid=device]', 'cpu')
-    expect(await page.$eval('[data-testid=channel-0]', (e) => (e as unknown as { value: string }).value)).not.toBe('')
+    expect(await page.textContent('[data-testid=channel-0]')).toBe('spleen_ct.nii.gz') // the shown scan
     await page.click('[data-testid=run]')
     await page.waitForSelector('[data-testid=run-summary]', { timeout: 60_000 })
     expect(await page.textContent('[data-testid=progress-pct]')).toBe('100 %')
@@ -290,7 +258,7 @@ describe.skipIf(!have)('SegTransfer in a browser (bridge + renderer)', () => {
     await page.fill('[data-testid=bundle-path]', join(REPO, 'resources/models/brain-tissue-resunet'))
     await page.click('[data-testid=open-bundle]')
     await expect.poll(() => page.textContent('[data-testid=bundle-name]')).toMatch(/^Brain tissue ResUNet/)
-    await page.selectOption('[data-testid=channel-0]', { label: 'colin27_t1_brain_2mm.nii.gz' })
+    expect(await page.textContent('[data-testid=channel-0]')).toBe('colin27_t1_brain_2mm.nii.gz') // the shown scan
     expect(await page.textContent('[data-testid=model-panel] .refine')).toMatch(/Refit CSF \/ grey matter \/ white matter/)
     expect(await page.isChecked('[data-testid=refinement]')).toBe(true)
     const runOnce = async () => {

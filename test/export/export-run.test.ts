@@ -28,7 +28,7 @@ describe('exportRun never overwrites without being asked', () => {
     const out = join(tmp.dir, { labels: 'mask.nii.gz', statistics: 'stats.csv', mesh: 'surface.obj' }[kind])
     writeFileSync(out, 'mine')
     const refused = await dispatch(core, 'exportRun', [runId, kind, out])
-    expect(refused).toMatchObject({ ok: false, error: { code: 'OUTPUT_CONFLICT', message: expect.stringContaining('already exists') } })
+    expect(refused).toMatchObject({ ok: false, error: { code: 'OUTPUT_EXISTS', message: expect.stringContaining('already exists') } })
     expect(readFileSync(out, 'utf8')).toBe('mine')
     expect(await dispatch(core, 'exportRun', [runId, kind, out, { overwrite: false }])).toMatchObject({ ok: false })
     expect(await dispatch(core, 'exportRun', [runId, kind, out, { overwrite: true }])).toEqual({ ok: true, value: out })

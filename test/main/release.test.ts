@@ -109,11 +109,15 @@ describe('app core releases volumes and runs', () => {
 
   interface SessionStore {
     run?: { runId: string }
+    activeId: string
+    activeScan?: { segmentations: { runId: string }[] }
     openVolumes(paths: string[]): Promise<void>
     openBundle(dir: string): Promise<void>
     runModel(): Promise<void>
+    removeSegmentation(runId: string): Promise<void>
+    closeScan(volumeId: string): Promise<void>
   }
-  it('the renderer’s session store forgets the run a new one replaces', async () => {
+  it('the renderer’s session store keeps every result of a scan, and frees what it removes or closes', async () => {
     const { api, core: c } = ipcHost()
     ;(globalThis as { window?: unknown }).window = { segtransfer: api }
     const { createPinia, setActivePinia } = await import('pinia')
@@ -123,14 +127,21 @@ describe('app core releases volumes and runs', () => {
     const { useSessionStore } = (await import(/* @vite-ignore */ storePath)) as { useSessionStore: () => SessionStore }
     const store = useSessionStore()
     await store.openVolumes([data('mri/FLAIR.nii.gz')])
+    const volumeBytes = c.heldBytes()
     await store.openBundle(bundleDir)
     await store.runModel()
     const first = store.run!.runId
-    const oneRun = c.heldBytes()
+    const runBytes = c.heldBytes() - volumeBytes
     await store.runModel()
     expect(store.run!.runId).not.toBe(first)
+    expect(store.activeScan!.segmentations.map((x) => x.runId)).toEqual([first, store.run!.runId])
+    expect(c.heldBytes()).toBe(volumeBytes + 2 * runBytes)
+    await store.removeSegmentation(first)
     await expect(api.readLabels(first)).rejects.toThrow(/run the model first/)
-    expect(c.heldBytes()).toBe(oneRun)
+    expect(c.heldBytes()).toBe(volumeBytes + runBytes)
+    await store.closeScan(store.activeId)
+    expect(c.heldBytes()).toBe(0)
+    expect(store.run).toBeUndefined()
   })
   it.each([
     ['electron ipc', ipcApi],

@@ -79,7 +79,10 @@ describe('IPC argument validation', () => {
     ['segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'cpu', refinement: 'no' }]],
     ['cancel', ['now']],
     ['exportRun', ['run-1', 'video', '/out.mp4']],
-    ['exportRun', ['run-1', 'labels']]
+    ['exportRun', ['run-1', 'labels']],
+    ['exportRun', ['run-1', 'labels', '/o.nii.gz', { volumeId: '../v' }]],
+    ['readLabels', ['run-1', '../../etc/passwd']],
+    ['readLabels', ['run-1', 'vol-1', 'extra']]
   ] as [IpcMethod, unknown[]][])('%s rejects %j with one line', (method, args) => {
     const msg = reject(method, args)
     expect(msg).toMatch(new RegExp(`^invalid arguments to ${method}: `))
@@ -92,5 +95,7 @@ describe('IPC argument validation', () => {
     expect(validateIpcArgs('segment', [{ bundleDir: '/b', volumeIds: ['9b2c-11'], device: 'auto' }])[0].device).toBe('auto')
     expect(validateIpcArgs('segment', [{ bundleDir: '/b', volumeIds: ['a'], device: 'cpu', refinement: false }])[0].refinement).toBe(false)
     expect(validateIpcArgs('exportRun', ['9b2c-11', 'statistics', '/o.csv'])).toEqual(['9b2c-11', 'statistics', '/o.csv'])
+    expect(validateIpcArgs('exportRun', ['9b2c-11', 'labels', '/o.nii.gz', { overwrite: true, volumeId: 'v-1' }])[3]).toEqual({ overwrite: true, volumeId: 'v-1' })
+    expect(validateIpcArgs('readLabels', ['9b2c-11', 'v-1'])).toEqual(['9b2c-11', 'v-1'])
   })
 })

@@ -43,7 +43,7 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     openBundle: (dir) => call('openBundle', dir),
     segment: (req) => call('segment', req),
     cancel: () => call('cancel'),
-    readLabels: (runId) => call('readLabels', runId),
+    readLabels: (runId, volumeId) => call('readLabels', runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
     forgetRun: (runId) => call('forgetRun', runId),
     onProgress(listener) {

@@ -5,19 +5,9 @@ import { basename } from 'node:path'
 import { SegError } from '../errors'
 import type { Grid, Volume } from './volume'
 
-/** Largest difference allowed between two grids' spacing/origin (mm) and direction entries. */
-export const GRID_TOLERANCE_MM = 1e-4
-
-/** True when two grids have the same size and, within `tol`, the same spacing, origin and direction. */
-export function sameGrid(a: Grid, b: Grid, tol = GRID_TOLERANCE_MM): boolean {
-  const close = (x: readonly number[], y: readonly number[]): boolean => x.every((v, k) => Math.abs(v - y[k]) <= tol)
-  return (
-    a.size.every((s, k) => s === b.size[k]) &&
-    close(a.spacing, b.spacing) &&
-    close(a.origin, b.origin) &&
-    close(a.direction, b.direction)
-  )
-}
+// One definition for the engine and the renderer's channel picker.
+import { GRID_TOLERANCE_MM, sameGrid } from '../../shared/grid'
+export { GRID_TOLERANCE_MM, sameGrid }
 
 /** "64x64x30 at 3 mm" or "64x64x30 at 0.79x0.79x5 mm", for messages. */
 export function describeGrid(g: Grid): string {

@@ -25,3 +25,9 @@ export function typedVoxels(b: VoxelBuffer): ArrayLike<number> {
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '') : String(e)
 }
+
+/** The ApiError code of anything thrown by an API call ('' when it carries none). */
+export function codeOf(e: unknown): string {
+  const code = (e as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' ? code : ''
+}

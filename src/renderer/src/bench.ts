@@ -20,7 +20,7 @@ export function installBench(target: Window & { __segtransferBench?: (n: number)
     const input = {
       view: 'axial' as const, viewport: fitViewport(vol, 'axial', 512, 512), crosshair: v.crosshair,
       image: { grid: vol, data }, labels: labels && s.labelVolume ? { grid: s.labelVolume, data: labels } : undefined,
-      window: v.window, interpolation: v.interpolation, overlay: { lut: makeLut(s.bundle?.labels ?? []), opacity: v.opacity, outline: v.outline }
+      window: v.window, interpolation: v.interpolation, overlay: { lut: makeLut(s.shownLabels), opacity: v.opacity, outline: v.outline }
     }
     renderSlice(input, buf)
     const t0 = performance.now()

@@ -21,6 +21,7 @@ export function attachShortcuts(target: Window): () => void {
     const vol = s.active
     const key = e.key
     if (key === 'Escape') {
+      if (s.confirmReplace) void s.answerReplace(false)
       v.showShortcuts = false
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts

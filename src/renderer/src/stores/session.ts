@@ -1,32 +1,46 @@
 import { defineStore } from 'pinia'
-import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, SegmentSummary, VolumeInfo } from '../../../shared/contract'
-import { api, messageOf, typedVoxels } from '../api'
+import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import { api, codeOf, messageOf, typedVoxels } from '../api'
 import type { Voxels } from '../render/slice'
+import { captionOf, compatibleScans } from '../workspace/document'
 
 /**
  * Voxel arrays live outside the reactive state: Vue must never proxy a 10-million-element array.
  * The store holds version counters that views watch instead.
  */
 const voxelCache = new Map<string, Voxels>()
-let labelVoxels: Voxels | undefined
+/** Label maps by runId, for every segmentation of every open scan. */
+const labelCache = new Map<string, Voxels>()
 
 export const voxelsOf = (volumeId: string): Voxels | undefined => voxelCache.get(volumeId)
-export const currentLabels = (): Voxels | undefined => labelVoxels
+/** The label map of the shown segmentation of the shown scan (never another scan's). */
+export const currentLabels = (): Voxels | undefined => {
+  const run = useSessionStore().run
+  return run && labelCache.get(run.runId)
+}
 
-/** What the clinician has open: volumes, the model bundle, the last run and its progress. */
+/** An export that would replace an existing file, waiting for the user's answer. */
+export interface PendingReplace {
+  kind: ExportKind
+  path: string
+}
+
+/**
+ * The workspace (scans, each with its segmentations; see ScanDocument), the model bundle, the run in
+ * progress and the export awaiting confirmation. Everything shown follows `activeId`, the shown scan.
+ */
 export const useSessionStore = defineStore('session', {
   state: () => ({
     host: undefined as HostInfo | undefined,
-    volumes: [] as VolumeInfo[],
+    scans: [] as ScanDocument[],
     activeId: '',
     voxelsVersion: 0,
     bundle: undefined as BundleInfo | undefined,
     device: 'auto' as DeviceChoice,
     /** Apply the bundle's intensity refinement (when it has one). */
     refinement: true,
-    /** The volume chosen for each model input channel (ids; '' = not chosen yet). */
+    /** The volume chosen for model input channels 2…n (ids; '' = not chosen yet); channel 1 is the shown scan. */
     channelVolumes: [] as string[],
-    run: undefined as SegmentSummary | undefined,
     labelsVersion: 0,
     progress: 0,
     progressMessage: '',
@@ -35,21 +49,45 @@ export const useSessionStore = defineStore('session', {
     elapsedMs: 0,
     busy: '',
     error: '',
-    lastExport: ''
+    /** The code of the failure in `error` (ApiError.code), which the store acts on rather than the text. */
+    errorCode: '',
+    lastExport: '',
+    confirmReplace: undefined as PendingReplace | undefined
   }),
   getters: {
-    active: (s): VolumeInfo | undefined => s.volumes.find((v) => v.id === s.activeId),
-    /** The volume the current label map lies on. */
-    labelVolume: (s): VolumeInfo | undefined => s.volumes.find((v) => v.id === s.run?.volumeId)
+    volumes: (s): VolumeInfo[] => s.scans.map((d) => d.volume),
+    activeScan: (s): ScanDocument | undefined => s.scans.find((d) => d.volume.id === s.activeId),
+    active(): VolumeInfo | undefined {
+      return this.activeScan?.volume
+    },
+    /** The shown segmentation of the shown scan. */
+    run(): SegmentSummary | undefined {
+      const d = this.activeScan
+      return d?.segmentations.find((x) => x.runId === d.shownRunId)
+    },
+    /** The volume the shown label map lies on: the shown scan, when it has a segmentation. */
+    labelVolume(): VolumeInfo | undefined {
+      return this.run ? this.active : undefined
+    },
+    /** Names and colours of the shown segmentation's labels. */
+    shownLabels(): LabelDef[] {
+      return this.run?.labels ?? []
+    },
+    /** "<segmentation> on <scan>" for the views' captions. */
+    caption(): string {
+      return captionOf(this.activeScan)
+    }
   },
   actions: {
     async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
       this.error = ''
+      this.errorCode = ''
       this.busy = what
       try {
         return await fn()
       } catch (e) {
         this.error = messageOf(e)
+        this.errorCode = codeOf(e)
         return undefined
       } finally {
         this.busy = ''
@@ -62,7 +100,7 @@ export const useSessionStore = defineStore('session', {
       await this.guard('opening volume', async () => {
         const infos = await api.openVolumes(paths)
         for (const info of infos) voxelCache.set(info.id, typedVoxels(await api.readVoxels(info.id)))
-        this.volumes.push(...infos)
+        this.scans.push(...infos.map((volume) => ({ volume, segmentations: [], shownRunId: '' })))
         this.activeId = infos[0].id
         this.voxelsVersion++
       })
@@ -72,11 +110,11 @@ export const useSessionStore = defineStore('session', {
       if (b) this.bundle = b
     },
     async runModel(): Promise<void> {
-      if (!this.bundle || this.running) return
+      if (!this.bundle || this.running || !this.active) return
       const n = this.bundle.channels.length
       const ids = this.inputsFor(n)
       if (ids.some((id) => !id)) {
-        this.error = `${this.bundle.name} needs ${n} input volume${n > 1 ? 's' : ''} (${this.bundle.channels.map((c) => c.name).join(', ')}); choose one for each in the Model panel`
+        this.error = `${this.bundle.name} needs ${n} input volumes on one grid (${this.bundle.channels.map((c) => c.name).join(', ')}); channel 1 is the shown scan, choose the others in the Model panel`
         return
       }
       this.running = true
@@ -87,41 +125,91 @@ export const useSessionStore = defineStore('session', {
       const timer = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 200)
       try {
         const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device, refinement: this.refinement }))
-        if (run) {
-          labelVoxels = typedVoxels(await api.readLabels(run.runId))
-          // the new result replaces the shown one: the app need not keep the old label map
-          if (this.run) void api.forgetRun(this.run.runId).catch(() => undefined)
-          this.run = run
-          this.progress = 1
-          this.labelsVersion++
-        } else if (/cancelled/i.test(this.error)) {
-          // The user asked for it: a note beside the progress bar, not an error banner.
-          this.error = ''
-          this.progressMessage = 'cancelled'
-        }
+        if (run) await this.addSegmentation(run)
+        else if (this.errorCode === 'CANCELLED') this.cancelled()
       } finally {
         clearInterval(timer)
         this.elapsedMs = performance.now() - this.startedAt
         this.running = false
       }
     },
-    /** One volume id per channel: the user's choice, else the shown volume first, then the others in order. */
+    /** A new result joins the segmentations of the scan it was computed on, and is shown with that scan. */
+    async addSegmentation(run: SegmentSummary): Promise<void> {
+      labelCache.set(run.runId, typedVoxels(await api.readLabels(run.runId, run.volumeId)))
+      const doc = this.scans.find((d) => d.volume.id === run.volumeId)
+      if (!doc) return void api.forgetRun(run.runId).catch(() => undefined) // its scan was closed meanwhile
+      doc.segmentations.push(run)
+      doc.shownRunId = run.runId
+      this.progress = 1
+      this.labelsVersion++
+    },
+    /** The user asked for it: a note beside the progress bar, not an error banner. */
+    cancelled(): void {
+      this.error = ''
+      this.progressMessage = 'cancelled'
+    },
+    showSegmentation(runId: string): void {
+      const doc = this.activeScan
+      if (doc?.segmentations.some((x) => x.runId === runId)) doc.shownRunId = runId
+    },
+    /** Drops a segmentation of the shown scan (the app frees its label map); the latest remaining one is shown. */
+    async removeSegmentation(runId: string): Promise<void> {
+      const doc = this.activeScan
+      if (!doc) return
+      await this.guard('removing segmentation', () => api.forgetRun(runId))
+      doc.segmentations = doc.segmentations.filter((x) => x.runId !== runId)
+      labelCache.delete(runId)
+      if (doc.shownRunId === runId) doc.shownRunId = doc.segmentations.at(-1)?.runId ?? ''
+    },
+    /** Closes a scan with its segmentations (the core frees both); the next open scan is shown. */
+    async closeScan(volumeId: string): Promise<void> {
+      const doc = this.scans.find((d) => d.volume.id === volumeId)
+      if (!doc || this.running) return
+      await this.guard('closing scan', () => api.closeVolume(volumeId))
+      for (const x of doc.segmentations) labelCache.delete(x.runId)
+      voxelCache.delete(volumeId)
+      this.scans = this.scans.filter((d) => d !== doc)
+      if (this.activeId === volumeId) this.activeId = this.scans[0]?.volume.id ?? ''
+      this.voxelsVersion++
+    },
+    /** One volume id per channel: the shown scan first, then the user's choice or the next scan on the same grid. */
     inputsFor(n: number): string[] {
-      const rest = [this.activeId, ...this.volumes.map((v) => v.id).filter((id) => id !== this.activeId)]
+      const shown = this.active
+      if (!shown) return Array<string>(n).fill('')
+      const others = compatibleScans(this.volumes, shown).map((v) => v.id)
       return Array.from({ length: n }, (_, c) => {
+        if (c === 0) return shown.id
         const chosen = this.channelVolumes[c]
-        return chosen && this.volumes.some((v) => v.id === chosen) ? chosen : rest[c] ?? ''
+        return chosen && others.includes(chosen) ? chosen : others[c - 1] ?? ''
       })
     },
     async cancel(): Promise<void> {
       if (this.running) this.progressMessage = 'cancelling'
       await api.cancel()
     },
-    async exportRun(kind: ExportKind, path: string): Promise<void> {
+    /**
+     * Exports the shown segmentation of the shown scan. An existing file is replaced only after the user
+     * confirms (`overwrite`): the first refusal (OUTPUT_EXISTS) opens the confirmation instead of an error.
+     */
+    async exportRun(kind: ExportKind, path: string, overwrite = false): Promise<void> {
       const run = this.run
+      this.confirmReplace = undefined
+      this.lastExport = ''
       if (!run) return
-      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path))
+      // volumeId: the scan on screen; the core refuses the export if the run is not that scan's.
+      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path, { overwrite, volumeId: this.activeId }))
       if (out) this.lastExport = out
+      else if (this.errorCode === 'OUTPUT_EXISTS') {
+        this.error = ''
+        this.confirmReplace = { kind, path }
+      }
+    },
+    /** The user's answer to "replace?": yes exports over the file, no leaves it as it is. */
+    async answerReplace(replace: boolean): Promise<void> {
+      const pending = this.confirmReplace
+      this.confirmReplace = undefined
+      if (!pending) return
+      if (replace) await this.exportRun(pending.kind, pending.path, true)
     },
     onProgress(fraction: number, message: string): void {
       if (!this.running) return

@@ -1,0 +1,53 @@
+/**
+ * Pure helpers of the document model (src/shared/contract.ts ScanDocument: a workspace holds scans,
+ * each scan owns its segmentations): titles, captions, default export names and the scans a
+ * multi-channel model may take beside the shown one. No state here; the session store holds it.
+ */
+import type { ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import { sameGrid } from '../../../shared/grid'
+
+/** Extensions of the volume formats the app opens, longest first ('.nii.gz' before '.nii'). */
+const VOLUME_EXT = /(\.nii\.gz|\.nii|\.nrrd|\.nhdr|\.mha|\.mhd)$/i
+
+/** 1 for the first result of a model on its scan, 2 for the second, …: tells same-model results apart. */
+export function ordinalOf(doc: ScanDocument, seg: SegmentSummary): number {
+  const same = doc.segmentations.filter((s) => s.source.bundleDir === seg.source.bundleDir)
+  return same.findIndex((s) => s.runId === seg.runId) + 1
+}
+
+/** "Demo tissue classifier", or "Demo tissue classifier #2" for a later result of the same model on the scan. */
+export function segmentationTitle(doc: ScanDocument, seg: SegmentSummary): string {
+  const n = ordinalOf(doc, seg)
+  return n > 1 ? `${seg.source.bundleName} #${n}` : seg.source.bundleName
+}
+
+/** What a view shows, in words: "<segmentation> on <scan>", or that the scan has none. */
+export function captionOf(doc: ScanDocument | undefined): string {
+  if (!doc) return ''
+  const seg = doc.segmentations.find((s) => s.runId === doc.shownRunId)
+  return seg ? `${segmentationTitle(doc, seg)} on ${doc.volume.name}` : `${doc.volume.name} · no segmentation`
+}
+
+/** A model name as a file-name part: lower case, runs of anything but letters and digits as one '-', at most 40 characters. */
+export function slugOf(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40).replace(/^-+|-+$/g, '') || 'model'
+}
+
+/**
+ * Default export paths beside the scan: `<scan>.segtransfer-<model>[-n].nii.gz`, `.csv`, `.obj`.
+ * The `.segtransfer-` infix keeps them apart from the names people and tools give their own masks
+ * (`<scan>_seg.nii.gz`, `<scan>_mask.nii.gz`, `<scan>-label.nrrd`); `-n` from the ordinal keeps two
+ * results of one model on one scan apart.
+ */
+export function exportPaths(scanPath: string, modelName: string, ordinal: number): { labels: string; statistics: string; mesh: string } {
+  const base = `${scanPath.replace(VOLUME_EXT, '')}.segtransfer-${slugOf(modelName)}${ordinal > 1 ? `-${ordinal}` : ''}`
+  return { labels: `${base}.nii.gz`, statistics: `${base}.csv`, mesh: `${base}.obj` }
+}
+
+/**
+ * The scans a multi-channel model may take as channels 2…n beside the shown scan (channel 1): those
+ * on the same grid (the engine refuses channels on different grids), the shown one excluded.
+ */
+export function compatibleScans(volumes: readonly VolumeInfo[], shown: VolumeInfo): VolumeInfo[] {
+  return volumes.filter((v) => v.id !== shown.id && sameGrid(v, shown))
+}
