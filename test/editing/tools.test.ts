@@ -11,7 +11,7 @@ import {
 function map(size: Vec3, spacing: Vec3 = [1, 1, 1], direction = [1, 0, 0, 0, 1, 0, 0, 0, 1], origin: Vec3 = [0, 0, 0]): LabelMap {
   return { size, spacing, origin, direction, data: new Uint8Array(size[0] * size[1] * size[2]) }
 }
-const count = (m: LabelMap, v: number): number => m.data.reduce((n, x) => n + (x === v ? 1 : 0), 0)
+const count = (m: LabelMap, v: number): number => Array.from(m.data).filter((x) => x === v).length
 const paint = { mode: 'paint' as const, label: 1 }
 const rot45z = [Math.SQRT1_2, -Math.SQRT1_2, 0, Math.SQRT1_2, Math.SQRT1_2, 0, 0, 0, 1]
 
