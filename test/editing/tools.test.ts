@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  applyDelta, discBrush, EditError, indexToWorld, islandEdit, polygonFill, sphereBrush, worldPolygon, type LabelMap, type Vec3
+  applyDelta, clearLabel, discBrush, EditError, indexToWorld, islandEdit, polygonFill, sphereBrush, worldPolygon, type LabelMap, type Vec3
 } from '../../src/shared/editing'
 
 function map(size: Vec3, spacing: Vec3 = [1, 1, 1], direction = [1, 0, 0, 0, 1, 0, 0, 0, 1], origin: Vec3 = [0, 0, 0]): LabelMap {
@@ -166,5 +166,20 @@ describe('islands', () => {
     expect(() => islandEdit(islands(), { seed: [0, 0, 0], connectivity: 6, mode: 'remove' })).toThrow(/background/)
     expect(() => islandEdit(islands(), { seed: [1, 1, 1], connectivity: 6, mode: 'remove', locked: [1] })).toThrow(/locked/)
     expect(() => islandEdit(islands(), { seed: [1, 1, 10], connectivity: 6, mode: 'remove' })).toThrow(/inside \[10, 10, 10\]/)
+  })
+})
+
+describe('clear a label', () => {
+  it('deleting a label clears exactly its voxels, as a delta that undo reverses', () => {
+    const m = map([6, 6, 6])
+    m.data.fill(3, 10, 50)
+    m.data.fill(1, 50, 60)
+    const d = clearLabel(m, 3)
+    expect(d.indices.length).toBe(40)
+    applyDelta(m, d)
+    expect(count(m, 3)).toBe(0)
+    expect(count(m, 1)).toBe(10)
+    applyDelta(m, d, 'backward')
+    expect(count(m, 3)).toBe(40)
   })
 })
