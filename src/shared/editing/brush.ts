@@ -67,7 +67,9 @@ function ballOffsets(map: LabelMap, c: Vec3, r: number, axis: 0 | 1 | 2 | null):
   }
   const r2 = r * r * (1 + ON_SPHERE)
   const [nx, ny] = map.size
-  const out: number[] = []
+  // At most one offset per voxel of the box (bounded by the map): 4 bytes each, no growing array.
+  const out = new Uint32Array((hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1))
+  let n = 0
   for (let k = lo[2]; k <= hi[2]; k++) {
     const dk = k - c[2]
     for (let j = lo[1]; j <= hi[1]; j++) {
@@ -80,9 +82,9 @@ function ballOffsets(map: LabelMap, c: Vec3, r: number, axis: 0 | 1 | 2 | null):
         const wx = bx + m[0] * i
         const wy = by + m[3] * i
         const wz = bz + m[6] * i
-        if (wx * wx + wy * wy + wz * wz <= r2) out.push(i + nx * (j + ny * k))
+        if (wx * wx + wy * wy + wz * wz <= r2) out[n++] = i + nx * (j + ny * k)
       }
     }
   }
-  return Uint32Array.from(out)
+  return out.subarray(0, n)
 }
