@@ -29,6 +29,9 @@ a = np.asanyarray(seg.dataobj)
 nb.save(nb.Nifti1Image(a.astype(np.float32), seg.affine), out + '/float.nii.gz')
 b = a.astype(np.float32); b[0, 0, 0] = 0.5
 nb.save(nb.Nifti1Image(b, seg.affine), out + '/fraction.nii.gz')
+nb.save(nb.Nifti1Image(a.astype(np.int32) * 300, seg.affine), out + '/int32x300.nii.gz')
+c = a.astype(np.int16); c[1, 0, 0] = -2
+nb.save(nb.Nifti1Image(c, seg.affine), out + '/negative.nii.gz')
 aff = seg.affine.copy(); aff[:3, :2] *= 2
 nb.save(nb.Nifti1Image(np.ascontiguousarray(a[::2, ::2, :]), aff), out + '/coarse.nii.gz')
 print(int((a > 0).sum()), float(np.prod(seg.header.get_zooms()[:3])))
@@ -59,6 +62,14 @@ describe('load an existing segmentation as labels', () => {
     const r = await loadLabels(join(tmp.dir, 'float.nii.gz'), scan)
     expect(r.counts.get(1)).toBe(oracle.count)
     await expect(loadLabels(join(tmp.dir, 'fraction.nii.gz'), scan)).rejects.toThrow(/holds the value 0.5 at voxel 0; expected integer label values from 0 to 65535/)
+  })
+
+  it('int32 values above 255 load as a uint16 map; a negative value is refused', async () => {
+    const r = await loadLabels(join(tmp.dir, 'int32x300.nii.gz'), scan)
+    expect(r.labels.data).toBeInstanceOf(Uint16Array)
+    expect(r.counts.get(300)).toBe(oracle.count)
+    expect(r.table.map((l) => l.value)).toEqual([300])
+    await expect(loadLabels(join(tmp.dir, 'negative.nii.gz'), scan)).rejects.toThrow(/holds the value -2 at voxel 1; expected integer label values/)
   })
 
   it('a mask on another grid is refused without the option and resampled by nearest neighbour with it, with a note', async () => {
