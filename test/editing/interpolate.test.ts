@@ -11,8 +11,10 @@ import { interpolateLabel } from '../../src/engine/labelmap/interpolate'
 const sha = (a: LabelArray): string => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex')
 
 describe('interpolate between labelled slices', () => {
-  it('two axial discs 8 slices apart (radius 10 and 5 mm): every slice between gets an area between theirs, and undo restores the map', async () => {
-    const map: LabelMap = { size: [64, 64, 20], spacing: [0.8, 0.8, 2], origin: [-25, -25, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], data: new Uint8Array(64 * 64 * 20) }
+  it.each([
+    ['uint8', Uint8Array], ['uint16', Uint16Array]
+  ] as const)('two axial discs 8 slices apart (radius 10 and 5 mm) on a %s map: every slice between gets an area between theirs, and undo restores the map', async (_t, Type) => {
+    const map: LabelMap = { size: [64, 64, 20], spacing: [0.8, 0.8, 2], origin: [-25, -25, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], data: new Type(64 * 64 * 20) }
     applyDelta(map, discBrush(map, { center: [0, 0, 8], radiusMm: 10 }, 'axial', { mode: 'paint', label: 1 })) // slice 4
     applyDelta(map, discBrush(map, { center: [2, 1, 24], radiusMm: 5 }, 'axial', { mode: 'paint', label: 1 })) // slice 12
     map.data[0] = 2 // another label, left alone

@@ -70,8 +70,7 @@ export function polygonFill(map: LabelMap, polygon: SlicePolygon, rule: PaintRul
     const row = rowMask(points, v, nu, fill)
     for (let u = 0; u < nu; u++) if (row[u]) offsets.push(s * stride[axis] + v * stride[va] + u * stride[ua])
   }
-  // Rows are visited in increasing v; within a slice that is memory order only when u is the faster axis.
-  offsets.sort((a, b) => a - b)
+  // u is the lower (faster) in-plane axis, so rows of v then u are already in memory order.
   return deltaFrom(map, offsets, value)
 }
 
