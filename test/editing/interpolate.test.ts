@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { applyDelta, discBrush, type LabelArray, type LabelMap } from '../../src/shared/editing'
 import { interpolateLabel } from '../../src/engine/labelmap/interpolate'
+import { SegError } from '../../src/engine/errors'
 
 const sha = (a: LabelArray): string => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex')
 
@@ -41,5 +42,6 @@ describe('interpolate between labelled slices', () => {
     applyDelta(map, discBrush(map, { center: [8, 8, 3], radiusMm: 3 }, 2, { mode: 'paint', label: 1 }))
     expect((await interpolateLabel(map, { label: 1, plane: 2 })).indices.length).toBe(0)
     await expect(interpolateLabel(map, { label: 1, plane: 2, locked: [1] })).rejects.toThrow(/label 1 is locked/)
+    await expect(interpolateLabel(map, { label: 1, plane: 2, locked: [1] })).rejects.toBeInstanceOf(SegError) // the CLI and the app treat it as foreseen
   })
 })
