@@ -33,6 +33,12 @@ describe('layers', () => {
     for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^node:|^electron$|\/engine\/|\/main\/|\/renderer\/|\/bridge\//)
   })
 
+  const editing = files(join(REPO, 'src/shared/editing'), ['.ts'])
+
+  it.each(editing.map((f) => [relative(REPO, f), f]))('%s (editing tools) imports only its own folder, so renderer and engine can both run it', (_name, f) => {
+    for (const spec of importsOf(f)) expect(spec, spec).toMatch(/^\.\/[\w-]+$/)
+  })
+
   const engine = files(join(REPO, 'src/engine'), ['.ts', '.mjs'])
   const cli = files(join(REPO, 'src/cli'), ['.ts'])
 

@@ -1,0 +1,12 @@
+/** Label-map editing: pure tools (no Node, no DOM) shared by the renderer and the engine. See docs/editing.md. */
+export * from './errors'
+export * from './grid'
+export * from './delta'
+export * from './undo'
+export * from './rule'
+export * from './brush'
+export * from './polygon'
+export * from './island'
+export * from './stats'
+export * from './labels'
+export * from './erase-label'
