@@ -147,6 +147,17 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
       expect(r.out).toContain('volumes      20 (4D): volume 3 shown; choose one with --volume 0..19')
     })
 
+    it('segment --volume N of a 4D NIfTI writes a 3D mask with the volume\'s geometry (nibabel reads it)', async () => {
+      const out = join(tmp.dir, 't1_4d_mask.nii.gz')
+      const r = await cli('segment', '--model', bundle, '--input', file('made_t1_4d.nii.gz'), '--volume', '2', '--out', out, '--device', 'cpu', '--quiet')
+      expect(r.code, r.err).toBe(0)
+      expect(r.err).toContain('note: one volume of 3 (4D, 64x79x67x3)')
+      const script = 'import sys,json,nibabel as nib; i=nib.load(sys.argv[1]); print(json.dumps({"shape":list(i.shape),"affine":i.affine.tolist()}))'
+      const mask = JSON.parse(execFileSync(PYTHON, ['-c', script, out], { encoding: 'utf8' }))
+      expect(mask.shape).toEqual([64, 79, 67])
+      expect(maxDiff(mask.affine, answers['made_t1_4d.nii.gz'].affine!)).toBeLessThan(1e-5)
+    })
+
     it('a scan with a NaN background segments; the NaN count is in the notes and those voxels are background', async () => {
       const out = join(tmp.dir, 'nan_mask.nii.gz')
       const r = await cli('segment', '--model', bundle, '--input', file('made_flair_nan.nii.gz'), '--out', out, '--device', 'cpu', '--quiet')
