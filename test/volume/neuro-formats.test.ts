@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { readVolume } from '../../src/engine/volume/read'
 import { gridAffine, flipRasLps, maxColumnCosine } from '../../src/engine/volume/affine'
@@ -123,6 +124,24 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
     const e = await refusal(readVolume(file('made_flair_nan_all.nii.gz')))
     expect(e.code).toBe('NON_FINITE_VOXELS')
     expect(e.message).toBe(`made_flair_nan_all.nii.gz has ${answers['made_flair_nan_all.nii.gz'].lastVolume!.nonFinite} NaN/Inf voxels (61.5 % of 2777600); expected at most 50 % without data`)
+  })
+
+  it('a truncated .mgz, text named .mgz, an MGH header claiming 10^10 voxels, an .hdr without .img and a short .img are refused in one line', async () => {
+    const whole = gunzipSync(readFileSync(file('made_flair.mgz')))
+    writeFileSync(file('cut.mgz'), gzipSync(whole.subarray(0, 200000)))
+    expect((await refusal(readVolume(file('cut.mgz')))).message).toBe('cut.mgz is truncated: it holds 200000 bytes but its header describes 11110684; expected a complete file')
+    writeFileSync(file('text.mgz'), 'not an image\n')
+    expect((await refusal(readVolume(file('text.mgz')))).code).toBe('NOT_AN_IMAGE')
+    const huge = Buffer.from(whole)
+    huge.writeInt32BE(100000, 4)
+    huge.writeInt32BE(100000, 8)
+    writeFileSync(file('huge.mgz'), gzipSync(huge))
+    expect((await refusal(readVolume(file('huge.mgz'), { maxBytes: 8e9 }))).message).toMatch(/^huge\.mgz needs 5600\.0 GB of memory for its voxels; the limit is 8\.0 GB/)
+    copyFileSync(file('made_t1_analyze.hdr'), file('lonely.hdr'))
+    expect((await refusal(readVolume(file('lonely.hdr')))).code).toBe('FILE_NOT_FOUND')
+    copyFileSync(file('made_t1_analyze.hdr'), file('short.hdr'))
+    writeFileSync(file('short.img'), readFileSync(file('made_t1_analyze.img')).subarray(0, 1000))
+    expect((await refusal(readVolume(file('short.img')))).message).toBe('short.img is truncated: it holds 1000 bytes but its header describes 2710016; expected a complete file') // 64x79x67 float64
   })
 
   it('no-data voxels are left out of normalisation statistics', () => {

@@ -83,8 +83,15 @@ export function niftiDecodedBytes(h: NiftiHeader): number {
  * is the whole file stream-decompressed to count its bytes (a never-hanging, bounded check).
  */
 export async function checkNiftiLength(path: string, h: NiftiHeader): Promise<void> {
+  await checkContentLength(path, Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0))
+}
+
+/**
+ * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes, the
+ * way `checkNiftiLength` describes. Also for MGH: itk-wasm decodes a truncated .mgz without a word.
+ */
+export async function checkContentLength(path: string, expected: number): Promise<void> {
   const name = basename(path)
-  const expected = Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0)
   const gz = await isGzipFile(path)
   let actual: number
   if (!gz) {

@@ -18,7 +18,7 @@ import { checkRegularFile } from '../fs/regular-file'
 import type { Grid, Volume, VolumeSource, VoxelArray } from './volume'
 import { NIFTI2_HEADER_BYTES, niftiTypeName, niftiVersion, parseNiftiHeader, readHeadBytes, type NiftiHeader } from './nifti-header'
 import {
-  checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
+  checkContentLength, checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
   formatSize, niftiDecodedBytes, niftiVolumeCount
 } from './read-nifti'
 import { decodeNiftiVoxels } from './nifti-voxels'
@@ -132,7 +132,8 @@ function orthonormalGrid(name: string, grid: Grid, notes: string[]): Grid {
   checkPlausibleGeometry(name, grid, 'header', linear)
   const g = affineToGeometry({ linear, translation: grid.origin })
   const moved = Math.max(...g.direction.map((d, i) => Math.abs(d - grid.direction[i])), ...g.spacing.map((s, i) => Math.abs(s - grid.spacing[i])))
-  if (moved > 1e-6) notes.push('the header\'s axes are not orthonormal; spacing = axis lengths and the nearest rotation were used')
+  if (!(moved > 1e-6)) return grid // orthonormal already: kept bit for bit
+  notes.push('the header\'s axes are not orthonormal; spacing = axis lengths and the nearest rotation were used')
   return { size: grid.size, spacing: g.spacing, origin: grid.origin, direction: g.direction }
 }
 
@@ -265,6 +266,9 @@ export function looksLike(format: 'nrrd' | 'metaimage' | 'mgh', head: Uint8Array
   return format === 'nrrd' ? text.startsWith('NRRD0') : /^\s*(ObjectType|NDims|DimSize|ElementType)\s*=/m.test(text)
 }
 
+/** The MGH header before the voxels (FreeSurfer's mghread: 284 bytes). */
+const MGH_HEADER_BYTES = 284
+
 /** MGH voxel type code → bytes (FreeSurfer's mghread: 0 uchar, 1 int32, 3 float32, 4 short). */
 const MGH_TYPE_BYTES: Record<number, number> = { 0: 1, 1: 4, 3: 4, 4: 2 }
 
@@ -294,6 +298,7 @@ async function checkOtherFile(abs: string, format: 'nrrd' | 'metaimage' | 'mgh',
   }
   const text = format === 'mgh' ? mghHeaderSizes(head) : parseTextHeader(format, Buffer.from(head).toString('latin1'))
   if (text !== null) checkMemory(name, text.sizes.reduce((a, b) => a * b, 1) * text.voxelBytes, maxBytes)
+  if (format === 'mgh') await checkContentLength(abs, MGH_HEADER_BYTES + text!.sizes.reduce((a, b) => a * b, 1) * text!.voxelBytes)
   const info = await decodeWithItk(abs, FORMAT_NAMES[format], true)
   itkVolumeCount(name, info, format)
   checkPlausibleGeometry(name, itkGrid(info), 'header')
