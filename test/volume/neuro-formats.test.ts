@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { readVolume } from '../../src/engine/volume/read'
+import { isDicomPath } from '../../src/engine/dicom/open'
 import { gridAffine, flipRasLps, maxColumnCosine } from '../../src/engine/volume/affine'
 import { normalize } from '../../src/engine/volume/intensity'
 import type { Volume } from '../../src/engine/volume/volume'
@@ -142,6 +143,12 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
     copyFileSync(file('made_t1_analyze.hdr'), file('short.hdr'))
     writeFileSync(file('short.img'), readFileSync(file('made_t1_analyze.img')).subarray(0, 1000))
     expect((await refusal(readVolume(file('short.img')))).message).toBe('short.img is truncated: it holds 1000 bytes but its header describes 2710016; expected a complete file') // 64x79x67 float64
+  })
+
+  it('a DICOM file named .img is still DICOM; an Analyze .img is not', async () => {
+    copyFileSync(join(NIBABEL_DATA, '0.dcm'), file('IM0001.img'))
+    expect(await isDicomPath(file('IM0001.img'))).toBe(true)
+    expect(await isDicomPath(file('made_t1_analyze.img'))).toBe(false)
   })
 
   it('no-data voxels are left out of normalisation statistics', () => {
