@@ -149,7 +149,7 @@ async function readNifti(abs: string, file: NiftiFile, index: number): Promise<V
   if (decoded === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
   const notes = decoded.converted64 ? [`${niftiTypeName(header)} voxels converted to float64 (exact up to 2^53)`] : []
   if (analyze) notes.push(...analyzeNotes(abs))
-  const grid = niftiGrid(name, header, notes)
+  const grid = niftiGrid(name, header, notes, analyze ? 'Analyze' : 'NIfTI')
   // Analyze has no NIfTI header to copy: its mask is written from the grid.
   const niftiHeader = header.version === 1 && !analyze ? header.raw : undefined
   const source: VolumeSource = {
@@ -159,10 +159,10 @@ async function readNifti(abs: string, file: NiftiFile, index: number): Promise<V
 }
 
 /** The checked geometry of a NIfTI header as a Grid; its notes are appended to `notes`. */
-function niftiGrid(name: string, header: NiftiHeader, notes: string[]): Grid {
+function niftiGrid(name: string, header: NiftiHeader, notes: string[], kind: 'NIfTI' | 'Analyze'): Grid {
   const { geometry, notes: geometryNotes } = checkedNiftiGeometry(name, header)
   notes.push(...geometryNotes)
-  if (!header.littleEndian) notes.push(isAnalyze(header) ? 'big-endian Analyze file' : 'big-endian NIfTI file')
+  if (!header.littleEndian) notes.push(`big-endian ${kind} file`)
   if (header.version === 2) notes.push('NIfTI-2 file')
   const count = niftiVolumeCount(header)
   if (count > 1) notes.push(`one volume of ${count} (4D, ${formatSize(header.dim.slice(1, header.dim[0] + 1))})`)
