@@ -58,7 +58,7 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
     const names = Object.keys(answers)
     expect(names.length).toBeGreaterThanOrEqual(15)
     const compared: string[] = []
-    for (const name of names.filter((n) => !n.startsWith('made_flair_nan') && n !== 'spm_with_mat.hdr')) {
+    for (const name of names.filter((n) => !n.startsWith('made_flair_nan'))) {
       const want = answers[name]
       if (want.unreadable !== undefined) {
         const e = await refusal(readVolume(file(name)))
@@ -88,19 +88,25 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
       compared.push(name)
     }
     // the formats this item adds are among them
-    for (const n of ['test.mgz', 'made_flair.mgz', 'analyze.hdr', 'nifti1.hdr', 'nifti2.hdr', 'made_t1_spm.hdr', 'made_t1_analyze.hdr', 'functional.nii', 'resampled_anat_moved.nii']) {
+    for (const n of ['test.mgz', 'made_flair.mgz', 'analyze.hdr', 'spm_with_mat.hdr', 'spm_M_compressed.hdr', 'nifti1.hdr', 'nifti2.hdr', 'made_t1_spm.hdr', 'made_t1_analyze.hdr', 'functional.nii', 'resampled_anat_moved.nii']) {
       expect(compared).toContain(n)
     }
   })
 
-  it('Analyze 7.5 states its assumed orientation; a pair opens from its .img too; its mask has no NIfTI header to copy', async () => {
+  it('Analyze 7.5 states its assumed orientation or SPM\'s .mat it took (an unusable .mat is refused); a pair opens from its .img too; Analyze has no NIfTI header to copy', async () => {
     const v = await readVolume(file('made_t1_analyze.img'))
     expect(v.source?.format).toBe('analyze')
     expect(v.source?.notes.join('\n')).toContain('assumed radiological storage, LAS')
     expect(v.source?.niftiHeader).toBeUndefined()
-    // SPM's .mat orientation file is not read: said, not silently ignored
+    // SPM's .mat orientation file wins, as in SPM and nibabel; an unusable one is refused, not ignored
     const withMat = await readVolume(file('spm_with_mat.hdr'))
-    expect(withMat.source?.notes.join('\n')).toContain('spm_with_mat.mat (SPM\'s orientation) was not read')
+    expect(withMat.source?.notes).toContain("Analyze 7.5 file: orientation from SPM's spm_with_mat.mat, as SPM and nibabel")
+    copyFileSync(file('made_t1_analyze.hdr'), file('badmat.hdr'))
+    copyFileSync(file('made_t1_analyze.img'), file('badmat.img'))
+    writeFileSync(file('badmat.mat'), 'not a matlab file at all')
+    expect((await refusal(readVolume(file('badmat.hdr')))).message).toBe(
+      "badmat.mat, SPM's orientation of badmat.hdr, cannot be used: no double matrix named 'mat' or 'M' in it; expected a MATLAB file with a 4x4 'mat' or 'M' (or remove it to use the default orientation)"
+    )
     const pair = await readVolume(file('made_flair_pair.hdr'))
     expect(pair.source?.format).toBe('nifti')
     expect(pair.source?.niftiHeader?.length).toBe(348)

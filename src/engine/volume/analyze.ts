@@ -3,23 +3,41 @@
  * Analyze 7.5 (the same 348-byte layout without a magic and without any orientation). Both are read
  * by our NIfTI decoder; Analyze gets SPM's default orientation, as nibabel, SPM and FSL do.
  */
-import { existsSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { SegError } from '../errors'
 import type { NiftiHeader } from './nifti-header'
+import { SPM_MAT_MAX_BYTES, spmMatAffine } from './spm-mat'
 
 /** What the reader tells the user about an Analyze file's assumed orientation. */
 export const ANALYZE_ORIENTATION_NOTE =
   'Analyze 7.5 file (no orientation stored): assumed radiological storage, LAS (i towards the patient\'s left, j anterior, k superior), ' +
   'origin at SPM\'s originator voxel or else the centre, as nibabel and SPM do'
 
+/** The path of SPM's orientation file beside an Analyze header (`x.mat` for `x.hdr`, same case). */
+function spmMatPath(headerPath: string): string {
+  return headerPath.slice(0, -4) + (headerPath.slice(-4) === headerPath.slice(-4).toUpperCase() ? '.MAT' : '.mat')
+}
+
 /**
- * The notes of an Analyze file: the assumed orientation, and an SPM .mat orientation file beside it
- * that we do not read (a MATLAB file; nibabel and SPM would take their orientation from it).
+ * The RAS affine from SPM's .mat file beside an Analyze header, or null when there is none.
+ * @throws SegError CORRUPT_FILE when the file is there but unusable (we would rather refuse than
+ *   place the scan elsewhere than SPM and nibabel do).
  */
-export function analyzeNotes(path: string): string[] {
-  const mat = path.slice(0, -4) + (path.slice(-4) === path.slice(-4).toUpperCase() ? '.MAT' : '.mat')
-  if (!existsSync(mat)) return [ANALYZE_ORIENTATION_NOTE]
-  return [ANALYZE_ORIENTATION_NOTE, `${basename(mat)} (SPM's orientation) was not read: SPM and nibabel would place this scan by it, so check the position`]
+export async function spmOrientation(headerPath: string): Promise<number[][] | null> {
+  const path = spmMatPath(headerPath)
+  const info = await stat(path).catch(() => null)
+  if (info === null || !info.isFile()) return null
+  const result = info.size > SPM_MAT_MAX_BYTES ? { problem: 'larger than 1 MB' } : spmMatAffine(new Uint8Array(await readFile(path)))
+  if ('problem' in result) {
+    throw new SegError('CORRUPT_FILE', `${basename(path)}, SPM's orientation of ${basename(headerPath)}, cannot be used: ${result.problem}; expected a MATLAB file with a 4x4 'mat' or 'M' (or remove it to use the default orientation)`)
+  }
+  return result.affine
+}
+
+/** The notes of an Analyze file: where its orientation came from. */
+export function analyzeNotes(headerPath: string, fromMat: boolean): string[] {
+  return [fromMat ? `Analyze 7.5 file: orientation from SPM's ${basename(spmMatPath(headerPath))}, as SPM and nibabel` : ANALYZE_ORIENTATION_NOTE]
 }
 
 /**
@@ -41,7 +59,8 @@ export function isAnalyze(h: NiftiHeader): boolean {
 }
 
 /**
- * An Analyze header as a NIfTI header whose sform (code 2, aligned) is SPM's default affine
+ * An Analyze header as a NIfTI header whose sform (code 2, aligned) is SPM's .mat affine when there
+ * is one (`spmOrientation`), else SPM's default affine
  * (nibabel `Spm99AnalyzeHeader.get_origin_affine`): RAS = diag(-dx, dy, dz) · (ijk - o), with o the
  * originator (1-based voxel, int16 at bytes 253/255/257) minus 1 when it is set and inside
  * (-dim, 2·dim), else the centre (dim - 1) / 2. The qform code is 0: bytes 252..255 of an Analyze
@@ -49,7 +68,8 @@ export function isAnalyze(h: NiftiHeader): boolean {
  * @param head the header's bytes as stored (the originator sits at odd offsets, which the byte-swap
  *   of `NiftiHeader.raw` does not keep).
  */
-export function analyzeAsNifti(h: NiftiHeader, head: Uint8Array): NiftiHeader {
+export function analyzeAsNifti(h: NiftiHeader, head: Uint8Array, spmAffine: number[][] | null = null): NiftiHeader {
+  if (spmAffine !== null) return { ...h, qformCode: 0, sformCode: 2, srow: spmAffine.slice(0, 3) as NiftiHeader['srow'] }
   const view = new DataView(head.buffer, head.byteOffset, head.length)
   const dims = [h.dim[1], h.dim[2], h.dim[3]]
   const originator = [0, 1, 2].map((a) => view.getInt16(253 + 2 * a, h.littleEndian))

@@ -10,7 +10,7 @@ import { readImageNode } from '@itk-wasm/image-io'
 import type { Grid } from './volume'
 import { NIFTI2_HEADER_BYTES, niftiBytesPerVoxel, niftiIsScaled, parseNiftiHeader, readHeadBytes } from './nifti-header'
 import { niftiGeometryWithNotes, niftiVolumeCount } from './read-nifti'
-import { analyzeAsNifti, isAnalyze, pairPaths } from './analyze'
+import { analyzeAsNifti, isAnalyze, pairPaths, spmOrientation } from './analyze'
 import { itkGrid } from './itk-image'
 import { formatOfPath } from './read'
 
@@ -46,7 +46,7 @@ async function headerOf(abs: string): Promise<HeaderInfo | null> {
       const parsed = parseNiftiHeader(head)
       if (parsed === null && pair !== null) return null
       if (parsed !== null) {
-        const header = pair !== null && isAnalyze(parsed) ? analyzeAsNifti(parsed, head) : parsed
+        const header = pair !== null && isAnalyze(parsed) ? analyzeAsNifti(parsed, head, await spmOrientation(pair.header)) : parsed
         const stored = niftiBytesPerVoxel(header)
         if (stored === undefined || header.dim[0] < 3) return null
         const { spacing, origin, direction } = niftiGeometryWithNotes(header).geometry

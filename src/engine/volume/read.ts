@@ -26,7 +26,7 @@ import { itkGrid, toVoxelArray, type ItkImage } from './itk-image'
 import { affineToGeometry } from './affine'
 import { fillNoData, noDataNote } from './no-data'
 import { chosenVolume } from './volume-choice'
-import { analyzeAsNifti, analyzeNotes, isAnalyze, pairPaths } from './analyze'
+import { analyzeAsNifti, analyzeNotes, isAnalyze, pairPaths, spmOrientation } from './analyze'
 import { checkPlausibleGeometry } from './plausible'
 import { parseTextHeader } from './text-header'
 import { readInWorker } from './read-in-worker'
@@ -148,7 +148,7 @@ async function readNifti(abs: string, file: NiftiFile, index: number): Promise<V
   const decoded = await decodeNiftiVoxels(voxelPath, header, index)
   if (decoded === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
   const notes = decoded.converted64 ? [`${niftiTypeName(header)} voxels converted to float64 (exact up to 2^53)`] : []
-  if (analyze) notes.push(...analyzeNotes(abs))
+  if (analyze) notes.push(...analyzeNotes(pairPaths(abs)!.header, file.spmMat))
   const grid = niftiGrid(name, header, notes, analyze ? 'Analyze' : 'NIfTI')
   // Analyze has no NIfTI header to copy: its mask is written from the grid.
   const niftiHeader = header.version === 1 && !analyze ? header.raw : undefined
@@ -231,6 +231,8 @@ interface NiftiFile {
   header: NiftiHeader
   voxelPath: string
   analyze: boolean
+  /** Analyze placed by SPM's .mat file beside it. */
+  spmMat: boolean
 }
 
 /** Header-only checks of a NIfTI-1 or NIfTI-2 file or an .hdr/.img pair (NIfTI or Analyze 7.5). */
@@ -242,7 +244,8 @@ async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiFile>
   const head = await readHeadBytes(pair?.header ?? abs, NIFTI2_HEADER_BYTES)
   const parsed = parseNiftiHeader(head)
   const analyze = pair !== null && parsed !== null && isAnalyze(parsed)
-  const header = analyze ? analyzeAsNifti(parsed!, head) : parsed
+  const spm = analyze ? await spmOrientation(pair.header) : null
+  const header = analyze ? analyzeAsNifti(parsed!, head, spm) : parsed
   if (header === null) {
     if (niftiVersion(head) !== null) {
       throw new SegError('CORRUPT_FILE', `${name} ends inside its NIfTI header (${head.length} bytes); expected a complete file`)
@@ -256,7 +259,7 @@ async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiFile>
   checkMemory(name, niftiDecodedBytes(header), maxBytes)
   const voxelPath = pair?.image ?? abs
   await checkNiftiLength(voxelPath, header)
-  return { header, voxelPath, analyze }
+  return { header, voxelPath, analyze, spmMat: spm !== null }
 }
 
 /** True when the first bytes look like the named format (NRRD magic, MetaImage keys, MGH version 1). */
