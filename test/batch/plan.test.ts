@@ -82,11 +82,15 @@ describe('batch study listing', () => {
   const tmp = tempDir('segtransfer-list-')
   afterAll(() => tmp.cleanup())
 
-  it('lists a folder\'s volume files as studies (hidden and other files skipped) and refuses a folder for a multi-channel bundle', async () => {
+  it('lists a folder\'s volume files as studies (hidden and other files skipped, a .hdr/.img pair once) and refuses a folder for a multi-channel bundle', async () => {
     writeStudies(tmp.dir, 2)
     writeFileSync(join(tmp.dir, 'notes.txt'), 'x')
     writeFileSync(join(tmp.dir, '.hidden.nii.gz'), 'x')
     expect((await listStudies(tmp.dir, 1)).map((s) => s.id)).toEqual(['t1_RAS_00', 't2_00'])
+    // an .hdr/.img pair is one study
+    writeFileSync(join(tmp.dir, 'analyze.hdr'), 'x')
+    writeFileSync(join(tmp.dir, 'analyze.img'), 'x')
+    expect((await listStudies(tmp.dir, 1)).map((s) => [s.id, s.inputs[0].slice(-3)])).toEqual([['analyze', 'hdr'], ['t1_RAS_00', '.gz'], ['t2_00', '.gz']])
     await expect(listStudies(tmp.dir, 2)).rejects.toThrow(/the bundle takes 2 channels; expected --inputs to be a CSV/)
   })
 

@@ -58,12 +58,15 @@ describe('segment refuses bad input with one line and no output', () => {
     const p = writeCrafted(join(tmp.dir, 'series.nii'), { dim: [4, 4, 4, 4, 3], datatype: 16, bitpix: 32, voxels: f32(Array(192).fill(1)) })
     await expectRefused({ inputs: [p] }, /series\.nii.*(4D|3 (time|volumes)|3D)/i)
   })
-  it('NaN voxels', async () => {
-    const values = Array(64).fill(1)
-    values[5] = NaN
-    values[9] = Infinity
+  it('a volume mostly NaN/Inf (a few are no data, more than half is refused)', async () => {
+    const values = Array(64).fill(1).fill(NaN, 0, 39)
+    values[50] = Infinity
     const p = writeCrafted(join(tmp.dir, 'nan.nii'), { dim: [3, 4, 4, 4], datatype: 16, bitpix: 32, voxels: f32(values) })
-    await expectRefused({ inputs: [p] }, /nan\.nii.*2 NaN\/Inf/i)
+    await expectRefused({ inputs: [p] }, /nan\.nii has 40 NaN\/Inf voxels \(62\.5 % of 64\); expected at most 50 %/)
+  })
+  it('a 4D series without --volume is refused with the list of its volumes', async () => {
+    const p = writeCrafted(join(tmp.dir, 'series4.nii'), { dim: [4, 4, 4, 4, 3], datatype: 16, bitpix: 32, voxels: f32(Array(192).fill(1)) })
+    await expectRefused({ inputs: [p] }, /^error: series4\.nii has 3 volumes; choose one with --volume 0\.\.2$/)
   })
   it('channel volumes on different grids', async () => {
     await expectRefused({ model: bundle2, inputs: [data('spine/t2.nii.gz'), data('geometry/t1_RAS.nii.gz')] }, /grid|size|spacing/i)

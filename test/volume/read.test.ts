@@ -159,38 +159,43 @@ describe('readVolume refusals', () => {
     expect(e2.message).toMatch(/cut\.nii is truncated: it holds \d+ bytes but its header describes \d+/)
   })
 
-  it('BAD_DIMENSION for a 2D image and a 4D series; a 4D file with one time point reads as 3D', async () => {
+  it('BAD_DIMENSION for a 2D image and for a 4D series without a chosen volume (listing them); a 4D file with one time point reads as 3D', async () => {
     const e = await refusal(readVolume(writeCrafted(join(tmp.dir, 'slice.nii'), { dim: [2, 8, 6], datatype: 2, bitpix: 8, voxels: new Uint8Array(48) })))
     expect(e.code).toBe('BAD_DIMENSION')
     expect(e.message).toBe('slice.nii is 2D (8x6); expected a 3D volume')
     const e4 = await refusal(readVolume(writeCrafted(join(tmp.dir, 'fmri.nii'), { dim: [4, 4, 4, 3, 5], datatype: 2, bitpix: 8, voxels: new Uint8Array(240) })))
     expect(e4.code).toBe('BAD_DIMENSION')
-    expect(e4.message).toContain('fmri.nii is 4D (4x4x3x5, 5 volumes); expected a single 3D volume')
+    expect(e4.message).toBe('fmri.nii has 5 volumes; choose one with --volume 0..4')
     const voxels = Uint8Array.from({ length: 48 }, (_, k) => k)
     const v = await readVolume(writeCrafted(join(tmp.dir, 'one_t.nii.gz'), { dim: [4, 4, 4, 3, 1], datatype: 2, bitpix: 8, voxels, gzip: true }))
     expect(v.size).toEqual([4, 4, 3])
     expect(Array.from(v.data)).toEqual(Array.from(voxels))
   })
 
-  it('NON_FINITE_VOXELS counting NaN and Inf voxels', async () => {
-    const f = new Float32Array(4 * 4 * 4).map((_, k) => k)
+  it('NaN and Inf voxels are no data (filled with the smallest finite value, counted); NON_FINITE_VOXELS when more than half', async () => {
+    const f = new Float32Array(4 * 4 * 4).map((_, k) => k + 5)
     f[3] = NaN
     f[10] = Infinity
     f[20] = -Infinity
     const path = writeCrafted(join(tmp.dir, 'nan.nii.gz'), { dim: [3, 4, 4, 4], datatype: 16, bitpix: 32, voxels: new Uint8Array(f.buffer), gzip: true })
-    const e = await refusal(readVolume(path))
+    const v = await readVolume(path)
+    expect([v.data[3], v.data[10], v.data[20]]).toEqual([5, 5, 5])
+    expect(Array.from(v.source!.noData!).flatMap((x, k) => (x ? [k] : []))).toEqual([3, 10, 20])
+    expect(v.source?.notes).toContain('3 NaN/Inf voxels (4.7 %) treated as no data: filled with the background (the smallest finite value, 5), left out of normalisation statistics, labelled 0')
+    f.fill(NaN, 0, 33)
+    const most = writeCrafted(join(tmp.dir, 'most_nan.nii.gz'), { dim: [3, 4, 4, 4], datatype: 16, bitpix: 32, voxels: new Uint8Array(f.buffer), gzip: true })
+    const e = await refusal(readVolume(most))
     expect(e.code).toBe('NON_FINITE_VOXELS')
-    expect(e.message).toBe('nan.nii.gz has 3 NaN/Inf voxels; expected finite intensities')
-    // itk-wasm's NIfTI reader turns NaN/Inf into 0, so this proves the raw bytes were checked;
-    // NRRD keeps them (float64 here).
+    expect(e.message).toBe('most_nan.nii.gz has 33 NaN/Inf voxels (51.6 % of 64); expected at most 50 % without data')
+    // NRRD (decoded by itk-wasm) keeps NaN/Inf (float64 here): the same rule
     const d = new Float64Array(27).fill(1)
     d[0] = NaN
     d[26] = -Infinity
     const nrrd = join(tmp.dir, 'nan.nrrd')
     await writeImageNode(toItkImage({ size: [3, 3, 3], spacing: [1, 1, 1], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }, d), nrrd)
-    const e2 = await refusal(readVolume(nrrd))
-    expect(e2.code).toBe('NON_FINITE_VOXELS')
-    expect(e2.message).toBe('nan.nrrd has 2 NaN/Inf voxels; expected finite intensities')
+    const n = await readVolume(nrrd)
+    expect([n.data[0], n.data[26]]).toEqual([1, 1])
+    expect(n.source?.notes[0]).toMatch(/^2 NaN\/Inf voxels \(7\.4 %\) treated as no data/)
   })
 
   it('TOO_LARGE from the header alone (4000^3 float32), before reading voxels', async () => {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { SegError } from '../../engine/errors'
 import { boundedInt } from '../../engine/limits'
+import { VOLUME_FLAG_HELP, parseVolumeFlag } from '../volume-flag'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
@@ -12,11 +13,11 @@ import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
         [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite]
-        [--series <number or UID>]
+        [--series <number or UID>] [--volume N]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
     written on exactly the first input's grid (.nii.gz, .nii or .nrrd; .dcm writes DICOM-SEG
     referencing a DICOM input). A DICOM folder or file as --input opens its one image series,
-    or the one --series names. --no-refinement keeps the
+    or the one --series names. ${VOLUME_FLAG_HELP} --no-refinement keeps the
     model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).
     Existing files are replaced only with --overwrite (inputs and model bundles never); all outputs
     are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).`
@@ -60,7 +61,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       quiet: { type: 'boolean', default: false },
       'no-refinement': { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
-      series: { type: 'string' }
+      series: { type: 'string' },
+      volume: { type: 'string' }
     },
     strict: true,
     allowPositionals: false
@@ -71,6 +73,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!DEVICES.includes(values.device!)) throw new SegError('BAD_ARGUMENT', `--device ${values.device} is not known; expected one of ${DEVICES.join(', ')}`)
   const threads = values.threads === undefined ? undefined : Number(values.threads)
   if (threads !== undefined) boundedInt('--threads', threads, 'threads')
+  const volume = parseVolumeFlag(values.volume)
 
   const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
   checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference
@@ -86,6 +89,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     inputs: resolved.inputs,
     device: values.device as Device,
     threads,
+    volume,
     refinement: !values['no-refinement'],
     onProgress: (p) => bar?.update(p.fraction, p.message)
   })

@@ -61,7 +61,9 @@ export async function studiesInFolder(folder: string, channels: number): Promise
     throw new SegError('BAD_ARGUMENT', `the bundle takes ${channels} channels; expected --inputs to be a CSV naming one file per channel for each study, not a folder`)
   }
   const entries = await readdir(dir, { withFileTypes: true })
-  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && formatOfPath(e.name) !== null && !e.name.toLowerCase().endsWith('.nhdr') && !e.name.toLowerCase().endsWith('.mhd'))
+  // an .hdr/.img pair is one study, listed by its .hdr
+  const skipped = ['.nhdr', '.mhd', '.img']
+  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && formatOfPath(e.name) !== null && !skipped.some((x) => e.name.toLowerCase().endsWith(x)))
   const studies = files.map((e) => ({ id: idOf(stem(e.name)), inputs: [join(dir, e.name)] })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   for (const s of studies) checkId(s.id, s.inputs[0])
   checkUnique(studies, dir)

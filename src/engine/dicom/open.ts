@@ -11,14 +11,16 @@ import { scanDicom, skippedSummary, type DicomScan, type DicomSeries } from './s
 
 /**
  * True when `path` should be read as DICOM: a folder, a DICOMDIR, or a file that is not one of the
- * volume formats and carries the "DICM" marker at byte 128.
+ * volume formats (a .img is checked) and carries the "DICM" marker at byte 128.
  */
 export async function isDicomPath(path: string): Promise<boolean> {
   const abs = resolve(path)
   const info = await stat(abs).catch(() => null)
   if (info === null) return false
   if (info.isDirectory() || basename(abs).toUpperCase() === 'DICOMDIR') return true
-  if (!info.isFile() || formatOfPath(abs) !== null || info.size < 132) return false
+  // a .img may be the voxels of an Analyze/NIfTI pair or a DICOM file (CD exports): the marker decides
+  const volumeFile = formatOfPath(abs) !== null && !abs.toLowerCase().endsWith('.img')
+  if (!info.isFile() || volumeFile || info.size < 132) return false
   const fh = await open(abs, 'r')
   try {
     const buf = Buffer.alloc(4)

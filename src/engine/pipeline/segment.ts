@@ -5,6 +5,7 @@
 import { SegError } from '../errors'
 import type { Bundle } from '../bundle/bundle'
 import type { Manifest } from '../bundle/manifest'
+import { clearNoData, noDataInModelSpace, noDataUnion, withNaNAtNoData } from './no-data'
 import type { Grid, Volume, Vec3, VoxelArray } from '../volume/volume'
 import { voxelCount } from '../volume/volume'
 import { readVolume } from '../volume/read'
@@ -55,6 +56,8 @@ export interface SegmentOptions {
   refinement?: boolean
   /** Bytes this segmentation may use (checked from the headers before reading; default pipeline/memory.ts `defaultMemoryBudget`). */
   memoryBudget?: number
+  /** Which volume (0-based) of 4D input files to read (ReadOptions.volume); 4D files are refused without it. */
+  volume?: number
 }
 
 export interface SegmentResult {
@@ -264,7 +267,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   const volumes: Volume[] = []
   for (const input of opts.inputs) {
     checkCancelled(signal)
-    const v = typeof input === 'string' ? await readVolume(input) : input
+    const v = typeof input === 'string' ? await readVolume(input, { volume: opts.volume }) : input
     for (const n of v.source?.notes ?? []) notes.push(n)
     volumes.push(v)
   }
@@ -278,8 +281,9 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   const n = voxelCount(modelGrid)
   const channels = modelVolumes.map((v, c) => {
     const f = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data)
-    return normalize(f, m.channels[c].normalization)
+    return normalize(f, m.channels[c].normalization, undefined, noDataInModelSpace(volumes[c], m.geometry, toModelSpace))
   })
+  const noData = noDataUnion(volumes) // NaN/Inf in a file: no statistics, no refinement, label 0
   let stacked = channels[0]
   if (channels.length > 1) {
     stacked = new Float32Array(n * channels.length)
@@ -319,8 +323,9 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     report('postprocess', 0.95, 'post-processing')
     const scores = tensorToVolume(out, K, modelGrid.size, m.model.axisOrder)
     const refinement = opts.refinement !== false ? m.output.refinement : undefined
-    const image = refinement ? volumes[refinement.channel].data : undefined
+    const image = refinement ? withNaNAtNoData(volumes[refinement.channel].data, noData) : undefined
     const decoded = toLabels(scores, K, modelGrid, gridOf(reference), m, image)
+    clearNoData(decoded.labels, noData)
     if (decoded.fit) notes.push(describeFit(decoded.fit, m))
     const labels: Volume = { ...gridOf(reference), data: decoded.labels }
     let classification: SegmentResult['classification']

@@ -8,14 +8,17 @@
 import { resolve } from 'node:path'
 import { readImageNode } from '@itk-wasm/image-io'
 import type { Grid } from './volume'
-import { NIFTI1_HEADER_BYTES, niftiBytesPerVoxel, niftiIsScaled, parseNiftiHeader, readHeadBytes } from './nifti-header'
-import { niftiGeometryWithNotes } from './read-nifti'
+import { NIFTI2_HEADER_BYTES, niftiBytesPerVoxel, niftiIsScaled, parseNiftiHeader, readHeadBytes } from './nifti-header'
+import { niftiGeometryWithNotes, niftiVolumeCount } from './read-nifti'
+import { analyzeAsNifti, isAnalyze, pairPaths, spmOrientation } from './analyze'
 import { itkGrid } from './itk-image'
 import { formatOfPath } from './read'
 
 export interface HeaderInfo extends Grid {
   /** Bytes of one decoded voxel in memory (a scaled NIfTI decodes to float32, 64-bit integers to float64). */
   voxelBytes: number
+  /** 3D volumes in the file (4D files: more than 1; the reader needs a choice then). */
+  volumes: number
 }
 
 const ITK_COMPONENT_BYTES: Record<string, number> = {
@@ -38,18 +41,24 @@ async function headerOf(abs: string): Promise<HeaderInfo | null> {
   if (format === null) return null
   try {
     if (format === 'nifti') {
-      const header = parseNiftiHeader(await readHeadBytes(abs, NIFTI1_HEADER_BYTES))
-      if (header !== null) {
+      const pair = pairPaths(abs)
+      const head = await readHeadBytes(pair?.header ?? abs, NIFTI2_HEADER_BYTES)
+      const parsed = parseNiftiHeader(head)
+      if (parsed === null && pair !== null) return null
+      if (parsed !== null) {
+        const header = pair !== null && isAnalyze(parsed) ? analyzeAsNifti(parsed, head, await spmOrientation(pair.header)) : parsed
         const stored = niftiBytesPerVoxel(header)
-        if (stored === undefined) return null
+        if (stored === undefined || header.dim[0] < 3) return null
         const { spacing, origin, direction } = niftiGeometryWithNotes(header).geometry
         const voxelBytes = niftiIsScaled(header) ? Math.max(4, stored) : stored
-        return { size: [header.dim[1], header.dim[2], header.dim[3]], spacing, origin, direction, voxelBytes }
+        return { size: [header.dim[1], header.dim[2], header.dim[3]], spacing, origin, direction, voxelBytes, volumes: niftiVolumeCount(header) }
       }
     }
     const info = await readImageNode(abs, { informationOnly: true })
     const bytes = ITK_COMPONENT_BYTES[info.imageType.componentType] ?? 8
-    return { ...itkGrid(info), voxelBytes: bytes * info.imageType.components }
+    const frames = format === 'mgh' ? info.imageType.components : 1 // itk-wasm hands MGH frames as components
+    const volumes = info.size.slice(3).reduce((a, b) => a * b, 1) * frames
+    return { ...itkGrid(info), voxelBytes: (bytes * info.imageType.components) / frames, volumes }
   } catch {
     return null
   }

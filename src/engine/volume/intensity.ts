@@ -140,16 +140,19 @@ function affineMap(values: Float32Array, sub: number, div: number, lo = -Infinit
  *   percentile: clip to the lower/upper percentiles (0..100), then minmax or zscore.
  * - mask (optional, same length): statistics come from voxels where mask != 0, and voxels outside
  *   the mask are set to 0 in the output (as nnU-Net's use_mask_for_norm).
+ * - noData (optional, same length): voxels where noData != 0 (NaN/Inf in the file, filled with the
+ *   background by the reader) are left out of the statistics only; they are mapped like the others.
  */
-export function normalize(values: Float32Array, spec: IntensityNormalization, mask?: ArrayLike<number>): Float32Array {
-  const inMask = (k: number): boolean => mask === undefined || mask[k] !== 0
+export function normalize(values: Float32Array, spec: IntensityNormalization, mask?: ArrayLike<number>, noData?: ArrayLike<number>): Float32Array {
+  const stats = statisticsMask(values.length, mask, noData)
+  const inMask = (k: number): boolean => stats === undefined || stats[k] !== 0
   let out: Float32Array
   switch (spec.kind) {
     case 'none':
       out = Float32Array.from(values)
       break
     case 'minmax': {
-      const { min, max } = minMax(values, mask)
+      const { min, max } = minMax(values, stats)
       out = max > min ? affineMap(values, min, max - min) : new Float32Array(values.length)
       break
     }
@@ -166,12 +169,23 @@ export function normalize(values: Float32Array, spec: IntensityNormalization, ma
       break
     }
     case 'percentile': {
-      const lo = percentile(values, spec.lower, mask)
-      const hi = percentile(values, spec.upper, mask)
+      const lo = percentile(values, spec.lower, stats)
+      const hi = percentile(values, spec.upper, stats)
       const clipped = affineMap(values, 0, 1, lo, hi)
-      return normalize(clipped, { kind: spec.then }, mask)
+      return normalize(clipped, { kind: spec.then }, mask, noData)
     }
   }
   if (mask !== undefined) for (let k = 0; k < out.length; k++) if (mask[k] === 0) out[k] = 0
+  return out
+}
+
+/** The voxels statistics come from: inside `mask` (if any) and not `noData` (if any); undefined = all. */
+function statisticsMask(n: number, mask?: ArrayLike<number>, noData?: ArrayLike<number>): ArrayLike<number> | undefined {
+  if (noData === undefined) return mask
+  if (noData.length !== n) {
+    throw new SegError('BAD_ARGUMENT', `no-data mask has ${noData.length} voxels but the image has ${n}; expected the same grid`)
+  }
+  const out = new Uint8Array(n)
+  for (let k = 0; k < n; k++) out[k] = noData[k] === 0 && (mask === undefined || mask[k] !== 0) ? 1 : 0
   return out
 }

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs'
 import { endianness } from 'node:os'
 import { createGunzip } from 'node:zlib'
-import { isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiVoxelCount, type NiftiHeader } from './nifti-header'
+import { isGzipFile, niftiBytesPerVoxel, niftiIsScaled, type NiftiHeader } from './nifti-header'
 import type { VoxelArray } from './volume'
 
 /**
@@ -54,16 +54,17 @@ function typedView(datatype: number, buffer: ArrayBuffer): VoxelArray | BigInt64
 }
 
 /**
- * Decodes the voxels of a NIfTI file whose header was checked (datatype scalar, length complete).
+ * Decodes the voxels of one 3D volume (`volume`, 0-based; volumes are stored one after another)
+ * of a NIfTI file whose header was checked (datatype scalar, length complete).
  * Scaled data (niftiIsScaled) becomes Float32Array (Float64Array for float64 and 64-bit integer
  * storage); unscaled 64-bit integers become Float64Array (exact up to 2^53).
  * @returns voxels in NIfTI order (i fastest) and whether a 64-bit integer conversion happened;
  *   null when the file holds fewer bytes than the header says.
  */
-export async function decodeNiftiVoxels(path: string, h: NiftiHeader): Promise<{ data: VoxelArray; converted64: boolean } | null> {
+export async function decodeNiftiVoxels(path: string, h: NiftiHeader, volume = 0): Promise<{ data: VoxelArray; converted64: boolean } | null> {
   const width = niftiBytesPerVoxel(h) ?? 1
-  const count = niftiVoxelCount(h)
-  const bytes = await readContentRange(path, Math.floor(h.voxOffset), count * width)
+  const count = h.dim[1] * h.dim[2] * h.dim[3]
+  const bytes = await readContentRange(path, Math.floor(h.voxOffset) + volume * count * width, count * width)
   if (bytes.length < count * width) return null
   const hostLittle = endianness() === 'LE'
   if (width > 1 && h.littleEndian !== hostLittle) {

@@ -61,6 +61,8 @@ export interface WorkerReadOptions {
   fileBytes: number
   /** A fixed deadline (ms, DEADLINE_MIN_MS..DEADLINE_MAX_MS) instead of `readDeadlineMs`. */
   deadlineMs?: number
+  /** Which volume of a 4D file (ReadOptions.volume). */
+  volume?: number
 }
 
 /** Reads `abs` in a worker under a deadline; see the file comment. */
@@ -103,7 +105,7 @@ export function readInWorker(abs: string, opts: WorkerReadOptions): Promise<Volu
       fail('CORRUPT_FILE', unexpectedFailure(name, undefined))
     })
     worker.on('exit', () => fail('CORRUPT_FILE', unexpectedFailure(name, undefined)))
-    worker.postMessage({ path: abs, maxBytes: opts.maxBytes } satisfies ReadRequest)
+    worker.postMessage({ path: abs, maxBytes: opts.maxBytes, volume: opts.volume } satisfies ReadRequest)
   })
 }
 

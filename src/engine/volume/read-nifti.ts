@@ -40,8 +40,8 @@ export function checkMemory(name: string, bytes: number, maxBytes: number): void
 }
 
 /**
- * Refuses (BAD_DIMENSION) anything but one 3D volume: dim[0] must be 3, or 4..7 with every size
- * beyond the third equal to 1 (a 4D file with a single time point is fine).
+ * Refuses (BAD_DIMENSION) anything but 3D volumes: dim[0] must be 3..7 with positive sizes. Sizes
+ * beyond the third count volumes (`niftiVolumeCount`); which one to read is `chosenVolume`'s call.
  */
 export function checkNiftiDimensions(name: string, h: NiftiHeader): void {
   const nd = h.dim[0]
@@ -55,24 +55,26 @@ export function checkNiftiDimensions(name: string, h: NiftiHeader): void {
   if (nd < 3) {
     throw new SegError('BAD_DIMENSION', `${name} is ${nd}D (${formatSize(sizes)}); expected a 3D volume`)
   }
-  const extra = sizes.slice(3)
-  if (extra.some((s) => s > 1)) {
-    const n = extra.reduce((a, b) => a * b, 1)
-    throw new SegError(
-      'BAD_DIMENSION',
-      `${name} is ${nd}D (${formatSize(sizes)}, ${n} volumes); expected a single 3D volume`
-    )
-  }
+}
+
+/** Voxels in one 3D volume of a NIfTI file (dim[1] * dim[2] * dim[3]). */
+export function niftiVolumeVoxels(h: NiftiHeader): number {
+  return h.dim[1] * h.dim[2] * h.dim[3]
+}
+
+/** 3D volumes a NIfTI file holds: the product of its sizes beyond the third (1 for a 3D file). */
+export function niftiVolumeCount(h: NiftiHeader): number {
+  return niftiVoxelCount(h) / niftiVolumeVoxels(h)
 }
 
 /**
- * Bytes of memory the decoded voxels need: voxels × the decoded bytes per voxel (scl_slope makes
- * itk-wasm decode to float32, 64-bit integers become float64).
+ * Bytes of memory the decoded voxels of one volume need: voxels × the decoded bytes per voxel
+ * (scl_slope makes them float32, 64-bit integers become float64).
  */
 export function niftiDecodedBytes(h: NiftiHeader): number {
   const stored = niftiBytesPerVoxel(h) ?? 8
   const decoded = niftiIsScaled(h) ? Math.max(stored, 4) : stored
-  return niftiVoxelCount(h) * decoded
+  return niftiVolumeVoxels(h) * decoded
 }
 
 /**
@@ -81,8 +83,15 @@ export function niftiDecodedBytes(h: NiftiHeader): number {
  * is the whole file stream-decompressed to count its bytes (a never-hanging, bounded check).
  */
 export async function checkNiftiLength(path: string, h: NiftiHeader): Promise<void> {
+  await checkContentLength(path, Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0))
+}
+
+/**
+ * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes, the
+ * way `checkNiftiLength` describes. Also for MGH: itk-wasm decodes a truncated .mgz without a word.
+ */
+export async function checkContentLength(path: string, expected: number): Promise<void> {
   const name = basename(path)
-  const expected = Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0)
   const gz = await isGzipFile(path)
   let actual: number
   if (!gz) {
@@ -132,24 +141,26 @@ export function checkNiftiDatatype(name: string, h: NiftiHeader): void {
  * quaternion and offsets (nifti1_io computes the qform whatever its code), the sform when its code
  * is positive, vox_offset (after the header) and scl_slope/scl_inter (NaN means "unset" in NIfTI).
  */
-export function niftiFieldProblem(h: NiftiHeader): string | null {
+export function niftiFieldProblem(h: NiftiHeader, pair = false): string | null {
   const bounded = (x: number): boolean => Math.abs(x) <= HEADER_NUMBER_MAX
   const nd = Math.min(Math.max(h.dim[0], 0), 7)
   const pixdim = h.pixdim.slice(0, nd + 1)
   if (!pixdim.every(bounded)) return `a voxel size (pixdim) of ${describeNumber(pixdim.find((x) => !bounded(x))!)}`
   if (![...h.quatern, ...h.qoffset].every(bounded)) return 'a non-finite or overflowing qform (quaternion or offset)'
   if (h.sformCode > 0 && !h.srow.flat().every(bounded)) return 'a non-finite or overflowing sform'
-  const headerBytes = h.version === 1 ? NIFTI1_HEADER_BYTES : NIFTI2_HEADER_BYTES
+  const headerBytes = pair ? 0 : h.version === 1 ? NIFTI1_HEADER_BYTES : NIFTI2_HEADER_BYTES // a pair's voxels are in the .img
   if (!(h.voxOffset >= headerBytes && h.voxOffset <= Number.MAX_SAFE_INTEGER)) {
-    return `a vox_offset of ${describeNumber(h.voxOffset)} bytes (voxels must start after the ${headerBytes}-byte header)`
+    return pair
+      ? `a vox_offset of ${describeNumber(h.voxOffset)} bytes (the offset of the voxels in the .img file)`
+      : `a vox_offset of ${describeNumber(h.voxOffset)} bytes (voxels must start after the ${headerBytes}-byte header)`
   }
   if ([h.sclSlope, h.sclInter].some((x) => !Number.isNaN(x) && !bounded(x))) return 'an infinite or overflowing scl_slope/scl_inter'
   return null
 }
 
 /** Refuses (CORRUPT_FILE) a NIfTI header with numbers no reader should be handed (`niftiFieldProblem`). */
-export function checkNiftiFields(name: string, h: NiftiHeader): void {
-  const problem = niftiFieldProblem(h)
+export function checkNiftiFields(name: string, h: NiftiHeader, pair = false): void {
+  const problem = niftiFieldProblem(h, pair)
   if (problem !== null) throw new SegError('CORRUPT_FILE', `${name} has ${problem} in its NIfTI header; expected finite, bounded values`)
 }
 

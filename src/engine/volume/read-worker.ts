@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of the volume reader (started by read-in-worker.ts, reused between reads).
- * In: { path, maxBytes }. Out: { type: 'plan', decodedBytes } once the header passed, then
+ * In: { path, maxBytes, volume? }. Out: { type: 'plan', decodedBytes } once the header passed, then
  * { type: 'result', volume } (voxels transferred, not copied) or { type: 'error', code, message }.
  * itk-wasm prints ITK's warnings, exceptions and matrix dumps through console.log/console.error
  * (its emscripten Module.print/printErr look them up at each call): here they print nothing.
@@ -12,6 +12,7 @@ import { readVolumeHere } from './read'
 export interface ReadRequest {
   path: string
   maxBytes: number
+  volume?: number
 }
 
 const port = parentPort
@@ -21,7 +22,7 @@ Object.assign(console, { log: silent, info: silent, warn: silent, error: silent,
 
 port.on('message', async (req: ReadRequest) => {
   try {
-    const volume = await readVolumeHere(req.path, req.maxBytes, (decodedBytes) => port.postMessage({ type: 'plan', decodedBytes }))
+    const volume = await readVolumeHere(req.path, req.maxBytes, (decodedBytes) => port.postMessage({ type: 'plan', decodedBytes }), req.volume)
     // A SharedArrayBuffer (what itk-wasm returns) is shared anyway; a plain one is moved.
     const buffer = volume.data.buffer
     port.postMessage({ type: 'result', volume }, buffer instanceof ArrayBuffer ? [buffer] : [])

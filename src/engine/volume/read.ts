@@ -1,11 +1,13 @@
 /**
- * readVolume: one 3D scalar volume from NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage
- * (.mha, .mhd), with its geometry, refusing with a SegError whatever we cannot trust.
+ * readVolume: one 3D scalar volume from NIfTI (.nii, .nii.gz, .hdr/.img pairs), Analyze 7.5
+ * (.hdr/.img), FreeSurfer MGH (.mgh, .mgz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd), with its
+ * geometry, refusing with a SegError whatever we cannot trust. One volume of a 4D file when chosen.
  *
- * NIfTI (1 and 2) is read by us: header (`nifti-header.ts`, every number checked), voxels
- * (`nifti-voxels.ts`: byte order, scl_slope/scl_inter), geometry by our policy (sform wins, see
- * affine.ts `niftiGeometry`); a NIfTI-1 header is kept for export. NRRD and MetaImage are decoded
- * by itk-wasm (`readImageNode`). Every geometry must be plausible (`plausible.ts`).
+ * NIfTI (1 and 2) and Analyze are read by us: header (`nifti-header.ts`, every number checked),
+ * voxels (`nifti-voxels.ts`: byte order, scl_slope/scl_inter), geometry by our policy (sform wins,
+ * see affine.ts `niftiGeometry`; Analyze: `analyze.ts`); a NIfTI-1 header is kept for export. MGH,
+ * NRRD and MetaImage are decoded by itk-wasm (`readImageNode`). Every geometry must be plausible
+ * (`plausible.ts`). NaN/Inf voxels are "no data" (`no-data.ts`).
  */
 import os from 'node:os'
 import { basename, resolve } from 'node:path'
@@ -16,11 +18,15 @@ import { checkRegularFile } from '../fs/regular-file'
 import type { Grid, Volume, VolumeSource, VoxelArray } from './volume'
 import { NIFTI2_HEADER_BYTES, niftiTypeName, niftiVersion, parseNiftiHeader, readHeadBytes, type NiftiHeader } from './nifti-header'
 import {
-  checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
-  formatSize, niftiDecodedBytes
+  checkContentLength, checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
+  formatSize, niftiDecodedBytes, niftiVolumeCount
 } from './read-nifti'
 import { decodeNiftiVoxels } from './nifti-voxels'
 import { itkGrid, toVoxelArray, type ItkImage } from './itk-image'
+import { affineToGeometry } from './affine'
+import { fillNoData, noDataNote } from './no-data'
+import { chosenVolume } from './volume-choice'
+import { analyzeAsNifti, analyzeNotes, isAnalyze, pairPaths, spmOrientation } from './analyze'
 import { checkPlausibleGeometry } from './plausible'
 import { parseTextHeader } from './text-header'
 import { readInWorker } from './read-in-worker'
@@ -30,9 +36,11 @@ export interface ReadOptions {
   maxBytes?: number
   /** Fixed decoding deadline (ms) instead of the one scaled with the file's size (read-in-worker.ts). */
   deadlineMs?: number
+  /** Which volume (0-based) of a 4D file to read; a file with several volumes is refused without it. */
+  volume?: number
 }
 
-export const SUPPORTED_EXTENSIONS = ['.nii', '.nii.gz', '.nrrd', '.nhdr', '.mha', '.mhd'] as const
+export const SUPPORTED_EXTENSIONS = ['.nii', '.nii.gz', '.hdr', '.img', '.mgz', '.mgh', '.nrrd', '.nhdr', '.mha', '.mhd'] as const
 
 /** Default memory limit for decoded voxels: 60% of os.totalmem(), in bytes. */
 export function defaultMaxBytes(): number {
@@ -42,7 +50,8 @@ export function defaultMaxBytes(): number {
 /** The format a path's extension names (case-insensitive), or null when it is not one we read. */
 export function formatOfPath(path: string): VolumeSource['format'] | null {
   const p = path.toLowerCase()
-  if (p.endsWith('.nii') || p.endsWith('.nii.gz')) return 'nifti'
+  if (p.endsWith('.nii') || p.endsWith('.nii.gz') || p.endsWith('.hdr') || p.endsWith('.img')) return 'nifti' // a pair may be Analyze: the header decides
+  if (p.endsWith('.mgz') || p.endsWith('.mgh')) return 'mgh'
   if (p.endsWith('.nrrd') || p.endsWith('.nhdr')) return 'nrrd'
   if (p.endsWith('.mha') || p.endsWith('.mhd')) return 'metaimage'
   return null
@@ -66,7 +75,7 @@ export async function readVolume(path: string, opts: ReadOptions = {}): Promise<
   const info = await stat(abs).catch(() => null)
   if (info !== null && (info.isDirectory() || formatOfPath(abs) === null)) throw notSupported(basename(abs))
   const file = await checkRegularFile(abs, 'an image file') // missing, unreadable, FIFO, device, socket
-  return readInWorker(abs, { maxBytes: opts.maxBytes ?? defaultMaxBytes(), fileBytes: file.size, deadlineMs: opts.deadlineMs })
+  return readInWorker(abs, { maxBytes: opts.maxBytes ?? defaultMaxBytes(), fileBytes: file.size, deadlineMs: opts.deadlineMs, volume: opts.volume })
 }
 
 function notSupported(name: string): SegError {
@@ -78,23 +87,54 @@ function notSupported(name: string): SegError {
  * `readVolume`). Header checks first, then decoding; `onPlan` hears how many bytes the decoded
  * voxels will take before decoding starts (the worker's deadline grows with it).
  */
-export async function readVolumeHere(abs: string, maxBytes: number, onPlan: (decodedBytes: number) => void = () => {}): Promise<Volume> {
+export async function readVolumeHere(
+  abs: string,
+  maxBytes: number,
+  onPlan: (decodedBytes: number) => void = () => {},
+  volume?: number
+): Promise<Volume> {
   const name = basename(abs)
   const format = formatOfPath(abs)
-  if (format === null || format === 'other') throw notSupported(name)
+  if (format === null || format === 'other' || format === 'analyze') throw notSupported(name)
   if (format === 'nifti') {
-    const header = await checkNiftiFile(abs, maxBytes)
-    onPlan(niftiDecodedBytes(header))
-    return readNifti(abs, header)
+    const file = await checkNiftiFile(abs, maxBytes)
+    const index = chosenVolume(name, niftiVolumeCount(file.header), volume)
+    onPlan(niftiDecodedBytes(file.header))
+    return readNifti(abs, file, index)
   }
   onPlan(await checkOtherFile(abs, format, maxBytes))
   const image = await decodeWithItk(abs, FORMAT_NAMES[format])
-  const { data, notes } = scalarVoxels(name, image)
-  const grid = itkGrid(image)
-  checkPlausibleGeometry(name, grid, 'header')
+  const { data, notes, index, count } = scalarVoxels(name, image, format, volume)
+  const grid = orthonormalGrid(name, itkGrid(image), notes)
   checkVoxelCount(name, data, grid)
-  checkFinite(name, data)
-  return { ...grid, data, source: { path: abs, format, storedType: image.imageType.componentType, notes } }
+  return withNoData(name, { ...grid, data, source: { path: abs, format, storedType: image.imageType.componentType, notes, ...volumeOf(index, count) } })
+}
+
+/** source.volume for a 4D file's volume; nothing for a 3D file. */
+function volumeOf(index: number, count: number): Pick<VolumeSource, 'volume'> {
+  return count > 1 ? { volume: { index, count } } : {}
+}
+
+/** The volume with its NaN/Inf voxels filled as "no data" (`no-data.ts`), noted and masked. */
+function withNoData(name: string, v: Volume & { source: VolumeSource }): Volume {
+  const noData = fillNoData(name, v.data)
+  if (noData === null) return v
+  return { ...v, source: { ...v.source, noData: noData.mask, notes: [...v.source.notes, noDataNote(noData, v.data.length)] } }
+}
+
+/**
+ * itk-wasm's grid, checked plausible, with non-unit or non-orthogonal direction columns (an MGH
+ * file's Mdc may be anything) made orthonormal as NIfTI's are (`affineToGeometry`: spacing = column
+ * norms, direction = nearest rotation), with a note when that moved something.
+ */
+function orthonormalGrid(name: string, grid: Grid, notes: string[]): Grid {
+  const linear = grid.direction.map((d, i) => d * grid.spacing[i % 3])
+  checkPlausibleGeometry(name, grid, 'header', linear)
+  const g = affineToGeometry({ linear, translation: grid.origin })
+  const moved = Math.max(...g.direction.map((d, i) => Math.abs(d - grid.direction[i])), ...g.spacing.map((s, i) => Math.abs(s - grid.spacing[i])))
+  if (!(moved > 1e-6)) return grid // orthonormal already: kept bit for bit
+  notes.push('the header\'s axes are not orthonormal; spacing = axis lengths and the nearest rotation were used')
+  return { size: grid.size, spacing: g.spacing, origin: grid.origin, direction: g.direction }
 }
 
 /**
@@ -102,23 +142,30 @@ export async function readVolumeHere(abs: string, maxBytes: number, onPlan: (dec
  * header kept for export. No NIfTI header reaches itk-wasm: it cannot read NIfTI-2, silently turns
  * NaN voxels into 0, refuses some sheared sforms, and a crafted sform made it spin forever.
  */
-async function readNifti(abs: string, header: NiftiHeader): Promise<Volume> {
+async function readNifti(abs: string, file: NiftiFile, index: number): Promise<Volume> {
   const name = basename(abs)
-  const decoded = await decodeNiftiVoxels(abs, header)
+  const { header, voxelPath, analyze } = file
+  const decoded = await decodeNiftiVoxels(voxelPath, header, index)
   if (decoded === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
   const notes = decoded.converted64 ? [`${niftiTypeName(header)} voxels converted to float64 (exact up to 2^53)`] : []
-  const grid = niftiGrid(name, header, notes)
-  checkFinite(name, decoded.data)
-  const niftiHeader = header.version === 1 ? header.raw : undefined
-  return { ...grid, data: decoded.data, source: { path: abs, format: 'nifti', storedType: niftiTypeName(header), niftiHeader, notes } }
+  if (analyze) notes.push(...analyzeNotes(pairPaths(abs)!.header, file.spmMat))
+  const grid = niftiGrid(name, header, notes, analyze ? 'Analyze' : 'NIfTI')
+  // Analyze has no NIfTI header to copy: its mask is written from the grid.
+  const niftiHeader = header.version === 1 && !analyze ? header.raw : undefined
+  const source: VolumeSource = {
+    path: abs, format: analyze ? 'analyze' : 'nifti', storedType: niftiTypeName(header), niftiHeader, notes, ...volumeOf(index, niftiVolumeCount(header))
+  }
+  return withNoData(name, { ...grid, data: decoded.data, source })
 }
 
 /** The checked geometry of a NIfTI header as a Grid; its notes are appended to `notes`. */
-function niftiGrid(name: string, header: NiftiHeader, notes: string[]): Grid {
+function niftiGrid(name: string, header: NiftiHeader, notes: string[], kind: 'NIfTI' | 'Analyze'): Grid {
   const { geometry, notes: geometryNotes } = checkedNiftiGeometry(name, header)
   notes.push(...geometryNotes)
-  if (!header.littleEndian) notes.push('big-endian NIfTI file')
+  if (!header.littleEndian) notes.push(`big-endian ${kind} file`)
   if (header.version === 2) notes.push('NIfTI-2 file')
+  const count = niftiVolumeCount(header)
+  if (count > 1) notes.push(`one volume of ${count} (4D, ${formatSize(header.dim.slice(1, header.dim[0] + 1))})`)
   return { size: [header.dim[1], header.dim[2], header.dim[3]], spacing: geometry.spacing, origin: geometry.origin, direction: geometry.direction }
 }
 
@@ -131,21 +178,43 @@ async function decodeWithItk(abs: string, formatName: string, informationOnly = 
   }
 }
 
-/** The voxels of a decoded image, refused unless scalar and 3D (a 4th axis of size 1 is fine). */
-function scalarVoxels(name: string, image: ItkImage): { data: VoxelArray; notes: string[] } {
-  if (image.imageType.components !== 1) {
-    throw new SegError('UNSUPPORTED', `${name} has ${image.imageType.components} components per voxel; expected a scalar volume`)
-  }
-  checkItkDimension(name, image)
-  const { data, converted64 } = toVoxelArray(image.data)
-  return { data, notes: converted64 ? [`${image.imageType.componentType} voxels converted to float64 (exact up to 2^53)`] : [] }
+/**
+ * The voxels of the chosen volume of a decoded image, refused unless scalar and 3D. A 4th axis
+ * counts volumes (stored one after another); itk-wasm hands an MGH file's frames as interleaved
+ * components instead.
+ */
+function scalarVoxels(
+  name: string,
+  image: ItkImage,
+  format: VolumeSource['format'],
+  volume: number | undefined
+): { data: VoxelArray; notes: string[]; index: number; count: number } {
+  const count = itkVolumeCount(name, image, format)
+  const index = chosenVolume(name, count, volume)
+  const { data: all, converted64 } = toVoxelArray(image.data)
+  const notes = converted64 ? [`${image.imageType.componentType} voxels converted to float64 (exact up to 2^53)`] : []
+  if (count > 1) notes.push(`one volume of ${count} (4D, ${formatSize([...image.size.slice(0, 3), count])})`)
+  const n = image.size[0] * image.size[1] * (image.size[2] ?? 1)
+  if (count === 1) return { data: all, notes, index, count }
+  const data = new (all.constructor as new (n: number) => VoxelArray)(n)
+  if (image.imageType.components > 1) for (let k = 0; k < n; k++) data[k] = all[k * count + index]
+  else data.set(all.subarray(index * n, (index + 1) * n))
+  return { data, notes, index, count }
 }
 
-/** Refuses (BAD_DIMENSION) an itk-wasm image that is not one 3D volume. */
-function checkItkDimension(name: string, image: Pick<ItkImage, 'imageType' | 'size'>): void {
-  if (image.imageType.dimension < 3 || image.size.slice(3).some((s) => s > 1)) {
-    throw new SegError('BAD_DIMENSION', `${name} is ${image.imageType.dimension}D (${formatSize(image.size)}); expected a single 3D volume`)
+/**
+ * Volumes in an itk-wasm image: the product of the sizes beyond the 3rd axis, or an MGH file's
+ * frames (components). Refuses (BAD_DIMENSION) fewer than 3 axes, (UNSUPPORTED) vector voxels.
+ */
+function itkVolumeCount(name: string, image: Pick<ItkImage, 'imageType' | 'size'>, format: VolumeSource['format']): number {
+  if (image.imageType.dimension < 3) {
+    throw new SegError('BAD_DIMENSION', `${name} is ${image.imageType.dimension}D (${formatSize(image.size)}); expected a 3D volume`)
   }
+  const components = image.imageType.components
+  if (components !== 1 && format !== 'mgh') {
+    throw new SegError('UNSUPPORTED', `${name} has ${components} components per voxel; expected a scalar volume`)
+  }
+  return image.size.slice(3).reduce((a, b) => a * b, 1) * components
 }
 
 function checkVoxelCount(name: string, data: VoxelArray, grid: Grid): void {
@@ -157,11 +226,26 @@ function checkVoxelCount(name: string, data: VoxelArray, grid: Grid): void {
   }
 }
 
-/** Header-only checks of a NIfTI-1 or NIfTI-2 file; returns the parsed header. */
-async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiHeader> {
+/** A NIfTI header checked, the file its voxels are in (the .img of a pair) and whether it is Analyze 7.5. */
+interface NiftiFile {
+  header: NiftiHeader
+  voxelPath: string
+  analyze: boolean
+  /** Analyze placed by SPM's .mat file beside it. */
+  spmMat: boolean
+}
+
+/** Header-only checks of a NIfTI-1 or NIfTI-2 file or an .hdr/.img pair (NIfTI or Analyze 7.5). */
+async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiFile> {
   const name = basename(abs)
-  const head = await readHeadBytes(abs, NIFTI2_HEADER_BYTES)
-  const header = parseNiftiHeader(head)
+  const pair = pairPaths(abs)
+  if (pair !== null) await checkRegularFile(pair.header, 'the .hdr of an .hdr/.img pair')
+  if (pair !== null) await checkRegularFile(pair.image, 'the .img of an .hdr/.img pair')
+  const head = await readHeadBytes(pair?.header ?? abs, NIFTI2_HEADER_BYTES)
+  const parsed = parseNiftiHeader(head)
+  const analyze = pair !== null && parsed !== null && isAnalyze(parsed)
+  const spm = analyze ? await spmOrientation(pair.header) : null
+  const header = analyze ? analyzeAsNifti(parsed!, head, spm) : parsed
   if (header === null) {
     if (niftiVersion(head) !== null) {
       throw new SegError('CORRUPT_FILE', `${name} ends inside its NIfTI header (${head.length} bytes); expected a complete file`)
@@ -170,17 +254,38 @@ async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiHeade
   }
   checkNiftiDimensions(name, header)
   checkNiftiDatatype(name, header)
-  checkNiftiFields(name, header)
+  checkNiftiFields(name, header, pair !== null)
   checkedNiftiGeometry(name, header)
   checkMemory(name, niftiDecodedBytes(header), maxBytes)
-  await checkNiftiLength(abs, header)
-  return header
+  const voxelPath = pair?.image ?? abs
+  await checkNiftiLength(voxelPath, header)
+  return { header, voxelPath, analyze, spmMat: spm !== null }
 }
 
-/** True when the first bytes look like the named text format (NRRD magic, MetaImage keys). */
-export function looksLike(format: 'nrrd' | 'metaimage', head: Uint8Array): boolean {
+/** True when the first bytes look like the named format (NRRD magic, MetaImage keys, MGH version 1). */
+export function looksLike(format: 'nrrd' | 'metaimage' | 'mgh', head: Uint8Array): boolean {
+  if (format === 'mgh') return mghHeaderSizes(head) !== null
   const text = Buffer.from(head).toString('latin1')
   return format === 'nrrd' ? text.startsWith('NRRD0') : /^\s*(ObjectType|NDims|DimSize|ElementType)\s*=/m.test(text)
+}
+
+/** The MGH header before the voxels (FreeSurfer's mghread: 284 bytes). */
+const MGH_HEADER_BYTES = 284
+
+/** MGH voxel type code → bytes (FreeSurfer's mghread: 0 uchar, 1 int32, 3 float32, 4 short). */
+const MGH_TYPE_BYTES: Record<number, number> = { 0: 1, 1: 4, 3: 4, 4: 2 }
+
+/**
+ * Sizes and voxel bytes from an MGH header (big-endian int32: version 1, width, height, depth,
+ * frames, type), or null when the bytes are not one (too short, another version, a size < 1).
+ */
+export function mghHeaderSizes(head: Uint8Array): { sizes: number[]; voxelBytes: number } | null {
+  if (head.length < 24) return null
+  const v = new DataView(head.buffer, head.byteOffset, 24)
+  const [version, ...sizes] = [0, 1, 2, 3, 4].map((k) => v.getInt32(4 * k, false))
+  const voxelBytes = MGH_TYPE_BYTES[v.getInt32(20, false)]
+  if (version !== 1 || voxelBytes === undefined || sizes.some((x) => x < 1)) return null
+  return { sizes, voxelBytes }
 }
 
 /**
@@ -188,16 +293,17 @@ export function looksLike(format: 'nrrd' | 'metaimage', head: Uint8Array): boole
  * itk-wasm's informationOnly read and its geometry).
  * @returns the bytes the decoded voxels will take.
  */
-async function checkOtherFile(abs: string, format: 'nrrd' | 'metaimage', maxBytes: number): Promise<number> {
+async function checkOtherFile(abs: string, format: 'nrrd' | 'metaimage' | 'mgh', maxBytes: number): Promise<number> {
   const name = basename(abs)
   const head = await readHeadBytes(abs, 16384)
   if (!looksLike(format, head)) {
     throw new SegError('NOT_AN_IMAGE', `${name} is not a ${FORMAT_NAMES[format]} file (its header is missing); expected one of ${SUPPORTED_EXTENSIONS.join(', ')}`)
   }
-  const text = parseTextHeader(format, Buffer.from(head).toString('latin1'))
+  const text = format === 'mgh' ? mghHeaderSizes(head) : parseTextHeader(format, Buffer.from(head).toString('latin1'))
   if (text !== null) checkMemory(name, text.sizes.reduce((a, b) => a * b, 1) * text.voxelBytes, maxBytes)
+  if (format === 'mgh') await checkContentLength(abs, MGH_HEADER_BYTES + text!.sizes.reduce((a, b) => a * b, 1) * text!.voxelBytes)
   const info = await decodeWithItk(abs, FORMAT_NAMES[format], true)
-  checkItkDimension(name, info)
+  itkVolumeCount(name, info, format)
   checkPlausibleGeometry(name, itkGrid(info), 'header')
   const { components, componentType } = info.imageType
   const bytes = info.size.reduce((a, b) => a * b, 1) * components * (BYTES_PER_COMPONENT[componentType] ?? 8)
@@ -205,19 +311,6 @@ async function checkOtherFile(abs: string, format: 'nrrd' | 'metaimage', maxByte
   return bytes
 }
 
-const FORMAT_NAMES: Record<VolumeSource['format'], string> = { nifti: 'NIfTI', nrrd: 'NRRD', metaimage: 'MetaImage', other: 'image' }
-
-/** Refuses (NON_FINITE_VOXELS) float data holding NaN or ±Inf. */
-export function checkFinite(name: string, data: VoxelArray): void {
-  if (!(data instanceof Float32Array || data instanceof Float64Array)) return
-  let bad = 0
-  for (let k = 0; k < data.length; k++) {
-    const x = data[k]
-    if (x - x !== 0) bad++ // NaN and ±Inf, without a call per voxel
-  }
-  if (bad > 0) throw nonFinite(name, bad)
-}
-
-function nonFinite(name: string, bad: number): SegError {
-  return new SegError('NON_FINITE_VOXELS', `${name} has ${bad} NaN/Inf voxels; expected finite intensities`)
+const FORMAT_NAMES: Record<VolumeSource['format'], string> = {
+  nifti: 'NIfTI', analyze: 'Analyze 7.5', mgh: 'FreeSurfer MGH', nrrd: 'NRRD', metaimage: 'MetaImage', other: 'image'
 }

@@ -37,7 +37,8 @@ export interface Volume extends Grid {
 
 export interface VolumeSource {
   path: string
-  format: 'nifti' | 'nrrd' | 'metaimage' | 'other'
+  /** nifti: .nii/.nii.gz and NIfTI .hdr/.img pairs; analyze: Analyze 7.5 .hdr/.img; mgh: FreeSurfer .mgh/.mgz. */
+  format: 'nifti' | 'analyze' | 'mgh' | 'nrrd' | 'metaimage' | 'other'
   /** The on-disk component type before any scaling (e.g. 'int16' even when scl_slope made it float32). */
   storedType: string
   /**
@@ -45,6 +46,14 @@ export interface VolumeSource {
    * back with the input's original qform/sform and codes and overlay exactly in any viewer.
    */
   niftiHeader?: Uint8Array
+  /** Which volume of a 4D file this is (0-based) and how many it holds; absent for 3D files. */
+  volume?: { index: number; count: number }
+  /**
+   * 1 where the file held NaN/±Inf (SPM and resamplers write NaN outside the brain or field of
+   * view): "no data". Those voxels hold the background (the smallest finite value) in `data`, are
+   * left out of normalisation statistics and get label 0. Absent when every voxel was finite.
+   */
+  noData?: Uint8Array
   /** Decisions the reader made that the user should know about (one line each). */
   notes: string[]
 }
