@@ -1,0 +1,305 @@
+/**
+ * The per-voxel head trained on the features: multinomial logistic regression (`linear`) or one
+ * hidden ReLU layer (`mlp`), on standardised features, with class-balanced softmax cross-entropy,
+ * Adam and early stopping on the validation voxels (whole held-out slices, see split.ts).
+ *
+ * Plain Float64Array code: no training runtime installs here (no ORT training build, no tfjs-node;
+ * ../shared/design/libraries.md), and the maths is a few loops. Deterministic given the seed.
+ */
+import { SegError } from '../errors'
+import { mulberry32 } from '../transfer/architectures/net'
+import { shuffle } from './split'
+
+export type HeadKind = 'linear' | 'mlp'
+
+/** One dense layer: y = W x + b, W row-major [out × in]. */
+export interface Layer {
+  in: number
+  out: number
+  W: Float64Array
+  b: Float64Array
+}
+
+export interface Head {
+  kind: HeadKind
+  /** Feature standardisation: x̂ = (x − mean) / sd, folded into the first layer when baked. */
+  mean: Float64Array
+  sd: Float64Array
+  /** linear: [F→K]; mlp: [F→H, H→K] with ReLU between. */
+  layers: Layer[]
+}
+
+export interface TrainOptions {
+  kind: HeadKind
+  /** Hidden units of the mlp head. */
+  hidden: number
+  /** Adam step size. */
+  learningRate: number
+  /** L2 penalty on the weights (not the biases), per unit of mean loss. */
+  weightDecay: number
+  batchSize: number
+  maxEpochs: number
+  /** Epochs without a better validation loss before stopping. */
+  patience: number
+  seed: number
+  signal?: AbortSignal
+  onEpoch?: (e: EpochReport) => void
+}
+
+export const DEFAULT_TRAIN: Omit<TrainOptions, 'kind' | 'seed'> = {
+  hidden: 24, learningRate: 0.01, weightDecay: 1e-4, batchSize: 512, maxEpochs: 60, patience: 6
+}
+
+export interface EpochReport {
+  epoch: number
+  trainLoss: number
+  /** NaN when there are no validation voxels. */
+  validationLoss: number
+  /** Dice per class on the validation voxels (argmax of the head). */
+  validationDice: number[]
+}
+
+export interface Samples {
+  /** [n × F] row-major features. */
+  x: Float32Array
+  /** Class index per row. */
+  y: Int32Array
+  F: number
+}
+
+/** Bounds of the options a user can set (CLI, app). */
+export function checkTrainOptions(o: TrainOptions): void {
+  const bad = (what: string) => { throw new SegError('BAD_ARGUMENT', what) }
+  if (!Number.isInteger(o.hidden) || o.hidden < 1 || o.hidden > 1024) bad(`hidden units must be an integer in 1..1024, got ${o.hidden}`)
+  if (!(o.learningRate > 0 && o.learningRate <= 1)) bad(`learning rate must be in (0, 1], got ${o.learningRate}`)
+  if (!Number.isInteger(o.maxEpochs) || o.maxEpochs < 1 || o.maxEpochs > 10000) bad(`epochs must be an integer in 1..10000, got ${o.maxEpochs}`)
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) bad(`seed must be an integer in 0..${0xffffffff}, got ${o.seed}`)
+}
+
+/** Mean and standard deviation of each feature over the rows (sd 1 for a constant feature). */
+export function featureStats(s: Samples): { mean: Float64Array; sd: Float64Array } {
+  const { F } = s
+  const n = s.y.length
+  const mean = new Float64Array(F)
+  const sq = new Float64Array(F)
+  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) mean[c] += s.x[r * F + c]
+  for (let c = 0; c < F; c++) mean[c] /= Math.max(1, n)
+  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) sq[c] += (s.x[r * F + c] - mean[c]) ** 2
+  const sd = sq.map((v) => Math.sqrt(v / Math.max(1, n)) || 1)
+  return { mean, sd }
+}
+
+/** Class weights 1 / (K · n_c): every class contributes equally to the loss. */
+export function classWeights(y: Int32Array, K: number): Float64Array {
+  const n = new Float64Array(K)
+  for (const c of y) n[c]++
+  return n.map((v) => (v > 0 ? 1 / (K * v) : 0))
+}
+
+/** A fresh head: linear weights 0; mlp weights He-normal from the seed, biases 0. */
+export function initHead(kind: HeadKind, F: number, K: number, hidden: number, stats: { mean: Float64Array; sd: Float64Array }, seed: number): Head {
+  const rand = mulberry32(seed >>> 0)
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
+  const layer = (i: number, o: number, random: boolean): Layer => ({
+    in: i, out: o, b: new Float64Array(o),
+    W: random ? Float64Array.from({ length: i * o }, () => normal() * Math.sqrt(2 / i)) : new Float64Array(i * o)
+  })
+  const layers = kind === 'linear' ? [layer(F, K, false)] : [layer(F, hidden, true), layer(hidden, K, true)]
+  return { kind, mean: stats.mean, sd: stats.sd, layers }
+}
+
+/** A dense layer as read by `forwardLayers` (float64 training weights or baked float32 ones). */
+export interface DenseLayer {
+  in: number
+  out: number
+  W: ArrayLike<number>
+  b: ArrayLike<number>
+}
+
+/** Logits of one row `x` through the layers (ReLU between), into the preallocated `acts`. */
+export function forwardLayers(layers: readonly DenseLayer[], x: Float64Array, acts: Float64Array[]): Float64Array {
+  let a = x
+  layers.forEach((L, l) => {
+    const z = acts[l]
+    for (let o = 0; o < L.out; o++) {
+      let s = L.b[o]
+      const row = o * L.in
+      for (let i = 0; i < L.in; i++) s += L.W[row + i] * a[i]
+      z[o] = l < layers.length - 1 ? Math.max(0, s) : s
+    }
+    a = z
+  })
+  return a
+}
+
+function forward(head: Head, x: Float64Array, acts: Float64Array[]): Float64Array {
+  return forwardLayers(head.layers, x, acts)
+}
+
+/** Softmax of logits in place; returns log-sum-exp (so CE = lse − logit[y]). */
+function softmaxInPlace(z: Float64Array): number {
+  let m = -Infinity
+  for (const v of z) if (v > m) m = v
+  let s = 0
+  for (let k = 0; k < z.length; k++) s += z[k] = Math.exp(z[k] - m)
+  for (let k = 0; k < z.length; k++) z[k] /= s
+  return m + Math.log(s)
+}
+
+function standardise(head: Head, s: Samples, r: number, x: Float64Array): void {
+  for (let c = 0; c < s.F; c++) x[c] = (s.x[r * s.F + c] - head.mean[c]) / head.sd[c]
+}
+
+function scratch(head: Head): { x: Float64Array; acts: Float64Array[] } {
+  return { x: new Float64Array(head.layers[0].in), acts: head.layers.map((L) => new Float64Array(L.out)) }
+}
+
+/**
+ * Weighted mean cross-entropy over `rows` (Σ w_y CE / Σ w_y) plus weightDecay/2 · Σ W², and its
+ * gradient with respect to every W and b (same layout as the head's layers).
+ */
+export function lossAndGradient(head: Head, s: Samples, rows: ArrayLike<number>, weights: Float64Array, weightDecay: number): { loss: number; grads: Layer[] } {
+  const grads = head.layers.map((L) => ({ in: L.in, out: L.out, W: new Float64Array(L.W.length), b: new Float64Array(L.out) }))
+  const { x, acts } = scratch(head)
+  const deltas = head.layers.map((L) => new Float64Array(L.out))
+  let loss = 0
+  let wsum = 0
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]
+    const y = s.y[r]
+    const w = weights[y]
+    if (w === 0) continue
+    standardise(head, s, r, x)
+    const z = forward(head, x, acts)
+    const logitY = z[y]
+    loss += w * (softmaxInPlace(z) - logitY)
+    wsum += w
+    // Backward: δ_last = w (p − onehot); δ_l = (W_{l+1}ᵀ δ_{l+1}) ⊙ [a_l > 0].
+    const last = head.layers.length - 1
+    for (let k = 0; k < z.length; k++) deltas[last][k] = w * (z[k] - (k === y ? 1 : 0))
+    for (let l = last; l >= 0; l--) {
+      const L = head.layers[l]
+      const G = grads[l]
+      const input = l === 0 ? x : acts[l - 1]
+      const d = deltas[l]
+      for (let o = 0; o < L.out; o++) {
+        G.b[o] += d[o]
+        const row = o * L.in
+        for (let j = 0; j < L.in; j++) G.W[row + j] += d[o] * input[j]
+      }
+      if (l > 0) {
+        const prev = deltas[l - 1]
+        prev.fill(0)
+        for (let o = 0; o < L.out; o++) for (let j = 0; j < L.in; j++) prev[j] += L.W[o * L.in + j] * d[o]
+        for (let j = 0; j < prev.length; j++) if (acts[l - 1][j] <= 0) prev[j] = 0
+      }
+    }
+  }
+  const scale = wsum > 0 ? 1 / wsum : 0
+  let penalty = 0
+  grads.forEach((G, l) => {
+    const W = head.layers[l].W
+    for (let i = 0; i < G.W.length; i++) {
+      G.W[i] = G.W[i] * scale + weightDecay * W[i]
+      penalty += W[i] * W[i]
+    }
+    for (let o = 0; o < G.b.length; o++) G.b[o] *= scale
+  })
+  return { loss: loss * scale + (weightDecay / 2) * penalty, grads }
+}
+
+/** Class index (argmax, first maximum wins) of every row. */
+export function predictRows(head: Head, s: Samples): Int32Array {
+  const { x, acts } = scratch(head)
+  const out = new Int32Array(s.y.length)
+  for (let r = 0; r < out.length; r++) {
+    standardise(head, s, r, x)
+    out[r] = argmax(forward(head, x, acts))
+  }
+  return out
+}
+
+export function argmax(z: ArrayLike<number>): number {
+  let best = 0
+  for (let k = 1; k < z.length; k++) if (z[k] > z[best]) best = k
+  return best
+}
+
+/** Dice per class between predicted and true class indices. */
+export function diceByClass(pred: Int32Array, y: Int32Array, K: number): number[] {
+  const tp = new Float64Array(K)
+  const np = new Float64Array(K)
+  const nt = new Float64Array(K)
+  for (let r = 0; r < y.length; r++) {
+    np[pred[r]]++
+    nt[y[r]]++
+    if (pred[r] === y[r]) tp[y[r]]++
+  }
+  return [...tp].map((t, k) => (np[k] + nt[k] > 0 ? (2 * t) / (np[k] + nt[k]) : NaN))
+}
+
+function cloneLayers(layers: Layer[]): Layer[] {
+  return layers.map((L) => ({ ...L, W: Float64Array.from(L.W), b: Float64Array.from(L.b) }))
+}
+
+/** Adam state of one array. */
+interface Moments { m: Float64Array; v: Float64Array }
+
+function adamStep(p: Float64Array, g: Float64Array, st: Moments, lr: number, t: number): void {
+  const b1 = 0.9
+  const b2 = 0.999
+  const c1 = 1 - b1 ** t
+  const c2 = 1 - b2 ** t
+  for (let i = 0; i < p.length; i++) {
+    st.m[i] = b1 * st.m[i] + (1 - b1) * g[i]
+    st.v[i] = b2 * st.v[i] + (1 - b2) * g[i] * g[i]
+    p[i] -= (lr * (st.m[i] / c1)) / (Math.sqrt(st.v[i] / c2) + 1e-8)
+  }
+}
+
+/**
+ * Trains a head on `train`, early-stopped on `validation` (the epoch with the lowest validation
+ * loss wins; without validation rows, the last epoch). Cancel through `signal`.
+ */
+export function trainHead(train: Samples, validation: Samples, K: number, opts: TrainOptions): { head: Head; best: EpochReport; history: EpochReport[] } {
+  checkTrainOptions(opts)
+  const head = initHead(opts.kind, train.F, K, opts.hidden, featureStats(train), opts.seed)
+  const weights = classWeights(train.y, K)
+  const valWeights = classWeights(validation.y, K)
+  const rand = mulberry32((opts.seed ^ 0x9e3779b9) >>> 0)
+  const moments = head.layers.map((L) => ({ W: { m: new Float64Array(L.W.length), v: new Float64Array(L.W.length) }, b: { m: new Float64Array(L.out), v: new Float64Array(L.out) } }))
+  const order = Array.from({ length: train.y.length }, (_, i) => i)
+  const history: EpochReport[] = []
+  let best: { report: EpochReport; layers: Layer[] } | undefined
+  let t = 0
+  for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
+    if (opts.signal?.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
+    shuffle(order, rand)
+    let sum = 0
+    let batches = 0
+    for (let start = 0; start < order.length; start += opts.batchSize) {
+      const { loss, grads } = lossAndGradient(head, train, order.slice(start, start + opts.batchSize), weights, opts.weightDecay)
+      t++
+      head.layers.forEach((L, l) => {
+        adamStep(L.W, grads[l].W, moments[l].W, opts.learningRate, t)
+        adamStep(L.b, grads[l].b, moments[l].b, opts.learningRate, t)
+      })
+      sum += loss
+      batches++
+    }
+    const hasVal = validation.y.length > 0
+    const valRows = Array.from({ length: validation.y.length }, (_, i) => i)
+    const report: EpochReport = {
+      epoch,
+      trainLoss: sum / Math.max(1, batches),
+      validationLoss: hasVal ? lossAndGradient(head, validation, valRows, valWeights, 0).loss : NaN,
+      validationDice: hasVal ? diceByClass(predictRows(head, validation), validation.y, K) : []
+    }
+    history.push(report)
+    opts.onEpoch?.(report)
+    if (!best || !hasVal || report.validationLoss < best.report.validationLoss) best = { report, layers: cloneLayers(head.layers) }
+    else if (epoch - best.report.epoch >= opts.patience) break
+  }
+  head.layers = best!.layers
+  return { head, best: best!.report, history }
+}
