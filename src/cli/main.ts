@@ -10,6 +10,7 @@ import * as importModelCmd from './commands/import-model'
 import * as demoCmd from './commands/demo'
 import * as summaryCmd from './commands/summary'
 import * as transferCmd from './commands/transfer'
+import * as teachCmd from './commands/teach'
 
 interface Command {
   run(argv: string[], io: CommandIO): Promise<number>
@@ -22,7 +23,8 @@ const COMMANDS: Record<string, Command> = {
   'import-model': importModelCmd,
   demo: demoCmd,
   summary: summaryCmd,
-  transfer: transferCmd
+  transfer: transferCmd,
+  teach: teachCmd
 }
 
 function help(io: CommandIO): void {

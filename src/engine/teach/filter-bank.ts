@@ -70,9 +70,21 @@ export function gaussianKernels(sigma: number, spacing: number): [Float32Array, 
     k1[x + r] = ((x / s2) * w) / spacing
     k2[x + r] = ((x * x / (s2 * s2) - 1 / s2) * w) / (spacing * spacing)
   }
-  // A sampled second derivative does not sum exactly to 0: remove its response to a constant.
+  // Exact on polynomials, as vigra normalises its derivative kernels: a sampled, truncated Gaussian's
+  // variance is not σ², so rescale k1 to give slope 1 on a unit ramp and k2 (made to sum to 0)
+  // to give 2 on a unit parabola, both in mm.
   const mean2 = k2.reduce((a, b) => a + b, 0) / k2.length
-  for (let i = 0; i < k2.length; i++) k2[i] -= mean2
+  let m1 = 0
+  let m2 = 0
+  for (let x = -r; x <= r; x++) {
+    k2[x + r] -= mean2
+    m1 += k1[x + r] * x * spacing
+    m2 += k2[x + r] * (x * spacing) ** 2
+  }
+  for (let i = 0; i < k1.length; i++) {
+    k1[i] /= m1
+    k2[i] *= 2 / m2
+  }
   return [k0, k1, k2]
 }
 

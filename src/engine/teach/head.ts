@@ -41,13 +41,15 @@ export interface TrainOptions {
   maxEpochs: number
   /** Epochs without a better validation loss before stopping. */
   patience: number
+  /** Epochs always run (a few held-out slices give a noisy loss at first). */
+  minEpochs: number
   seed: number
   signal?: AbortSignal
   onEpoch?: (e: EpochReport) => void
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'kind' | 'seed'> = {
-  hidden: 24, learningRate: 0.01, weightDecay: 1e-4, batchSize: 512, maxEpochs: 60, patience: 6
+  hidden: 24, learningRate: 0.01, weightDecay: 1e-4, batchSize: 512, maxEpochs: 60, patience: 6, minEpochs: 15
 }
 
 export interface EpochReport {
@@ -297,7 +299,8 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
     }
     history.push(report)
     opts.onEpoch?.(report)
-    if (!best || !hasVal || report.validationLoss < best.report.validationLoss) best = { report, layers: cloneLayers(head.layers) }
+    // Before minEpochs, the latest epoch stands in as the best so far.
+    if (!best || !hasVal || epoch <= opts.minEpochs || report.validationLoss < best.report.validationLoss) best = { report, layers: cloneLayers(head.layers) }
     else if (epoch - best.report.epoch >= opts.patience) break
   }
   head.layers = best!.layers
