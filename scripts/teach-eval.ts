@@ -68,7 +68,7 @@ export async function runTask(task: Task, head: HeadKind, extra: Partial<TeachOp
     for (let o = 0; o < mem.data.length; o++) if (mem.data[o] !== seg.labels.data[o]) differ++
     const labelled = sliceMask(image.size, parseLabelledSlices(task.slices, image))
     const dice = task.scored.map(([v, n]) => [n, diceOffSlices(seg.labels.data, labels.data, labelled, v)] as const)
-    return { teachMs, differ, dice, best: result.best, epochs: result.history.length }
+    return { teachMs, timings: result.timingsMs, differ, dice, best: result.best, epochs: result.history.length }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -81,7 +81,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
     for (const head of heads) {
       const r = await runTask(task, head, { largestComponent: lcc })
-      console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory: ${r.differ} voxels differ`)
+      console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory: ${r.differ} voxels differ`)
     }
   }
 }

@@ -3,7 +3,7 @@
  * for the linear and the MLP head with class weights and weight decay; and training determinism.
  */
 import { describe, expect, it } from 'vitest'
-import { classWeights, featureStats, initHead, lossAndGradient, trainHead, DEFAULT_TRAIN, type HeadKind, type Samples } from '../../src/engine/teach/head'
+import { classWeights, featureStats, initHead, lossAndGradient, standardiseAll, trainHead, DEFAULT_TRAIN, type HeadKind, type Samples } from '../../src/engine/teach/head'
 import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 
 function samples(n: number, F: number, K: number, seed: number): Samples {
@@ -26,17 +26,18 @@ describe('head gradient', () => {
         for (let i = 0; i < L.b.length; i++) L.b[i] = rand() - 0.5
       }
       const rows = Array.from({ length: 40 }, (_, i) => i)
+      const d = standardiseAll(head, s)
       const w = classWeights(s.y, 3)
-      const { grads } = lossAndGradient(head, s, rows, w, 0.01)
+      const { grads } = lossAndGradient(head, d, rows, w, 0.01)
       const h = 1e-6
       head.layers.forEach((L, l) => {
         for (const key of ['W', 'b'] as const) {
           for (let i = 0; i < L[key].length; i++) {
             const keep = L[key][i]
             L[key][i] = keep + h
-            const up = lossAndGradient(head, s, rows, w, 0.01).loss
+            const up = lossAndGradient(head, d, rows, w, 0.01).loss
             L[key][i] = keep - h
-            const down = lossAndGradient(head, s, rows, w, 0.01).loss
+            const down = lossAndGradient(head, d, rows, w, 0.01).loss
             L[key][i] = keep
             expect(grads[l][key][i]).toBeCloseTo((up - down) / (2 * h), 6)
           }

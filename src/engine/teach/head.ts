@@ -110,114 +110,133 @@ export function initHead(kind: HeadKind, F: number, K: number, hidden: number, s
   return { kind, mean: stats.mean, sd: stats.sd, layers }
 }
 
-/** A dense layer as read by `forwardLayers` (float64 training weights or baked float32 ones). */
+/** A dense layer in float64: training weights, or baked float32 ones widened (exactly). */
 export interface DenseLayer {
   in: number
   out: number
-  W: ArrayLike<number>
-  b: ArrayLike<number>
+  W: Float64Array
+  b: Float64Array
 }
 
-/** Logits of one row `x` through the layers (ReLU between), into the preallocated `acts`. */
-export function forwardLayers(layers: readonly DenseLayer[], x: Float64Array, acts: Float64Array[]): Float64Array {
+/** Logits of one row (`x` from offset `xo`) through the layers (ReLU between), into the preallocated `acts`. */
+export function forwardLayers(layers: readonly DenseLayer[], x: Float64Array, xo: number, acts: Float64Array[]): Float64Array {
   let a = x
-  layers.forEach((L, l) => {
+  let ao = xo
+  for (let l = 0; l < layers.length; l++) {
+    const L = layers[l]
     const z = acts[l]
+    const relu = l < layers.length - 1
     for (let o = 0; o < L.out; o++) {
       let s = L.b[o]
       const row = o * L.in
-      for (let i = 0; i < L.in; i++) s += L.W[row + i] * a[i]
-      z[o] = l < layers.length - 1 ? Math.max(0, s) : s
+      for (let i = 0; i < L.in; i++) s += L.W[row + i] * a[ao + i]
+      z[o] = relu && s < 0 ? 0 : s
     }
     a = z
-  })
+    ao = 0
+  }
   return a
-}
-
-function forward(head: Head, x: Float64Array, acts: Float64Array[]): Float64Array {
-  return forwardLayers(head.layers, x, acts)
 }
 
 /** Softmax of logits in place; returns log-sum-exp (so CE = lse − logit[y]). */
 function softmaxInPlace(z: Float64Array): number {
   let m = -Infinity
-  for (const v of z) if (v > m) m = v
+  for (let k = 0; k < z.length; k++) if (z[k] > m) m = z[k]
   let s = 0
   for (let k = 0; k < z.length; k++) s += z[k] = Math.exp(z[k] - m)
   for (let k = 0; k < z.length; k++) z[k] /= s
   return m + Math.log(s)
 }
 
-function standardise(head: Head, s: Samples, r: number, x: Float64Array): void {
-  for (let c = 0; c < s.F; c++) x[c] = (s.x[r * s.F + c] - head.mean[c]) / head.sd[c]
+/** Samples with their features standardised once: z = (x − mean) / sd, float64 row-major [n × F]. */
+export interface Standardised {
+  z: Float64Array
+  y: Int32Array
+  F: number
 }
 
-function scratch(head: Head): { x: Float64Array; acts: Float64Array[] } {
-  return { x: new Float64Array(head.layers[0].in), acts: head.layers.map((L) => new Float64Array(L.out)) }
+export function standardiseAll(head: Pick<Head, 'mean' | 'sd'>, s: Samples): Standardised {
+  const z = new Float64Array(s.x.length)
+  for (let r = 0; r < s.y.length; r++) for (let c = 0; c < s.F; c++) z[r * s.F + c] = (s.x[r * s.F + c] - head.mean[c]) / head.sd[c]
+  return { z, y: s.y, F: s.F }
 }
 
 /**
- * Weighted mean cross-entropy over `rows` (Σ w_y CE / Σ w_y) plus weightDecay/2 · Σ W², and its
- * gradient with respect to every W and b (same layout as the head's layers).
+ * Weighted mean cross-entropy over rows[start..end) (Σ w_y CE / Σ w_y) plus weightDecay/2 · Σ W²,
+ * and (unless `lossOnly`) its gradient with respect to every W and b (the head's layout).
  */
-export function lossAndGradient(head: Head, s: Samples, rows: ArrayLike<number>, weights: Float64Array, weightDecay: number): { loss: number; grads: Layer[] } {
-  const grads = head.layers.map((L) => ({ in: L.in, out: L.out, W: new Float64Array(L.W.length), b: new Float64Array(L.out) }))
-  const { x, acts } = scratch(head)
-  const deltas = head.layers.map((L) => new Float64Array(L.out))
+export function lossAndGradient(
+  head: Head, d: Standardised, rows: ArrayLike<number>, weights: Float64Array, weightDecay: number,
+  range: [number, number] = [0, rows.length], lossOnly = false
+): { loss: number; grads: Layer[] } {
+  const layers = head.layers
+  const nL = layers.length
+  const grads = layers.map((L) => ({ in: L.in, out: L.out, W: new Float64Array(L.W.length), b: new Float64Array(L.out) }))
+  const acts = layers.map((L) => new Float64Array(L.out))
+  const deltas = layers.map((L) => new Float64Array(L.out))
   let loss = 0
   let wsum = 0
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = range[0]; i < range[1]; i++) {
     const r = rows[i]
-    const y = s.y[r]
+    const y = d.y[r]
     const w = weights[y]
     if (w === 0) continue
-    standardise(head, s, r, x)
-    const z = forward(head, x, acts)
+    const xo = r * d.F
+    const z = forwardLayers(layers, d.z, xo, acts)
     const logitY = z[y]
     loss += w * (softmaxInPlace(z) - logitY)
     wsum += w
+    if (lossOnly) continue
     // Backward: δ_last = w (p − onehot); δ_l = (W_{l+1}ᵀ δ_{l+1}) ⊙ [a_l > 0].
-    const last = head.layers.length - 1
-    for (let k = 0; k < z.length; k++) deltas[last][k] = w * (z[k] - (k === y ? 1 : 0))
-    for (let l = last; l >= 0; l--) {
-      const L = head.layers[l]
+    const dl = deltas[nL - 1]
+    for (let k = 0; k < z.length; k++) dl[k] = w * (z[k] - (k === y ? 1 : 0))
+    for (let l = nL - 1; l >= 0; l--) {
+      const L = layers[l]
       const G = grads[l]
-      const input = l === 0 ? x : acts[l - 1]
-      const d = deltas[l]
+      const input = l === 0 ? d.z : acts[l - 1]
+      const io = l === 0 ? xo : 0
+      const dd = deltas[l]
       for (let o = 0; o < L.out; o++) {
-        G.b[o] += d[o]
+        const g = dd[o]
+        if (g === 0) continue
+        G.b[o] += g
         const row = o * L.in
-        for (let j = 0; j < L.in; j++) G.W[row + j] += d[o] * input[j]
+        for (let j = 0; j < L.in; j++) G.W[row + j] += g * input[io + j]
       }
       if (l > 0) {
         const prev = deltas[l - 1]
-        prev.fill(0)
-        for (let o = 0; o < L.out; o++) for (let j = 0; j < L.in; j++) prev[j] += L.W[o * L.in + j] * d[o]
-        for (let j = 0; j < prev.length; j++) if (acts[l - 1][j] <= 0) prev[j] = 0
+        const a = acts[l - 1]
+        for (let j = 0; j < L.in; j++) {
+          if (a[j] <= 0) {
+            prev[j] = 0
+            continue
+          }
+          let s = 0
+          for (let o = 0; o < L.out; o++) s += L.W[o * L.in + j] * dd[o]
+          prev[j] = s
+        }
       }
     }
   }
   const scale = wsum > 0 ? 1 / wsum : 0
   let penalty = 0
-  grads.forEach((G, l) => {
-    const W = head.layers[l].W
+  for (let l = 0; l < nL; l++) {
+    const G = grads[l]
+    const W = layers[l].W
     for (let i = 0; i < G.W.length; i++) {
       G.W[i] = G.W[i] * scale + weightDecay * W[i]
       penalty += W[i] * W[i]
     }
     for (let o = 0; o < G.b.length; o++) G.b[o] *= scale
-  })
+  }
   return { loss: loss * scale + (weightDecay / 2) * penalty, grads }
 }
 
 /** Class index (argmax, first maximum wins) of every row. */
-export function predictRows(head: Head, s: Samples): Int32Array {
-  const { x, acts } = scratch(head)
-  const out = new Int32Array(s.y.length)
-  for (let r = 0; r < out.length; r++) {
-    standardise(head, s, r, x)
-    out[r] = argmax(forward(head, x, acts))
-  }
+export function predictRows(head: Head, d: Standardised): Int32Array {
+  const acts = head.layers.map((L) => new Float64Array(L.out))
+  const out = new Int32Array(d.y.length)
+  for (let r = 0; r < out.length; r++) out[r] = argmax(forwardLayers(head.layers, d.z, r * d.F, acts))
   return out
 }
 
@@ -270,6 +289,9 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
   const valWeights = classWeights(validation.y, K)
   const rand = mulberry32((opts.seed ^ 0x9e3779b9) >>> 0)
   const moments = head.layers.map((L) => ({ W: { m: new Float64Array(L.W.length), v: new Float64Array(L.W.length) }, b: { m: new Float64Array(L.out), v: new Float64Array(L.out) } }))
+  const trainZ = standardiseAll(head, train)
+  const valZ = standardiseAll(head, validation)
+  const valRows = Int32Array.from({ length: validation.y.length }, (_, i) => i)
   const order = Array.from({ length: train.y.length }, (_, i) => i)
   const history: EpochReport[] = []
   let best: { report: EpochReport; layers: Layer[] } | undefined
@@ -280,7 +302,7 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
     let sum = 0
     let batches = 0
     for (let start = 0; start < order.length; start += opts.batchSize) {
-      const { loss, grads } = lossAndGradient(head, train, order.slice(start, start + opts.batchSize), weights, opts.weightDecay)
+      const { loss, grads } = lossAndGradient(head, trainZ, order, weights, opts.weightDecay, [start, Math.min(order.length, start + opts.batchSize)])
       t++
       head.layers.forEach((L, l) => {
         adamStep(L.W, grads[l].W, moments[l].W, opts.learningRate, t)
@@ -290,12 +312,11 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
       batches++
     }
     const hasVal = validation.y.length > 0
-    const valRows = Array.from({ length: validation.y.length }, (_, i) => i)
     const report: EpochReport = {
       epoch,
       trainLoss: sum / Math.max(1, batches),
-      validationLoss: hasVal ? lossAndGradient(head, validation, valRows, valWeights, 0).loss : NaN,
-      validationDice: hasVal ? diceByClass(predictRows(head, validation), validation.y, K) : []
+      validationLoss: hasVal ? lossAndGradient(head, valZ, valRows, valWeights, 0, undefined, true).loss : NaN,
+      validationDice: hasVal ? diceByClass(predictRows(head, valZ), validation.y, K) : []
     }
     history.push(report)
     opts.onEpoch?.(report)

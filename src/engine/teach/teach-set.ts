@@ -77,7 +77,7 @@ export function buildTeachSet(scans: ScanLabels[], geometry: Manifest['geometry'
   if (!scans.length) throw new SegError('BAD_ARGUMENT', 'teach needs at least one --image with its --labels')
   const perScan = scans.map((scan) => {
     if (!sameGrid(scan.image, scan.labels)) {
-      throw new SegError('GRID_MISMATCH', `labels ${scan.name} are on another grid (${describeGrid(scan.labels)}) than their image (${describeGrid(scan.image)}); expected the image's own grid`)
+      throw new SegError('GRID_MISMATCH', `labels ${scan.labels.source?.path ?? scan.name} are on another grid (${describeGrid(scan.labels)}) than their image (${describeGrid(scan.image)}); expected the image's own grid`)
     }
     if (scan.labelledSlices && scan.ignoreValue !== undefined) {
       throw new SegError('BAD_ARGUMENT', `labels ${scan.name}: give either labelled slices or an ignore value, not both`)

@@ -72,6 +72,8 @@ export interface TeachResult {
   history: EpochReport[]
   /** Label value of each class index. */
   values: number[]
+  /** Wall time of each stage (prepare, features, train, bake), ms. */
+  timingsMs: Record<string, number>
 }
 
 /** A palette for new labels (background black), as ITK-SNAP's first colours. */
@@ -120,6 +122,12 @@ function checkOptions(o: TeachOptions): void {
 export async function teach(opts: TeachOptions): Promise<TeachResult> {
   checkOptions(opts)
   const report = (stage: TeachProgress['stage'], fraction: number, message: string, epoch?: EpochReport) => opts.onProgress?.({ stage, fraction, message, epoch })
+  const timingsMs: Record<string, number> = {}
+  let t = performance.now()
+  const lap = (name: string) => {
+    timingsMs[name] = Math.round(performance.now() - t)
+    t = performance.now()
+  }
   const seed = opts.seed ?? 1
   const kind = opts.head ?? 'linear'
   const base = opts.base.manifest
@@ -130,6 +138,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const split = splitBySlice(set.scans, K, { ...DEFAULT_SPLIT, seed })
   const spec = filterSpec(geometry, opts.scalesMm ?? DEFAULT_SCALES_MM)
   const graph = buildFeatureGraph(spec)
+  lap('prepare')
   const session = await openFeatureSession(graph, opts.threads)
   let train: Samples
   let validation: Samples
@@ -139,11 +148,13 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   } finally {
     await session.release()
   }
+  lap('features')
   const maxEpochs = opts.maxEpochs ?? DEFAULT_TRAIN.maxEpochs
   const trained = trainHead(train, validation, K, {
     ...DEFAULT_TRAIN, kind, seed, maxEpochs, signal: opts.signal,
     onEpoch: (e) => report('train', 0.5 + 0.45 * (e.epoch / maxEpochs), `epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}`, e)
   })
+  lap('train')
   report('bake', 0.95, 'baking the bundle')
   const layers = foldHead(trained.head)
   const labels = set.values.map((value, c) => {
@@ -179,8 +190,9 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
     provenance: [...base.provenance, { date: new Date().toISOString(), operation: 'teach', source: opts.base.dir, tool: 'segtransfer teach', details }]
   }
   const onnx = buildBakedGraph(spec, layers, `segtransfer teach: ${kind} head on ${graph.count} filter-bank features`)
+  lap('bake')
   report('bake', 1, 'done')
-  return { onnx, manifest, layers, featureGraph: graph, teachSet: set, best: trained.best, history: trained.history, values: set.values }
+  return { onnx, manifest, layers, featureGraph: graph, teachSet: set, best: trained.best, history: trained.history, values: set.values, timingsMs }
 }
 
 /**
@@ -197,13 +209,15 @@ export async function predictInMemory(result: Pick<TeachResult, 'layers' | 'feat
   const session = await openFeatureSession(result.featureGraph, threads)
   const { layers, values } = result
   const F = result.featureGraph.count
+  // Widened to float64 exactly, so the forward pass is the training one.
+  const wide = layers.map((L) => ({ in: L.in, out: L.out, W: Float64Array.from(L.W), b: Float64Array.from(L.b) }))
   const acts = layers.map((L) => new Float64Array(L.out))
   const x = new Float64Array(F)
   try {
     await forEachSlab(session, result.featureGraph, { ...model, data }, (features, plane, first, offset0, count) => {
       for (let v = 0; v < count; v++) {
         for (let c = 0; c < F; c++) x[c] = features[c * plane + first + v]
-        labels[offset0 + v] = values[argmax(forwardLayers(layers, x, acts))]
+        labels[offset0 + v] = values[argmax(forwardLayers(wide, x, 0, acts))]
       }
     })
   } finally {
