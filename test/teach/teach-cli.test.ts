@@ -11,7 +11,7 @@ import { cli } from '../cli/run-cli'
 import { readVolume } from '../../src/engine/volume/read'
 import { writeLabelMap } from '../../src/engine/export'
 import { loadBundle } from '../../src/engine/bundle/bundle'
-import { teach, predictInMemory } from '../../src/engine/teach/teach'
+import { predictInMemory, taughtModelOf } from '../../src/engine/teach/teach'
 import { parseLabelledSlices, sliceMask } from '../../src/engine/teach/labelled-slices'
 import { dice } from '../../src/engine/labelmap/metrics'
 
@@ -46,9 +46,8 @@ describe('segtransfer teach', () => {
     const labelled = sliceMask(image.size, parseLabelledSlices('axial:every:3', image))
     expect(diceOff(seg.data, ref.data, labelled)).toBeGreaterThanOrEqual(0.95)
 
-    // The same teaching in memory (same seed, so the same head): its prediction equals the bundle's.
-    const result = await teach({ base: await loadBundle(BASE), scans: [{ name: T2, image, labels: ref, labelledSlices: 'axial:every:3' }], head: 'mlp', largestComponent: true, seed: 1 })
-    const mem = await predictInMemory(result, image)
+    // The in-app preview: features by slabs through the feature graph, the head in TypeScript.
+    const mem = await predictInMemory(await taughtModelOf(await loadBundle(out)), image)
     let differ = 0
     for (let o = 0; o < mem.data.length; o++) if (mem.data[o] !== seg.data[o]) differ++
     expect(differ).toBe(0)

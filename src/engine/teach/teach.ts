@@ -17,6 +17,7 @@ import { orientationOf } from '../volume/orientation'
 import { normalize } from '../volume/intensity'
 import { resampleToGrid } from '../volume/resample'
 import { toModelSpace } from '../pipeline/segment'
+import { decodeModel, initializersOf } from '../onnx'
 import { allocLabels, keepLargestComponents } from '../labelmap'
 import { DEFAULT_SCALES_MM, featureNames, type FilterBankSpec } from './filter-bank'
 import { featuresAt, openFeatureSession, forEachSlab, type FeatureGraph } from './features'
@@ -225,4 +226,24 @@ export async function predictInMemory(result: Pick<TeachResult, 'layers' | 'feat
   }
   labels = keepLargestComponents(labels, model.size, m.output.largestComponent ?? false, values)
   return resampleToGrid({ ...model, data: labels }, image, { interpolation: 'nearest', fill: 0 })
+}
+
+/**
+ * What `predictInMemory` needs, read back from a taught bundle: the head's initializers, the filter
+ * bank from `architecture.scalesMm` and the geometry, and the label values.
+ * @throws SegError BAD_MANIFEST when the bundle was not made by `teach`.
+ */
+export async function taughtModelOf(bundle: Bundle): Promise<Pick<TeachResult, 'layers' | 'featureGraph' | 'manifest' | 'values'>> {
+  const m = bundle.manifest
+  const scalesMm = m.architecture?.scalesMm
+  if (m.architecture?.family !== 'teach-head' || !Array.isArray(scalesMm)) {
+    throw new SegError('BAD_MANIFEST', `${bundle.dir} is not a taught bundle (architecture.family 'teach-head' with scalesMm); expected one written by 'segtransfer teach'`)
+  }
+  const init = initializersOf(decodeModel(new Uint8Array(await fs.readFile(bundle.modelPath))).graph)
+  const layers: BakedLayer[] = []
+  for (let l = 0; init.has(`head${l}_weight`); l++) {
+    const w = init.get(`head${l}_weight`)!
+    layers.push({ out: w.dims[0], in: w.dims[1], W: w.data as Float32Array, b: init.get(`head${l}_bias`)!.data as Float32Array })
+  }
+  return { layers, featureGraph: buildFeatureGraph(filterSpec(m.geometry, scalesMm as number[])), manifest: m, values: m.output.labels.map((l) => l.value) }
 }
