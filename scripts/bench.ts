@@ -11,6 +11,8 @@
  *            and labels brought back onto the 1 mm grid by interpolated probabilities vs nearest-neighbour
  *            labels (time, grey- and white-matter Dice);
  *            and (if /usr/bin/python3 has torch) the same checkpoint's forward pass in PyTorch
+ * - teach:   features + training of `segtransfer teach` (filters, largest component) on the three
+ *            tasks of docs/teach.md: MLP head vs linear head, medians of --reps (3 is the figure asked for)
  */
 import path from 'node:path'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -23,6 +25,8 @@ import { importModel } from '../src/engine/bundle/import-model'
 import { loadBundle } from '../src/engine/bundle/bundle'
 import { segment } from '../src/engine/pipeline/segment'
 import { dice } from '../src/engine/labelmap/metrics'
+import { teach } from '../src/engine/teach/teach'
+import { TASKS as TEACH_TASKS } from './teach-eval'
 import { fitViewport } from '../src/renderer/src/geometry/space'
 import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
 
@@ -166,6 +170,17 @@ print(sorted(ts)[len(ts) // 2])`
   row('shipped', [`ORT forward ${size.join('x')}`, ortMs], ['PyTorch 1.13 forward', torchMs])
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped }
+async function benchTeach(): Promise<void> {
+  const base = await loadBundle(SHIPPED)
+  for (const task of TEACH_TASKS) {
+    const scans = [{ name: task.image, image: await readVolume(path.join(DATA, task.image)), labels: await readVolume(path.join(DATA, task.labels)), labelledSlices: task.slices }]
+    const time = (head: 'mlp' | 'linear') => timeIt(() => teach({ base, scans, head, largestComponent: true, seed: 1 }), REPS)
+    const mlp = await time('mlp')
+    const linear = await time('linear')
+    row('teach', [`${task.name} MLP head`, mlp], ['linear head', linear])
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, teach: benchTeach }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { buildFeatureGraph } from '../../src/engine/teach/bake'
-import { featuresAt, openFeatureSession } from '../../src/engine/teach/features'
+import { featuresAt, openFeatureSession, slabPlanes } from '../../src/engine/teach/features'
+import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 import { featureNames, filterRadius, type FilterBankSpec } from '../../src/engine/teach/filter-bank'
 import type { Volume } from '../../src/engine/volume/volume'
 
@@ -48,5 +49,23 @@ describe('ONNX filter bank', () => {
         ;[e1, e2, e3].forEach((e, i) => expect(Math.abs(e - eig[i])).toBeLessThan(tol))
       }
     }
+  })
+})
+
+describe('features by slabs', () => {
+  it('are bit-identical to the features of the whole volume (the halo covers every kernel)', async () => {
+    const size: [number, number, number] = [12, 10, 70]
+    const rand = mulberry32(4)
+    const data = Float32Array.from({ length: size[0] * size[1] * size[2] }, () => rand())
+    const image: Volume = { size, spacing: [1, 1, 1.5], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], data }
+    const graph = buildFeatureGraph({ spacing: [1.5, 1, 1], scalesMm: [1, 3] })
+    const refs = Array.from({ length: data.length }, (_, offset) => ({ scan: 0, offset }))
+    const session = await openFeatureSession(graph)
+    const whole = await featuresAt(session, graph, [image], refs)
+    const planes = slabPlanes(size[0] * size[1], graph.halo, 1)
+    expect(Math.ceil(size[2] / planes)).toBeGreaterThanOrEqual(3) // really several slabs
+    const slabs = await featuresAt(session, graph, [image], refs, { slabVoxels: 1 })
+    await session.release()
+    expect(Buffer.from(slabs.buffer).equals(Buffer.from(whole.buffer))).toBe(true)
   })
 })

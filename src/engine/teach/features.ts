@@ -21,14 +21,16 @@ export interface FeatureGraph {
 export const FEATURE_INPUT = 'image'
 export const FEATURE_OUTPUT = 'features'
 
-/** Voxels per slab input (with halo): ~2 M keeps a 19-feature slab and its intermediates near 1 GB. */
-const SLAB_VOXELS = 2_000_000
+/** Voxels per slab input (with halo): ~4 M keeps a 19-feature slab and its intermediates near 1.5 GB. */
+const SLAB_VOXELS = 4_000_000
 
 export interface FeatureOptions {
   signal?: AbortSignal
   /** Called after each slab with the fraction of slabs done. */
   onProgress?: (fraction: number) => void
   threads?: number
+  /** Voxels per slab input (default SLAB_VOXELS); tests set it small to prove slabs change nothing. */
+  slabVoxels?: number
 }
 
 /** A session on the feature graph (CPU: the features must be bit-identical to the baked bundle's). */
@@ -43,7 +45,7 @@ export async function openFeatureSession(graph: FeatureGraph, threads?: number):
 export async function featuresAt(session: ort.InferenceSession, graph: FeatureGraph, images: Volume[], refs: VoxelRef[], opts: FeatureOptions = {}): Promise<Float32Array> {
   const F = graph.count
   const out = new Float32Array(refs.length * F)
-  const plans = images.map((image, s) => slabPlan(image, refs, s, graph.halo))
+  const plans = images.map((image, s) => slabPlan(image, refs, s, graph.halo, opts.slabVoxels))
   const total = plans.reduce((a, p) => a + p.length, 0)
   let done = 0
   for (let s = 0; s < images.length; s++) {
@@ -66,9 +68,12 @@ export async function featuresAt(session: ort.InferenceSession, graph: FeatureGr
   return out
 }
 
-/** Kept planes per slab: the slab input (with halo on both sides) holds about SLAB_VOXELS. */
-function slabPlanes(nxy: number, halo: number): number {
-  return Math.max(1, Math.floor(SLAB_VOXELS / nxy) - 2 * halo)
+/**
+ * Kept planes per slab: the slab input (with halo on both sides) holds about SLAB_VOXELS, and at
+ * least as many planes are kept as the halos add, so no voxel's features are computed more than twice.
+ */
+export function slabPlanes(nxy: number, halo: number, slabVoxels = SLAB_VOXELS): number {
+  return Math.max(1, 2 * halo, Math.floor(slabVoxels / nxy) - 2 * halo)
 }
 
 interface Slab {
@@ -79,10 +84,10 @@ interface Slab {
 }
 
 /** Slabs of scan `s` along k (the slowest axis) that hold at least one wanted voxel. */
-function slabPlan(image: Volume, refs: VoxelRef[], s: number, halo: number): Slab[] {
+function slabPlan(image: Volume, refs: VoxelRef[], s: number, halo: number, slabVoxels?: number): Slab[] {
   const nxy = image.size[0] * image.size[1]
   const nk = image.size[2]
-  const planes = slabPlanes(nxy, halo)
+  const planes = slabPlanes(nxy, halo, slabVoxels)
   const slabs: Slab[] = []
   for (let k0 = 0; k0 < nk; k0 += planes) {
     slabs.push({ inStart: Math.max(0, k0 - halo), inEnd: Math.min(nk, k0 + planes + halo), rows: [] })
