@@ -78,9 +78,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const only = arg('only')?.split(',')
   const heads = (arg('heads') ?? 'linear,mlp').split(',') as HeadKind[]
   const lcc = process.argv.includes('--lcc')
+  const scalesMm = arg('scales')?.split(',').map(Number)
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
     for (const head of heads) {
-      const r = await runTask(task, head, { largestComponent: lcc })
+      const r = await runTask(task, head, { largestComponent: lcc, scalesMm })
       console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory: ${r.differ} voxels differ`)
     }
   }
