@@ -45,6 +45,12 @@ export interface TrainOptions {
   minEpochs: number
   seed: number
   signal?: AbortSignal
+  /**
+   * log of each class's share of the labelled voxels, added to the logits when deciding: the loss is
+   * class-balanced (it learns p(x | c)), the decision then restores the classes' real frequencies
+   * (Bayes; "logit adjustment", Menon et al. 2021). Omitted: the balanced decision.
+   */
+  logPrior?: number[]
   onEpoch?: (e: EpochReport) => void
 }
 
@@ -232,11 +238,15 @@ export function lossAndGradient(
   return { loss: loss * scale + (weightDecay / 2) * penalty, grads }
 }
 
-/** Class index (argmax, first maximum wins) of every row. */
-export function predictRows(head: Head, d: Standardised): Int32Array {
+/** Class index (argmax of the logits + `logPrior`, first maximum wins) of every row. */
+export function predictRows(head: Head, d: Standardised, logPrior?: readonly number[]): Int32Array {
   const acts = head.layers.map((L) => new Float64Array(L.out))
   const out = new Int32Array(d.y.length)
-  for (let r = 0; r < out.length; r++) out[r] = argmax(forwardLayers(head.layers, d.z, r * d.F, acts))
+  for (let r = 0; r < out.length; r++) {
+    const z = forwardLayers(head.layers, d.z, r * d.F, acts)
+    if (logPrior) for (let k = 0; k < z.length; k++) z[k] += logPrior[k]
+    out[r] = argmax(z)
+  }
   return out
 }
 
@@ -316,7 +326,7 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
       epoch,
       trainLoss: sum / Math.max(1, batches),
       validationLoss: hasVal ? lossAndGradient(head, valZ, valRows, valWeights, 0, undefined, true).loss : NaN,
-      validationDice: hasVal ? diceByClass(predictRows(head, valZ), validation.y, K) : []
+      validationDice: hasVal ? diceByClass(predictRows(head, valZ, opts.logPrior), validation.y, K) : []
     }
     history.push(report)
     opts.onEpoch?.(report)
@@ -325,5 +335,8 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
     else if (epoch - best.report.epoch >= opts.patience) break
   }
   head.layers = best!.layers
+  // The decision's prior goes into the last bias, so the head (and the baked graph) decides as validated.
+  const last = head.layers[head.layers.length - 1]
+  opts.logPrior?.forEach((p, k) => { last.b[k] += p })
   return { head, best: best!.report, history }
 }

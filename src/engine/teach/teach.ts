@@ -151,8 +151,10 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   }
   lap('features')
   const maxEpochs = opts.maxEpochs ?? DEFAULT_TRAIN.maxEpochs
+  const total = set.values.reduce((a, v) => a + set.counts[v], 0)
   const trained = trainHead(train, validation, K, {
     ...DEFAULT_TRAIN, kind, seed, maxEpochs, signal: opts.signal,
+    logPrior: set.values.map((v) => Math.log(set.counts[v] / total)),
     onEpoch: (e) => report('train', 0.5 + 0.45 * (e.epoch / maxEpochs), `epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}`, e)
   })
   lap('train')
