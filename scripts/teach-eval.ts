@@ -79,10 +79,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const heads = (arg('heads') ?? 'linear,mlp').split(',') as HeadKind[]
   const lcc = process.argv.includes('--lcc')
   const scalesMm = arg('scales')?.split(',').map(Number)
+  const rows: string[] = []
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
     for (const head of heads) {
       const r = await runTask(task, head, { largestComponent: lcc, scalesMm })
+      const cells = [task.name, 'filters', head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, String(r.differ)]
+      rows.push(`| ${cells.join(' | ')} |`)
       console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory: ${r.differ} voxels differ`)
     }
   }
+  console.log('\n| task | features | head | largest component | Dice, unlabelled slices | validation Dice (held-out slices) | teach s (loaded machine) | baked ≠ in-memory voxels |')
+  console.log('|---|---|---|---|---|---|---|---|')
+  for (const r of rows) console.log(r)
 }

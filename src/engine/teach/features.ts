@@ -33,9 +33,12 @@ export interface FeatureOptions {
   slabVoxels?: number
 }
 
-/** A session on the feature graph (CPU: the features must be bit-identical to the baked bundle's). */
+/**
+ * A session on the feature graph (CPU: the features must be bit-identical to the baked bundle's).
+ * Without the memory arena: on a 256x256x61 slab it ran in half the time (arena growth per slab).
+ */
 export async function openFeatureSession(graph: FeatureGraph, threads?: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(graph.onnx, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) })
+  return ort.InferenceSession.create(graph.onnx, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', enableCpuMemArena: false, ...(threads ? { intraOpNumThreads: threads } : {}) })
 }
 
 /**
