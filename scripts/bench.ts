@@ -12,7 +12,8 @@
  *            labels (time, grey- and white-matter Dice);
  *            and (if /usr/bin/python3 has torch) the same checkpoint's forward pass in PyTorch
  * - teach:   features + training of `segtransfer teach` (filters, largest component) on the three
- *            tasks of docs/teach.md: MLP head vs linear head, medians of --reps (3 is the figure asked for)
+ *            tasks of docs/teach.md (--tasks cord,spleen,t1): MLP head vs linear head, medians of --reps
+ *            (3 is the figure asked for)
  */
 import path from 'node:path'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -172,7 +173,8 @@ print(sorted(ts)[len(ts) // 2])`
 
 async function benchTeach(): Promise<void> {
   const base = await loadBundle(SHIPPED)
-  for (const task of TEACH_TASKS) {
+  const tasks = arg('tasks')?.split(',')
+  for (const task of TEACH_TASKS.filter((t) => !tasks || tasks.includes(t.name))) {
     const scans = [{ name: task.image, image: await readVolume(path.join(DATA, task.image)), labels: await readVolume(path.join(DATA, task.labels)), labelledSlices: task.slices }]
     const time = (head: 'mlp' | 'linear') => timeIt(() => teach({ base, scans, head, largestComponent: true, seed: 1 }), REPS)
     const mlp = await time('mlp')
