@@ -63,12 +63,12 @@ export async function runTask(task: Task, head: HeadKind, extra: Partial<TeachOp
   try {
     const bundle = await writeBundle(path.join(dir, 'b'), result.manifest, result.onnx)
     const seg = await segment({ bundle, inputs: [image], device: 'cpu' })
-    const mem = await predictInMemory(result, image)
-    let differ = 0
-    for (let o = 0; o < mem.data.length; o++) if (mem.data[o] !== seg.labels.data[o]) differ++
+    const count = (v: { data: ArrayLike<number> }) => { let d = 0; for (let o = 0; o < v.data.length; o++) if (v.data[o] !== seg.labels.data[o]) d++; return d }
+    const differ = count(await predictInMemory(result, image))
+    const differTs = count(await predictInMemory(result, image, { head: 'typescript' }))
     const labelled = sliceMask(image.size, parseLabelledSlices(task.slices, image))
     const dice = task.scored.map(([v, n]) => [n, diceOffSlices(seg.labels.data, labels.data, labelled, v)] as const)
-    return { teachMs, timings: result.timingsMs, differ, dice, best: result.best, epochs: result.history.length }
+    return { teachMs, timings: result.timingsMs, differ, differTs, dice, best: result.best, epochs: result.history.length }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -83,12 +83,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
     for (const head of heads) {
       const r = await runTask(task, head, { largestComponent: lcc, scalesMm })
-      const cells = [task.name, 'filters', head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, String(r.differ)]
+      const cells = [task.name, 'filters', head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, `${r.differ} / ${r.differTs}`]
       rows.push(`| ${cells.join(' | ')} |`)
-      console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory: ${r.differ} voxels differ`)
+      console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory (graph / TS head): ${r.differ} / ${r.differTs} voxels differ`)
     }
   }
-  console.log('\n| task | features | head | largest component | Dice, unlabelled slices | validation Dice (held-out slices) | teach s (loaded machine) | baked ≠ in-memory voxels |')
+  console.log('\n| task | features | head | largest component | Dice, unlabelled slices | validation Dice (held-out slices) | teach s (loaded machine) | voxels where the bundle ≠ in-memory preview (graph / TS head) |')
   console.log('|---|---|---|---|---|---|---|---|')
   for (const r of rows) console.log(r)
 }

@@ -46,11 +46,12 @@ describe('segtransfer teach', () => {
     const labelled = sliceMask(image.size, parseLabelledSlices('axial:every:3', image))
     expect(diceOff(seg.data, ref.data, labelled)).toBeGreaterThanOrEqual(0.95)
 
-    // The in-app preview: features by slabs through the feature graph, the head in TypeScript.
-    const mem = await predictInMemory(await taughtModelOf(await loadBundle(out)), image)
-    let differ = 0
-    for (let o = 0; o < mem.data.length; o++) if (mem.data[o] !== seg.data[o]) differ++
-    expect(differ).toBe(0)
+    // The in-app preview runs the baked graph by slabs and decodes in TypeScript: the same labels.
+    const taught = await taughtModelOf(await loadBundle(out))
+    const differing = (v: { data: ArrayLike<number> }) => Array.from(v.data).filter((x, o) => x !== seg.data[o]).length
+    expect(differing(await predictInMemory(taught, image))).toBe(0)
+    // The float64 TypeScript head on the graph's features: equal up to exact ties in float32 logits.
+    expect(differing(await predictInMemory(taught, image, { head: 'typescript' }))).toBeLessThanOrEqual(2)
     const manifest = (await loadBundle(out)).manifest
     const details = manifest.provenance.at(-1)!.details as Record<string, any>
     expect(manifest.output.labels.map((l) => l.name)).toEqual(['background', 'spinal cord'])

@@ -54,18 +54,21 @@ export function buildFeatureGraph(spec: FilterBankSpec): FeatureGraph {
   return { onnx: g.toModel({ opset: OPSET }), count, halo: filterRadius(spec) }
 }
 
-/** Filter bank + head: `input` [N,1,d0,d1,d2] → `logits` [N,K,d0,d1,d2]. */
-export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docString: string): Uint8Array {
+/**
+ * Filter bank + head: `input` [N,1,d0,d1,d2] → `logits` [N,K,d0,d1,d2] (other names for the
+ * in-memory preview, which runs this same graph by slabs).
+ */
+export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docString: string, names = { input: BAKED_INPUT, output: BAKED_OUTPUT }): Uint8Array {
   const g = new GraphBuilder('teach')
-  g.input(BAKED_INPUT, 'float32', ['N', 1, ...spatialDims])
-  let x = addFilterBank(g, BAKED_INPUT, spec)
+  g.input(names.input, 'float32', ['N', 1, ...spatialDims])
+  let x = addFilterBank(g, names.input, spec)
   layers.forEach((L, l) => {
     const w = `head${l}_weight`
     const b = `head${l}_bias`
     g.initializer(w, { dims: [L.out, L.in, 1, 1, 1], data: L.W })
     g.initializer(b, { dims: [L.out], data: L.b })
     const last = l === layers.length - 1
-    const y = last ? BAKED_OUTPUT : g.fresh(`head${l}_out`)
+    const y = last ? names.output : g.fresh(`head${l}_out`)
     g.node('Conv', [x, w, b], [y], { kernel_shape: [1, 1, 1] })
     x = y
     if (!last) {
@@ -74,6 +77,6 @@ export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docS
       x = r
     }
   })
-  g.output(BAKED_OUTPUT, 'float32', ['N', layers[layers.length - 1].out, ...spatialDims])
+  g.output(names.output, 'float32', ['N', layers[layers.length - 1].out, ...spatialDims])
   return g.toModel({ opset: OPSET, docString })
 }

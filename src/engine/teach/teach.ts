@@ -20,7 +20,7 @@ import { toModelSpace } from '../pipeline/segment'
 import { decodeModel, initializersOf } from '../onnx'
 import { allocLabels, keepLargestComponents } from '../labelmap'
 import { DEFAULT_SCALES_MM, featureNames, type FilterBankSpec } from './filter-bank'
-import { featuresAt, openFeatureSession, forEachSlab, type FeatureGraph } from './features'
+import { FEATURE_INPUT, FEATURE_OUTPUT, featuresAt, openFeatureSession, forEachSlab, type FeatureGraph } from './features'
 import { buildTeachSet, type ScanLabels, type TeachSet } from './teach-set'
 import { DEFAULT_SPLIT, splitBySlice, type VoxelRef } from './split'
 import { DEFAULT_TRAIN, argmax, forwardLayers, trainHead, type EpochReport, type HeadKind, type Samples } from './head'
@@ -68,6 +68,8 @@ export interface TeachResult {
   /** The baked head (float32, standardisation folded): what the in-memory prediction applies. */
   layers: BakedLayer[]
   featureGraph: FeatureGraph
+  /** The filter bank (spacing along the tensor dims, scales). */
+  spec: FilterBankSpec
   teachSet: TeachSet
   best: EpochReport
   history: EpochReport[]
@@ -195,39 +197,54 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const onnx = buildBakedGraph(spec, layers, `segtransfer teach: ${kind} head on ${graph.count} filter-bank features`)
   lap('bake')
   report('bake', 1, 'done')
-  return { onnx, manifest, layers, featureGraph: graph, teachSet: set, best: trained.best, history: trained.history, values: set.values, timingsMs }
+  return { onnx, manifest, layers, featureGraph: graph, spec, teachSet: set, best: trained.best, history: trained.history, values: set.values, timingsMs }
 }
 
+/** What a preview needs: the head, the filter bank, the manifest and the label values. */
+export type TaughtModel = Pick<TeachResult, 'layers' | 'featureGraph' | 'spec' | 'manifest' | 'values'>
+
 /**
- * The taught model's labels on `image`'s own grid computed in memory — the features by slabs through
- * the feature graph, the head in TypeScript — decoded as `segment()` decodes the baked bundle
- * (argmax on the model grid, optional largest component, nearest neighbour back).
+ * How the in-memory preview applies the head: 'graph' runs the baked graph itself (filter bank +
+ * head) slab by slab, so the preview is the saved model's own arithmetic; 'typescript' applies the
+ * trained head in float64 to the graph's features (as training and validation do), which can differ
+ * from the float32 graph where two classes' logits tie to rounding.
  */
-export async function predictInMemory(result: Pick<TeachResult, 'layers' | 'featureGraph' | 'manifest' | 'values'>, image: Volume, threads?: number): Promise<Volume> {
-  const m = result.manifest as Manifest
-  const model = toModelSpace(image, m.geometry)
-  const data = normalize(model.data instanceof Float32Array ? model.data : Float32Array.from(model.data), m.channels[0].normalization)
-  const n = voxelCount(model)
-  let labels = allocLabels(n, result.values)
-  const session = await openFeatureSession(result.featureGraph, threads)
-  const { layers, values } = result
-  const F = result.featureGraph.count
+export type PreviewHead = 'graph' | 'typescript'
+
+/**
+ * The taught model's labels on `image`'s own grid, computed in memory slab by slab and decoded as
+ * `segment()` decodes the baked bundle (argmax on the model grid, first maximum wins, optional
+ * largest component, nearest neighbour back).
+ */
+export async function predictInMemory(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number } = {}): Promise<Volume> {
+  const m = model.manifest as Manifest
+  const space = toModelSpace(image, m.geometry)
+  const data = normalize(space.data instanceof Float32Array ? space.data : Float32Array.from(space.data), m.channels[0].normalization)
+  let labels = allocLabels(voxelCount(space), model.values)
+  const { layers, values } = model
+  const K = values.length
+  const onGraph = (opts.head ?? 'graph') === 'graph'
+  const graph: FeatureGraph = onGraph
+    ? { onnx: buildBakedGraph(model.spec, layers, 'preview', { input: FEATURE_INPUT, output: FEATURE_OUTPUT }), count: K, halo: model.featureGraph.halo }
+    : model.featureGraph
+  const F = graph.count
   // Widened to float64 exactly, so the forward pass is the training one.
   const wide = layers.map((L) => ({ in: L.in, out: L.out, W: Float64Array.from(L.W), b: Float64Array.from(L.b) }))
   const acts = layers.map((L) => new Float64Array(L.out))
   const x = new Float64Array(F)
+  const session = await openFeatureSession(graph, opts.threads)
   try {
-    await forEachSlab(session, result.featureGraph, { ...model, data }, (features, plane, first, offset0, count) => {
+    await forEachSlab(session, graph, { ...space, data }, (out, plane, first, offset0, count) => {
       for (let v = 0; v < count; v++) {
-        for (let c = 0; c < F; c++) x[c] = features[c * plane + first + v]
-        labels[offset0 + v] = values[argmax(forwardLayers(wide, x, 0, acts))]
+        for (let c = 0; c < F; c++) x[c] = out[c * plane + first + v]
+        labels[offset0 + v] = values[argmax(onGraph ? x : forwardLayers(wide, x, 0, acts))]
       }
     })
   } finally {
     await session.release()
   }
-  labels = keepLargestComponents(labels, model.size, m.output.largestComponent ?? false, values)
-  return resampleToGrid({ ...model, data: labels }, image, { interpolation: 'nearest', fill: 0 })
+  labels = keepLargestComponents(labels, space.size, m.output.largestComponent ?? false, values)
+  return resampleToGrid({ ...space, data: labels }, image, { interpolation: 'nearest', fill: 0 })
 }
 
 /**
@@ -235,7 +252,7 @@ export async function predictInMemory(result: Pick<TeachResult, 'layers' | 'feat
  * bank from `architecture.scalesMm` and the geometry, and the label values.
  * @throws SegError BAD_MANIFEST when the bundle was not made by `teach`.
  */
-export async function taughtModelOf(bundle: Bundle): Promise<Pick<TeachResult, 'layers' | 'featureGraph' | 'manifest' | 'values'>> {
+export async function taughtModelOf(bundle: Bundle): Promise<TaughtModel> {
   const m = bundle.manifest
   const scalesMm = m.architecture?.scalesMm
   if (m.architecture?.family !== 'teach-head' || !Array.isArray(scalesMm)) {
@@ -247,5 +264,6 @@ export async function taughtModelOf(bundle: Bundle): Promise<Pick<TeachResult, '
     const w = init.get(`head${l}_weight`)!
     layers.push({ out: w.dims[0], in: w.dims[1], W: w.data as Float32Array, b: init.get(`head${l}_bias`)!.data as Float32Array })
   }
-  return { layers, featureGraph: buildFeatureGraph(filterSpec(m.geometry, scalesMm as number[])), manifest: m, values: m.output.labels.map((l) => l.value) }
+  const spec = filterSpec(m.geometry, scalesMm as number[])
+  return { layers, featureGraph: buildFeatureGraph(spec), spec, manifest: m, values: m.output.labels.map((l) => l.value) }
 }
