@@ -1,6 +1,6 @@
 /**
  * Benchmarks, each against its alternative in the same run (these machines are noisy: medians of
- * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped,batch,queue,dicom] [--reps 5]`.
+ * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped,batch,queue,dicom,teach] [--reps 5]`.
  * Needs ../shared/data for the real scans.
  *
  * - read:    readVolume (checks, our NIfTI decoder, in the reader worker) vs itk-wasm's readImageNode alone, t1_crop 256^3
@@ -18,6 +18,9 @@
  * - dicom:   opening a 512x512x300 int16 series (written by plastimatch from t1_crop, upsampled):
  *            openDicom (scan + geometry + GDCM pixels) vs dcm2niix converting it to NIfTI (needs
  *            plastimatch, dcm2niix and /usr/bin/python3 with nibabel)
+ * - teach:   features + training of `segtransfer teach` (filters, largest component) on the three
+ *            tasks of docs/teach.md (--tasks cord,spleen,t1): MLP head vs linear head, medians of --reps
+ *            (3 is the figure asked for)
  */
 import path from 'node:path'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -31,6 +34,8 @@ import { loadBundle } from '../src/engine/bundle/bundle'
 import { segment } from '../src/engine/pipeline/segment'
 import { dice } from '../src/engine/labelmap/metrics'
 import { openDicom } from '../src/engine/dicom/open'
+import { teach } from '../src/engine/teach/teach'
+import { TASKS as TEACH_TASKS } from './teach-eval'
 import { fitViewport } from '../src/renderer/src/geometry/space'
 import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
 import { listStudies } from '../src/engine/batch/studies'
@@ -279,6 +284,18 @@ nib.save(nib.Nifti1Image(np.concatenate([b, b[:, :, :44]], axis=2), np.diag([0.5
   }
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue, dicom: benchDicom }
+async function benchTeach(): Promise<void> {
+  const base = await loadBundle(SHIPPED)
+  const tasks = arg('tasks')?.split(',')
+  for (const task of TEACH_TASKS.filter((t) => !tasks || tasks.includes(t.name))) {
+    const scans = [{ name: task.image, image: await readVolume(path.join(DATA, task.image)), labels: await readVolume(path.join(DATA, task.labels)), labelledSlices: task.slices }]
+    const time = (head: 'mlp' | 'linear') => timeIt(() => teach({ base, scans, head, largestComponent: true, seed: 1 }), REPS)
+    const mlp = await time('mlp')
+    const linear = await time('linear')
+    row('teach', [`${task.name} MLP head`, mlp], ['linear head', linear])
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue, dicom: benchDicom, teach: benchTeach }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

@@ -14,6 +14,7 @@ import * as transferCmd from './commands/transfer'
 import * as batchCmd from './commands/batch'
 import * as queueCmd from './commands/queue'
 import * as workerCmd from './commands/worker'
+import * as teachCmd from './commands/teach'
 
 interface Command {
   run(argv: string[], io: CommandIO): Promise<number>
@@ -29,7 +30,8 @@ const COMMANDS: Record<string, Command> = {
   transfer: transferCmd,
   batch: batchCmd,
   queue: queueCmd,
-  worker: workerCmd
+  worker: workerCmd,
+  teach: teachCmd
 }
 
 function help(io: CommandIO): void {

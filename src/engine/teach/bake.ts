@@ -1,0 +1,82 @@
+/**
+ * Baking: the filter bank and the trained head become one ONNX graph (the head as 1×1×1
+ * convolutions, the feature standardisation folded into the first), so `segment()` runs the taught
+ * model like any other bundle, with nothing computed outside the graph.
+ */
+import { GraphBuilder } from '../onnx/graph'
+import { addFilterBank, featureNames, filterRadius, type FilterBankSpec } from './filter-bank'
+import { FEATURE_INPUT, FEATURE_OUTPUT, type FeatureGraph } from './features'
+import type { Head } from './head'
+
+export const BAKED_INPUT = 'input'
+export const BAKED_OUTPUT = 'logits'
+const OPSET = 17
+
+/** A dense layer in float32 as baked: y = W x + b, W row-major [out × in]. */
+export interface BakedLayer {
+  in: number
+  out: number
+  W: Float32Array
+  b: Float32Array
+}
+
+/**
+ * The head's layers in float32 with the standardisation folded into the first one:
+ * W' = W / sd, b' = b − W' · mean. The in-memory prediction uses these same numbers.
+ */
+export function foldHead(head: Head): BakedLayer[] {
+  return head.layers.map((L, l) => {
+    const W = new Float32Array(L.W.length)
+    const b = new Float32Array(L.out)
+    for (let o = 0; o < L.out; o++) {
+      let shift = L.b[o]
+      for (let i = 0; i < L.in; i++) {
+        const w = l === 0 ? L.W[o * L.in + i] / head.sd[i] : L.W[o * L.in + i]
+        W[o * L.in + i] = w
+        if (l === 0) shift -= w * head.mean[i]
+      }
+      b[o] = shift
+    }
+    return { in: L.in, out: L.out, W, b }
+  })
+}
+
+const spatialDims = ['d0', 'd1', 'd2']
+
+/** The feature graph alone: `image` [1,1,d0,d1,d2] → `features` [1,F,d0,d1,d2]. */
+export function buildFeatureGraph(spec: FilterBankSpec): FeatureGraph {
+  const g = new GraphBuilder('teach_features')
+  g.input(FEATURE_INPUT, 'float32', [1, 1, ...spatialDims])
+  const f = addFilterBank(g, FEATURE_INPUT, spec)
+  const count = featureNames(spec).length
+  g.node('Identity', [f], [FEATURE_OUTPUT])
+  g.output(FEATURE_OUTPUT, 'float32', [1, count, ...spatialDims])
+  return { onnx: g.toModel({ opset: OPSET }), count, halo: filterRadius(spec) }
+}
+
+/**
+ * Filter bank + head: `input` [N,1,d0,d1,d2] → `logits` [N,K,d0,d1,d2] (other names for the
+ * in-memory preview, which runs this same graph by slabs).
+ */
+export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docString: string, names = { input: BAKED_INPUT, output: BAKED_OUTPUT }): Uint8Array {
+  const g = new GraphBuilder('teach')
+  g.input(names.input, 'float32', ['N', 1, ...spatialDims])
+  let x = addFilterBank(g, names.input, spec)
+  layers.forEach((L, l) => {
+    const w = `head${l}_weight`
+    const b = `head${l}_bias`
+    g.initializer(w, { dims: [L.out, L.in, 1, 1, 1], data: L.W })
+    g.initializer(b, { dims: [L.out], data: L.b })
+    const last = l === layers.length - 1
+    const y = last ? names.output : g.fresh(`head${l}_out`)
+    g.node('Conv', [x, w, b], [y], { kernel_shape: [1, 1, 1] })
+    x = y
+    if (!last) {
+      const r = g.fresh(`head${l}_relu`)
+      g.node('Relu', [x], [r])
+      x = r
+    }
+  })
+  g.output(names.output, 'float32', ['N', layers[layers.length - 1].out, ...spatialDims])
+  return g.toModel({ opset: OPSET, docString })
+}

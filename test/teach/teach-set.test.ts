@@ -1,0 +1,51 @@
+/**
+ * The teach set from real files: sparse labels on the labelled slices only, several scans on
+ * different grids brought into the first scan's model space, and the refusals.
+ */
+import { describe, expect, it } from 'vitest'
+import { data } from '../helpers/data'
+import { readVolume } from '../../src/engine/volume/read'
+import { reorient } from '../../src/engine/volume/orientation'
+import { buildTeachSet, UNKNOWN } from '../../src/engine/teach/teach-set'
+import { teachGeometry } from '../../src/engine/teach/teach'
+
+const NORM = { kind: 'minmax' } as const
+
+describe('teach set', async () => {
+  const image = await readVolume(data('spine/t2.nii.gz'))
+  const labels = await readVolume(data('spine/t2_cord_seg.nii.gz'))
+  const geometry = teachGeometry(image)
+
+  it('knows only the voxels of the labelled slices, background included, in the scan\'s own grid', () => {
+    const set = buildTeachSet([{ name: 'a', image, labels, labelledSlices: 'axial:every:3' }], geometry, NORM)
+    expect(set.values).toEqual([0, 1])
+    const s = set.scans[0]
+    expect(s.image.size).toEqual(image.size) // the first scan's model grid is its own grid
+    let known = 0
+    let wrong = 0
+    for (let o = 0; o < s.classes.length; o++) {
+      const j = Math.floor(o / image.size[0]) % image.size[1] // axial = j for this PSR scan
+      if (j % 3 === 0) known++
+      if (s.classes[o] !== (j % 3 === 0 ? labels.data[o] : UNKNOWN)) wrong++
+    }
+    expect(wrong).toBe(0)
+    expect(set.counts[0] + set.counts[1]).toBe(known)
+  })
+
+  it('brings a second scan stored in another voxel order onto the first one\'s grid, label for label', () => {
+    const ras = { image: reorient(image, 'RAS'), labels: reorient(labels, 'RAS') }
+    const one = buildTeachSet([{ name: 'a', image, labels, labelledSlices: 'axial:every:3' }], geometry, NORM)
+    const two = buildTeachSet([{ name: 'a', image, labels, labelledSlices: 'axial:every:3' }, { name: 'b', ...ras, labelledSlices: 'axial:every:3' }], geometry, NORM)
+    expect(two.counts[1]).toBe(2 * one.counts[1])
+    expect(Array.from(two.scans[1].classes)).toEqual(Array.from(one.scans[0].classes))
+    expect(Array.from(two.scans[1].image.data)).toEqual(Array.from(one.scans[0].image.data))
+  })
+
+  it('refuses both a slice list and an ignore value, only background, and no background', () => {
+    expect(() => buildTeachSet([{ name: 'a', image, labels, labelledSlices: 'axial:1', ignoreValue: 255 }], geometry, NORM)).toThrow(/either labelled slices or an ignore value/)
+    // Slice 0 of this scan holds no cord.
+    expect(() => buildTeachSet([{ name: 'a', image, labels: { ...labels, data: new Uint8Array(labels.data.length) }, labelledSlices: 'axial:0' }], geometry, NORM)).toThrow(/only background is painted/)
+    const noBackground = Uint8Array.from(labels.data, (v) => (v === 1 ? 1 : 255))
+    expect(() => buildTeachSet([{ name: 'a', image, labels: { ...labels, data: noBackground }, ignoreValue: 255 }], geometry, NORM)).toThrow(/no background \(label 0\) voxels are painted/)
+  })
+})
