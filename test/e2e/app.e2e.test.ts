@@ -296,7 +296,7 @@ describe.skipIf(!HAVE_CHROMIUM)('SegTransfer in a browser (bridge + renderer)', 
     const warnings = await page.$$eval('[data-testid=run-warning]', (els) => els.map((e) => e.textContent ?? ''))
     expect(warnings.some((w) => /^warning: spleen_ct\.nii\.gz looks like CT/.test(w))).toBe(true)
     expect(warnings.some((w) => w.startsWith('warning: intensity refinement (stopped after'))).toBe(true)
-    expect(await page.$eval('[data-testid=run-warning]', (e) => getComputedStyle(e).color)).toBe('rgb(240, 192, 96)') // amber, not the grey of notes
+    expect(await page.evaluate("getComputedStyle(document.querySelector('[data-testid=run-warning]')).color")).toBe('rgb(240, 192, 96)') // amber, not the grey of notes
     await page.screenshot({ path: join(ARTIFACTS, 'model-fit-warning.png') })
     expect(errors).toEqual([])
   })

@@ -37,6 +37,14 @@ describe('assessModelFit against the shipped brain-MRI bundle', () => {
     expect(f[0].message).toContain('covers 60 × 55 × 52 mm; the model expects 100 to 300 mm')
   })
 
+  it('warns when more than 1 % of the intensities lie outside accepts.intensityRange (spleen_ct HU vs [0, 255]; not vs [-1024, 3071])', async () => {
+    const ct = await readVolume(data('ct/spleen_ct.nii.gz'))
+    const outside = assessModelFit(ct, { intensityRange: [0, 255] }, 'ct')
+    expect(outside.map((x) => x.severity)).toEqual(['warning'])
+    expect(outside[0].message).toMatch(/^ct has \d+\.\d % of its intensities outside 0 to 255, the range the model expects$/)
+    expect(assessModelFit(ct, { modalities: ['CT'], intensityRange: [-1024, 3071] }, 'ct')).toEqual([])
+  })
+
   it('finds nothing when the manifest declares no accepts, even for a CT', async () => {
     expect(assessModelFit(await readVolume(data('ct/spleen_ct.nii.gz')), undefined, 'ct')).toEqual([])
   })
@@ -48,6 +56,7 @@ describe('the manifest accepts section is bounded', () => {
     [{ fieldOfViewMm: [100, 1e5] }, 'LIMITS.fieldOfViewMm'],
     [{ fieldOfViewMm: [300, 100] }, 'lowest ≤ highest'],
     [{ voxelSizeMm: [0, 3] }, 'LIMITS.minSpacingMm'],
+    [{ intensityRange: [-1e10, 0] }, 'LIMITS.intensity'],
     [{ modalities: ['PET'] }, '"accepts","modalities",0'],
     [{ modality: 'MRI' }, 'modality']
   ])('refuses %j naming %s', (a, expected) => {

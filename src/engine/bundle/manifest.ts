@@ -138,7 +138,9 @@ export const AcceptsSchema = z
     /** Extent of the scan along each axis (voxels × spacing), in mm. */
     fieldOfViewMm: Range(z.number().positive().max(LIMITS.fieldOfViewMm, `${atMost('fieldOfViewMm')} mm`)).optional(),
     /** Voxel spacing along each axis, in mm. */
-    voxelSizeMm: Range(Spacing).optional()
+    voxelSizeMm: Range(Spacing).optional(),
+    /** Intensities as stored after scaling (HU for CT), e.g. [-1024, 3071]; more than 1 % of voxels outside warns. */
+    intensityRange: Range(z.number().min(-LIMITS.intensity, `at least -${LIMITS.intensity} (LIMITS.intensity)`).max(LIMITS.intensity, atMost('intensity'))).optional()
   })
   .strict()
 
