@@ -29,6 +29,7 @@ const describe = {
   inference: facts.inference,
   output: facts.output,
   classification: facts.classification,
+  accepts: facts.accepts,
   license: facts.license,
   model: { axisOrder: facts.model.axisOrder }
 }

@@ -18,6 +18,8 @@ export type SegErrorCode =
   | 'OUTPUT_CONFLICT'
   /** An existing file would be replaced: the app asks the user, then retries with overwrite (CLI: --overwrite). */
   | 'OUTPUT_EXISTS'
+  /** The scan grossly mismatches what the model accepts (manifest `accepts`): the app asks, the CLI needs --force. */
+  | 'MODEL_UNFIT'
   | 'BAD_CHECKPOINT'
   | 'UNSAFE_CHECKPOINT'
   | 'UNSUPPORTED'

@@ -13,6 +13,10 @@ export const LIMITS = {
   /** Smallest and largest voxel spacing in mm a manifest may ask for (the issue's plausible range). */
   minSpacingMm: 1e-3,
   maxSpacingMm: 1e3,
+  /** Largest field of view in mm a manifest's `accepts` may name (10 m: beyond any scanner). */
+  fieldOfViewMm: 1e4,
+  /** Largest magnitude of a manifest's `accepts.intensityRange` (beyond any stored voxel type short of float). */
+  intensity: 1e9,
   /** whole-volume padding multiple: 2^10 covers any network's downsampling. */
   divisibleBy: 1024,
   /** Windows per model call. */

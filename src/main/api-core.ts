@@ -175,7 +175,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
-        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
+        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement, force: req.force }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
         const m = bundle.manifest
         const names = Object.fromEntries(m.output.labels.map((l) => [l.value, l.name]))
@@ -185,7 +185,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         const source = { kind: 'model' as const, bundleDir: bundle.dir, bundleName: m.name, device: req.device, refinement: !!m.output.refinement && req.refinement !== false, volumeIds: [...req.volumeIds] }
         return {
           runId, volumeId, source, labels: m.output.labels, createdAt: new Date().toISOString(),
-          provider: result.provider, notes: result.notes, elapsedMs: Date.now() - t0, stats, classification: result.classification
+          provider: result.provider, notes: result.notes, warnings: result.warnings, elapsedMs: Date.now() - t0, stats, classification: result.classification
         }
       } finally {
         current = undefined

@@ -22,7 +22,8 @@ export const IpcSchemas = {
         bundleDir: Path,
         volumeIds: z.array(Id).min(1).max(16),
         device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']),
-        refinement: z.boolean().optional()
+        refinement: z.boolean().optional(),
+        force: z.boolean().optional()
       })
       .strict()
   ]),

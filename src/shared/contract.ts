@@ -62,6 +62,8 @@ export interface SegmentRequest {
   device: DeviceChoice
   /** false: skip the bundle's intensity refinement (the model's own decision). Default true. */
   refinement?: boolean
+  /** true: run even on a scan that grossly mismatches what the model accepts (the user confirmed; MODEL_UNFIT otherwise). */
+  force?: boolean
 }
 
 export interface LabelStat {
@@ -99,6 +101,8 @@ export interface SegmentSummary {
   createdAt: string
   provider: string
   notes: string[]
+  /** What the user must see as a warning: the scan's misfit with the model, a refinement that did not converge. */
+  warnings?: string[]
   elapsedMs: number
   stats: LabelStat[]
   classification?: { classes: string[]; probabilities: number[] }

@@ -279,6 +279,28 @@ describe.skipIf(!HAVE_CHROMIUM)('SegTransfer in a browser (bridge + renderer)', 
     expect(errors).toEqual([])
   })
 
+  it('the shipped brain-MRI model on an abdominal CT asks before running; run anyway, the summary shows the warnings', async () => {
+    await page.fill('[data-testid=volume-path]', data('ct/spleen_ct.nii.gz'))
+    await page.click('[data-testid=open-volume]')
+    await expect.poll(() => page.textContent('[data-testid=volume-panel] li.on .name')).toBe('spleen_ct.nii.gz')
+    await page.check('[data-testid=refinement]') // the test before switched it off
+    await page.click('[data-testid=run]')
+    await page.waitForSelector('[data-testid=confirm-run]', { timeout: 60_000 })
+    expect(await page.textContent('[data-testid=confirm-run-message]')).toMatch(/^spleen_ct\.nii\.gz looks like CT .*the model accepts MRI/)
+    await page.click('[data-testid=confirm-run-cancel]')
+    await expect.poll(() => page.$('[data-testid=confirm-run]')).toBeNull()
+    expect(await page.$('[data-testid=run-summary]')).toBeNull() // refused: the CT has no segmentation
+    await page.click('[data-testid=run]')
+    await page.click('[data-testid=confirm-run-force]', { timeout: 60_000 })
+    await page.waitForSelector('[data-testid=run-warning]', { timeout: 60_000 })
+    const warnings = await page.$$eval('[data-testid=run-warning]', (els) => els.map((e) => e.textContent ?? ''))
+    expect(warnings.some((w) => /^warning: spleen_ct\.nii\.gz looks like CT/.test(w))).toBe(true)
+    expect(warnings.some((w) => w.startsWith('warning: intensity refinement (stopped after'))).toBe(true)
+    expect(await page.evaluate("getComputedStyle(document.querySelector('[data-testid=run-warning]')).color")).toBe('rgb(240, 192, 96)') // amber, not the grey of notes
+    await page.screenshot({ path: join(ARTIFACTS, 'model-fit-warning.png') })
+    expect(errors).toEqual([])
+  })
+
   it('shows a readable one-line error for a bad path', async () => {
     await page.fill('[data-testid=volume-path]', '/no/such/scan.nii.gz')
     await page.click('[data-testid=open-volume]')

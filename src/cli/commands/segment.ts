@@ -12,7 +12,7 @@ import type { CommandIO } from '../io'
 import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
-        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite]
+        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite] [--force]
         [--series <number or UID>] [--volume N]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
     written on exactly the first input's grid (.nii.gz, .nii or .nrrd; .dcm writes DICOM-SEG
@@ -20,7 +20,9 @@ export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [-
     or the one --series names. ${VOLUME_FLAG_HELP} --no-refinement keeps the
     model's own tissue split where the bundle refits it to the scan's intensities (output.refinement).
     Existing files are replaced only with --overwrite (inputs and model bundles never); all outputs
-    are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).`
+    are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).
+    A scan that grossly mismatches what the bundle accepts (manifest "accepts", e.g. CT for an MRI
+    model) is refused unless --force; smaller mismatches print "warning:" lines.`
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
@@ -62,7 +64,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       'no-refinement': { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       series: { type: 'string' },
-      volume: { type: 'string' }
+      volume: { type: 'string' },
+      force: { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -91,6 +94,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     threads,
     volume,
     refinement: !values['no-refinement'],
+    force: values.force,
     onProgress: (p) => bar?.update(p.fraction, p.message)
   })
   const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
@@ -103,6 +107,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   await writeAllOrNothing(outputs, rules)
   bar?.done(`segmented with ${bundle.manifest.name} on ${result.provider}`)
   for (const n of result.notes) io.err(`note: ${n}`)
+  for (const w of result.warnings) io.err(`warning: ${w}`)
   io.out(`wrote ${path.resolve(values.out)}`)
   for (const s of stats) io.out(`  ${String(s.value).padStart(3)} ${s.name.padEnd(20)} ${String(s.voxels).padStart(10)} voxels ${s.volumeMl.toFixed(2).padStart(10)} mL`)
   if (result.classification) {

@@ -35,7 +35,7 @@ function int(flag: string, v: string | undefined): number | undefined {
 }
 
 /** Sections a user may describe; architecture, provenance, model and task stay the toolkit's. */
-const DESCRIBABLE = ['name', 'description', 'channels', 'geometry', 'inference', 'output', 'classification', 'license'] as const
+const DESCRIBABLE = ['name', 'description', 'channels', 'geometry', 'inference', 'output', 'classification', 'accepts', 'license'] as const
 
 async function readDescription(path: string): Promise<Record<string, unknown>> {
   let raw: unknown

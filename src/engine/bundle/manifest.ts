@@ -122,6 +122,28 @@ export const OutputSchema = z.object({
     .optional()
 })
 
+/** A [lowest, highest] pair of a bounded number, lowest first. */
+const Range = (value: z.ZodNumber) =>
+  z.tuple([value, value]).refine(([lo, hi]) => lo <= hi, 'expected [lowest, highest] with lowest ≤ highest')
+
+/**
+ * Optional: the scans the model was made for, checked before a run (pipeline/model-fit.ts) against
+ * every input. A modality mismatch is gross (refused unless forced); field of view and voxel size
+ * outside their ranges are warnings. Absent: no check.
+ */
+export const AcceptsSchema = z
+  .object({
+    /** Modality families: 'CT' (HU-like intensities: air/fat below -200) or 'MRI' (none). */
+    modalities: z.array(z.enum(['CT', 'MRI'])).min(1).max(2).optional(),
+    /** Extent of the scan along each axis (voxels × spacing), in mm. */
+    fieldOfViewMm: Range(z.number().positive().max(LIMITS.fieldOfViewMm, `${atMost('fieldOfViewMm')} mm`)).optional(),
+    /** Voxel spacing along each axis, in mm. */
+    voxelSizeMm: Range(Spacing).optional(),
+    /** Intensities as stored after scaling (HU for CT), e.g. [-1024, 3071]; more than 1 % of voxels outside warns. */
+    intensityRange: Range(z.number().min(-LIMITS.intensity, `at least -${LIMITS.intensity} (LIMITS.intensity)`).max(LIMITS.intensity, atMost('intensity'))).optional()
+  })
+  .strict()
+
 export const ClassificationSchema = z.object({
   /** Name of the ONNX output with [N, K] class logits. */
   output: Name,
@@ -164,6 +186,7 @@ export const ManifestSchema = z
     inference: InferenceSchema,
     output: OutputSchema,
     classification: ClassificationSchema.optional(),
+    accepts: AcceptsSchema.optional(),
     /** Architecture facts recorded by the transfer toolkit (family, depth, widths, frozen stages…). */
     architecture: z.record(z.string(), z.unknown()).optional(),
     provenance: z.array(ProvenanceEntrySchema).default([]),
@@ -178,5 +201,6 @@ export type InferenceSettings = z.infer<typeof InferenceSchema>
 export type SlidingWindowSettings = Extract<InferenceSettings, { mode: 'sliding-window' }>
 export type OutputSettings = z.infer<typeof OutputSchema>
 export type RefinementSettings = NonNullable<OutputSettings['refinement']>
+export type Accepts = z.infer<typeof AcceptsSchema>
 export type LabelInfo = z.infer<typeof LabelSchema>
 export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>

@@ -15,6 +15,7 @@ import { resampleToGrid } from '../volume/resample'
 import { conform } from '../volume/conform'
 import { normalize } from '../volume/intensity'
 import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import { openSession, checkModelIO } from '../inference/session'
 import { runModelWithHeads } from '../inference/run'
 import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
@@ -33,6 +34,7 @@ import { decodeModel } from '../onnx'
 import { relaxSpatialDims } from '../onnx/edit'
 import { targetSpacingGrid } from './grids'
 import { checkSegmentFits } from './memory'
+import { assessModelFit } from './model-fit'
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
 
@@ -58,6 +60,8 @@ export interface SegmentOptions {
   memoryBudget?: number
   /** Which volume (0-based) of 4D input files to read (ReadOptions.volume); 4D files are refused without it. */
   volume?: number
+  /** true: run even when a scan grossly mismatches the manifest's `accepts` (its findings become warnings). */
+  force?: boolean
 }
 
 export interface SegmentResult {
@@ -69,6 +73,8 @@ export interface SegmentResult {
   classification?: { classes: string[]; probabilities: number[] }
   provider: string
   notes: string[]
+  /** What the user must see: the scan's misfit with the model (pipeline/model-fit.ts), a refinement that did not converge. */
+  warnings: string[]
   timingsMs: Record<string, number>
 }
 
@@ -230,6 +236,17 @@ function decodeOnGrid(
   })
 }
 
+/**
+ * The scans against the manifest's `accepts`: MODEL_UNFIT for the first gross mismatch unless forced,
+ * else every finding as a warning line.
+ */
+function checkModelFit(volumes: Volume[], m: Manifest, force: boolean): string[] {
+  const findings = volumes.flatMap((v, c) => assessModelFit(v, m.accepts, v.source ? path.basename(v.source.path) : `input ${c + 1}`))
+  const gross = findings.find((f) => f.severity === 'gross')
+  if (gross && !force) throw new SegError('MODEL_UNFIT', `${gross.message} (model '${m.name}'); run with force (--force) to segment it anyway`)
+  return findings.map((f) => f.message)
+}
+
 /** One line for the notes: what the intensity fit found. */
 function describeFit(fit: IntensityFit, m: Manifest): string {
   if (fit.iterations === 0) return 'intensity refinement skipped: no voxel had both tissue probability and a finite intensity'
@@ -273,6 +290,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   }
   checkSameGrids(volumes) // GRID_MISMATCH when the channels are not co-registered
   const reference = volumes[0]
+  const warnings = checkModelFit(volumes, m, opts.force === true)
   lap('read')
 
   report('preprocess', 0.05, 'preprocessing')
@@ -326,7 +344,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     const image = refinement ? withNaNAtNoData(volumes[refinement.channel].data, noData) : undefined
     const decoded = toLabels(scores, K, modelGrid, gridOf(reference), m, image)
     clearNoData(decoded.labels, noData)
-    if (decoded.fit) notes.push(describeFit(decoded.fit, m))
+    if (decoded.fit) (decoded.fit.iterations > 0 && !decoded.fit.converged ? warnings : notes).push(describeFit(decoded.fit, m))
     const labels: Volume = { ...gridOf(reference), data: decoded.labels }
     let classification: SegmentResult['classification']
     if (m.classification) {
@@ -338,7 +356,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     }
     lap('postprocess')
     report('postprocess', 1, 'done')
-    return { labels, reference, classification, provider, notes, timingsMs }
+    return { labels, reference, classification, provider, notes, warnings, timingsMs }
   } finally {
     await session.release()
   }

@@ -16,6 +16,8 @@ export interface WorkerResult {
   reference: Grid & Pick<Volume, 'source'>
   provider: string
   notes: string[]
+  /** What the user must see (model-fit findings, an unconverged refinement): SegmentResult.warnings. */
+  warnings: string[]
   classification?: { classes: string[]; probabilities: number[] }
   timingsMs: Record<string, number>
 }
@@ -45,6 +47,7 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
           reference: { ...m.referenceGrid, source: m.referenceSource },
           provider: m.provider,
           notes: m.notes,
+          warnings: m.warnings,
           classification: m.classification,
           timingsMs: m.timingsMs
         })

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry: runs one segmentation off the caller's thread (the Electron main process must
- * never block on a 10-second inference). Messages: in { bundleDir, inputs, device, refinement? }, 'cancel';
+ * never block on a 10-second inference). Messages: in { bundleDir, inputs, device, refinement?, force? }, 'cancel';
  * out { type: 'progress' | 'result' | 'error' }. Label voxels are transferred, not copied.
  */
 import { parentPort } from 'node:worker_threads'
@@ -14,6 +14,8 @@ export interface WorkerRequest {
   device: Device
   /** false: skip the bundle's output.refinement. */
   refinement?: boolean
+  /** true: run even on a scan that grossly mismatches the manifest's `accepts`. */
+  force?: boolean
 }
 
 const port = parentPort
@@ -32,13 +34,14 @@ port.on('message', async (msg: WorkerRequest | 'cancel') => {
       inputs: msg.inputs,
       device: msg.device,
       refinement: msg.refinement,
+      force: msg.force,
       signal: controller.signal,
       onProgress: (p) => port.postMessage({ type: 'progress', progress: p })
     })
     const { data, ...grid } = r.labels
     const { data: _ref, source, ...refGrid } = r.reference
     port.postMessage(
-      { type: 'result', labels: { ...grid, data }, referenceGrid: refGrid, referenceSource: source, provider: r.provider, notes: r.notes, classification: r.classification, timingsMs: r.timingsMs },
+      { type: 'result', labels: { ...grid, data }, referenceGrid: refGrid, referenceSource: source, provider: r.provider, notes: r.notes, warnings: r.warnings, classification: r.classification, timingsMs: r.timingsMs },
       [data.buffer as ArrayBuffer]
     )
   } catch (e) {

@@ -52,7 +52,9 @@ export const useSessionStore = defineStore('session', {
     /** The code of the failure in `error` (ApiError.code), which the store acts on rather than the text. */
     errorCode: '',
     lastExport: '',
-    confirmReplace: undefined as PendingReplace | undefined
+    confirmReplace: undefined as PendingReplace | undefined,
+    /** A run refused because the scan grossly mismatches the model (MODEL_UNFIT): what was found, awaiting "run anyway?". */
+    confirmRun: undefined as { message: string } | undefined
   }),
   getters: {
     volumes: (s): VolumeInfo[] => s.scans.map((d) => d.volume),
@@ -109,7 +111,8 @@ export const useSessionStore = defineStore('session', {
       const b = await this.guard('opening model', () => api.openBundle(dir))
       if (b) this.bundle = b
     },
-    async runModel(): Promise<void> {
+    /** Segments the shown scan; a gross misfit with the model (MODEL_UNFIT) asks the user first, then runs with `force`. */
+    async runModel(force = false): Promise<void> {
       if (!this.bundle || this.running || !this.active) return
       const n = this.bundle.channels.length
       const ids = this.inputsFor(n)
@@ -124,9 +127,13 @@ export const useSessionStore = defineStore('session', {
       this.elapsedMs = 0
       const timer = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 200)
       try {
-        const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device, refinement: this.refinement }))
+        const run = await this.guard('segmenting', () => api.segment({ bundleDir: this.bundle!.dir, volumeIds: ids, device: this.device, refinement: this.refinement, force }))
         if (run) await this.addSegmentation(run)
         else if (this.errorCode === 'CANCELLED') this.cancelled()
+        else if (this.errorCode === 'MODEL_UNFIT') {
+          this.confirmRun = { message: this.error }
+          this.error = ''
+        }
       } finally {
         clearInterval(timer)
         this.elapsedMs = performance.now() - this.startedAt
@@ -203,6 +210,12 @@ export const useSessionStore = defineStore('session', {
         this.error = ''
         this.confirmReplace = { kind, path }
       }
+    },
+    /** The user's answer to "run anyway?": yes runs with force, no leaves the scan unsegmented. */
+    async answerRun(run: boolean): Promise<void> {
+      const pending = this.confirmRun
+      this.confirmRun = undefined
+      if (pending && run) await this.runModel(true)
     },
     /** The user's answer to "replace?": yes exports over the file, no leaves it as it is. */
     async answerReplace(replace: boolean): Promise<void> {
