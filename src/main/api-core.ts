@@ -10,7 +10,7 @@ import os from 'node:os'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
+import type { ApiMethod, BundleInfo, EditedLabels, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
 import { isSegError, SegError } from '../engine/errors'
 import { readVolume } from '../engine/volume/read'
@@ -25,6 +25,7 @@ import type { SegmentProgress } from '../engine/pipeline/segment'
 import { labelStatistics, writeLabelMap, writeStatistics } from '../engine/export'
 import { writeMeshes } from './mesh-export'
 import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
+import { applyEditRuns } from './edited-labels'
 
 export interface CoreDeps {
   host: HostInfo
@@ -205,7 +206,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const run = runOf(runId, options.volumeId)
       const stats = labelStatistics(run.result.labels, run.names)
       // The CLI's output rules, with every open volume protected as an input; an existing file only with overwrite.
-      const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: [run.bundleDir] }
+      const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: run.bundleDir ? [run.bundleDir] : [] }
       refuseExisting(outPath, rules)
       if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
       else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
@@ -215,6 +216,27 @@ export function createApiCore(deps: CoreDeps): ApiCore {
 
     forgetRun: async (runId) => {
       runs.delete(runId)
+    },
+
+    putEditedLabels: async (edit: EditedLabels): Promise<SegmentSummary> => {
+      const scan = openVolume(edit.volumeId)
+      const base = edit.baseRunId ? runOf(edit.baseRunId, edit.volumeId) : undefined
+      if (edit.replaceRunId) runOf(edit.replaceRunId, edit.volumeId) // only a segmentation of this scan is replaced
+      const v = scan.volume
+      checkRoom(v.data.length * 2, `keeping the edited segmentation of ${scan.info.name}`)
+      const data = applyEditRuns(v.data.length, edit.runs, base?.result.labels.data)
+      if (edit.replaceRunId) runs.delete(edit.replaceRunId)
+      const labels: Volume = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data }
+      const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }
+      const names = Object.fromEntries(edit.labels.map((l) => [l.value, l.name]))
+      const runId = randomUUID()
+      const result: WorkerResult = { labels, reference, provider: 'edited', notes: [], timingsMs: {} }
+      runs.set(runId, { result, inputs: [scan.info.path], bundleDir: base?.bundleDir ?? '', volumeId: edit.volumeId, names })
+      const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
+      return {
+        runId, volumeId: edit.volumeId, source: { kind: 'edited', baseRunId: edit.baseRunId, name: 'edited' }, labels: edit.labels,
+        createdAt: new Date().toISOString(), provider: 'edited', notes: [], elapsedMs: 0, stats
+      }
     },
 
     heldBytes

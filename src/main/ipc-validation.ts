@@ -9,6 +9,11 @@ import type { ApiMethod } from '../shared/contract'
 
 const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte')
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
+/** Bounds of an edited label map's description (the bridge's 1 MiB body bounds it further). */
+const MAX_EDIT_RUNS = 3 * 1_000_000
+const Label = z
+  .object({ value: z.number().int().min(0).max(65535), name: z.string().max(255), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) })
+  .strict()
 
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
@@ -29,7 +34,12 @@ export const IpcSchemas = {
   cancel: z.tuple([]),
   readLabels: z.tuple([Id, Id.optional()]),
   exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
-  forgetRun: z.tuple([Id])
+  forgetRun: z.tuple([Id]),
+  putEditedLabels: z.tuple([
+    z
+      .object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
+      .strict()
+  ])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

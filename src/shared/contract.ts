@@ -87,12 +87,20 @@ export interface ModelSource {
   volumeIds: string[]
 }
 
+/** A segmentation the user edited: a copy of `baseRunId` (a result of the same scan), or drawn on an empty map. */
+export interface EditedSource {
+  kind: 'edited'
+  /** The segmentation it was copied from; absent when drawn from scratch. */
+  baseRunId?: string
+  /** What it is called in titles and default export names (e.g. "<model> edited"). */
+  name: string
+}
 /** One segmentation, owned by one scan: its label map lies on that scan's grid. */
 export interface SegmentSummary {
   runId: string
   /** The scan that owns this segmentation (the first input): its label map is on this volume's grid. */
   volumeId: string
-  source: ModelSource
+  source: ModelSource | EditedSource
   /** The labels with their names and colours, as the model declared them. */
   labels: LabelDef[]
   /** When the result was made (ISO 8601, UTC). */
@@ -139,6 +147,19 @@ export interface ExportOptions {
   volumeId?: string
 }
 
+/**
+ * An edited label map sent to the app core, as run-length changes against a base: the base
+ * segmentation's labels (`baseRunId`, a segmentation of the same scan) or an empty map. `runs` holds
+ * triplets (first voxel offset, voxel count, new value), offsets in the scan's voxel order (i fastest).
+ */
+export interface EditedLabels {
+  volumeId: string
+  baseRunId?: string
+  /** An earlier edited copy of this scan that this one replaces (the core frees it). */
+  replaceRunId?: string
+  runs: number[]
+  labels: LabelDef[]
+}
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
   code: string
@@ -173,6 +194,11 @@ export interface SegTransferApi {
    * any open volume never.
    */
   exportRun(runId: string, kind: ExportKind, outPath: string, options?: ExportOptions): Promise<string>
+  /**
+   * Makes a core-side segmentation of the scan from an edited label map (see EditedLabels), so it can be
+   * exported like a model result (exportRun, same overwrite rules, the scan's own header).
+   */
+  putEditedLabels(edit: EditedLabels): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
@@ -196,6 +222,7 @@ export const CHANNELS = {
   readLabels: 'segtransfer:read-labels',
   exportRun: 'segtransfer:export-run',
   forgetRun: 'segtransfer:forget-run',
+  putEditedLabels: 'segtransfer:put-edited-labels',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

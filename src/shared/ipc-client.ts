@@ -26,6 +26,7 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     readLabels: (runId, volumeId) => call(CHANNELS.readLabels, runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
     forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
+    putEditedLabels: (edit) => call(CHANNELS.putEditedLabels, edit),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

@@ -46,6 +46,7 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     readLabels: (runId, volumeId) => call('readLabels', runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
     forgetRun: (runId) => call('forgetRun', runId),
+    putEditedLabels: (edit) => call('putEditedLabels', edit),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {
