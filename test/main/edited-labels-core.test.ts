@@ -12,6 +12,7 @@ import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import { readVolume } from '../../src/engine/volume/read'
 import { indexToWorld } from '../../src/engine/volume/affine'
+import { nonzeroOffsets as nonzero, voxelsWithinMm as withinRadius } from '../helpers/grid'
 import type { Volume } from '../../src/engine/volume/volume'
 import type { VolumeInfo } from '../../src/shared/contract'
 import { applyDelta, changeRuns, sphereBrush, type LabelMap, type Vec3 } from '../../src/shared/editing'
@@ -28,18 +29,6 @@ beforeAll(async () => {
   ct = await readVolume(CT)
 }, 60_000)
 
-/** Offsets of the voxels of `g` whose centres lie within r mm of `p`, by brute force over every voxel. */
-function withinRadius(g: Volume, p: Vec3, r: number): number[] {
-  const out: number[] = []
-  const [nx, ny, nz] = g.size
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    const w = indexToWorld(g, [i, j, k])
-    if (Math.hypot(w[0] - p[0], w[1] - p[1], w[2] - p[2]) <= r * (1 + 1e-9)) out.push(i + nx * (j + ny * k))
-  }
-  return out
-}
-
-const nonzero = (a: ArrayLike<number>) => Array.from(a).flatMap((v, i) => (v ? [i] : []))
 
 describe('putEditedLabels: an edited map saved on the scan exact grid', () => {
   it('a 5 mm sphere sent as runs exports exactly the voxels within 5 mm, on the scan geometry', async () => {
