@@ -26,6 +26,7 @@ import { labelStatistics, writeLabelMap, writeStatistics } from '../engine/expor
 import { writeMeshes } from './mesh-export'
 import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
 import { applyEditRuns } from './edited-labels'
+import { interpolateLabel } from '../engine/labelmap/interpolate'
 
 export interface CoreDeps {
   host: HostInfo
@@ -125,6 +126,13 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     }
     return r
   }
+  /** The label map an EditedLabels describes, on its scan's grid (room for it checked first). */
+  const editedMap = (edit: EditedLabels) => {
+    const scan = openVolume(edit.volumeId)
+    const base = edit.baseRunId ? runOf(edit.baseRunId, edit.volumeId) : undefined
+    checkRoom(scan.volume.data.length * 2, `the edited segmentation of ${scan.info.name}`)
+    return applyEditRuns(scan.volume.data.length, edit.runs, base?.result.labels.data)
+  }
   /** Every file open in the workspace: never written over, even with overwrite. */
   const openPaths = () => [...volumes.values()].map((v) => v.info.path)
 
@@ -214,6 +222,12 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       return outPath
     },
 
+    interpolateLabels: async (req) => {
+      const v = openVolume(req.volumeId).volume
+      const map = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data: editedMap(req) }
+      return Array.from((await interpolateLabel(map, { label: req.label, plane: req.plane })).indices)
+    },
+
     forgetRun: async (runId) => {
       runs.delete(runId)
     },
@@ -223,8 +237,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const base = edit.baseRunId ? runOf(edit.baseRunId, edit.volumeId) : undefined
       if (edit.replaceRunId) runOf(edit.replaceRunId, edit.volumeId) // only a segmentation of this scan is replaced
       const v = scan.volume
-      checkRoom(v.data.length * 2, `keeping the edited segmentation of ${scan.info.name}`)
-      const data = applyEditRuns(v.data.length, edit.runs, base?.result.labels.data)
+      const data = editedMap(edit)
       if (edit.replaceRunId) runs.delete(edit.replaceRunId)
       const labels: Volume = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data }
       const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }

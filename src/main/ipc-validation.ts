@@ -14,6 +14,8 @@ const MAX_EDIT_RUNS = 3 * 1_000_000
 const Label = z
   .object({ value: z.number().int().min(0).max(65535), name: z.string().max(255), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) })
   .strict()
+/** An edited label map as run-length changes against a base (contract EditedLabels). */
+const EditedLabels = z.object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
 
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
@@ -35,11 +37,8 @@ export const IpcSchemas = {
   readLabels: z.tuple([Id, Id.optional()]),
   exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id]),
-  putEditedLabels: z.tuple([
-    z
-      .object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
-      .strict()
-  ])
+  putEditedLabels: z.tuple([EditedLabels.strict()]),
+  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(['axial', 'coronal', 'sagittal']) }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

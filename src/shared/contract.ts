@@ -160,6 +160,13 @@ export interface EditedLabels {
   runs: number[]
   labels: LabelDef[]
 }
+/** Interpolate one label of an edited map (EditedLabels) between the slices that hold it. */
+export interface InterpolateRequest extends EditedLabels {
+  /** The label value to interpolate. */
+  label: number
+  /** Interpolate between slices of this view (along its normal). */
+  plane: 'axial' | 'coronal' | 'sagittal'
+}
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
   code: string
@@ -199,6 +206,12 @@ export interface SegTransferApi {
    * exported like a model result (exportRun, same overwrite rules, the scan's own header).
    */
   putEditedLabels(edit: EditedLabels): Promise<SegmentSummary>
+  /**
+   * The voxel offsets that interpolating `label` between its labelled slices fills (morphological contour
+   * interpolation in the engine), for the map described as in putEditedLabels; the UI applies them as an
+   * undoable edit. Nothing is kept in the core.
+   */
+  interpolateLabels(req: InterpolateRequest): Promise<number[]>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
@@ -223,6 +236,7 @@ export const CHANNELS = {
   exportRun: 'segtransfer:export-run',
   forgetRun: 'segtransfer:forget-run',
   putEditedLabels: 'segtransfer:put-edited-labels',
+  interpolateLabels: 'segtransfer:interpolate-labels',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

@@ -27,6 +27,7 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
     forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
     putEditedLabels: (edit) => call(CHANNELS.putEditedLabels, edit),
+    interpolateLabels: (req) => call(CHANNELS.interpolateLabels, req),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

@@ -4,6 +4,7 @@
  * app core and read back by the engine's reader, is exactly the voxels whose centres lie within 5 mm
  * of the dab's world point (the set computed here by brute force over the file's own grid). Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
+ * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
  * Prints the time of one dab with its redraw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -81,6 +82,44 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await page.keyboard.press('Control+y')
     expect(await exportTo(join(tmp.dir, 'redone.nii.gz'))).toEqual(want)
     await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
+    expect(app.errors).toEqual([])
+  }, 120_000)
+
+  it('two axial discs 8 slices apart, filled between: every slice between holds the label, with an area between the two', async () => {
+    await page.click('[data-testid=brush-2d]')
+    await page.fill('[data-testid=brush-label]', '2')
+    await page.press('[data-testid=brush-label]', 'Tab')
+    const disc = async (radius: string) => {
+      await page.fill('[data-testid=brush-radius]', radius)
+      await page.press('[data-testid=brush-radius]', 'Tab')
+      const [x, y] = await axialCentre()
+      await page.mouse.click(x - 20, y + 15)
+    }
+    await disc('12')
+    const first = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    for (let n = 0; n < 8; n++) await page.keyboard.press('ArrowUp') // the pointer is over the axial view
+    await disc('6')
+    const second = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    await page.selectOption('[data-testid=interpolate-plane]', 'axial')
+    await page.click('[data-testid=interpolate]')
+    await page.waitForSelector('[data-testid=interpolate]:not([disabled])')
+    const out = join(tmp.dir, 'filled.nii.gz')
+    await exportTo(out)
+    const labels = (await readVolume(out)).data
+    const [nx, ny] = scan.size
+    const d = scan.direction
+    /** The k index of a world point: its offset from the origin along index axis k's direction (orthonormal directions). */
+    const slice = (p: number[]) => Math.round(((p[0] - scan.origin[0]) * d[2] + (p[1] - scan.origin[1]) * d[5] + (p[2] - scan.origin[2]) * d[8]) / scan.spacing[2])
+    const [k0, k1] = [slice(first), slice(second)].sort((a, b) => a - b)
+    const areas = Array.from({ length: k1 - k0 + 1 }, (_, n) => Array.from(labels.subarray((k0 + n) * nx * ny, (k0 + n + 1) * nx * ny)).filter((x) => x === 2).length)
+    console.log(`interpolated in the app, axial slices ${k0}..${k1}: areas ${areas.join(', ')} voxels`)
+    expect(k1 - k0).toBe(8)
+    const [big, small] = [Math.max(areas[0], areas[8]), Math.min(areas[0], areas[8])]
+    expect(small).toBeGreaterThan(0)
+    for (const a of areas.slice(1, -1)) {
+      expect(a).toBeGreaterThanOrEqual(small) // inclusive: next to the small disc a slice may equal it
+      expect(a).toBeLessThanOrEqual(big)
+    }
     expect(app.errors).toEqual([])
   }, 120_000)
 

@@ -15,7 +15,7 @@ import { indexToWorld } from '../../src/engine/volume/affine'
 import { nonzeroOffsets as nonzero, voxelsWithinMm as withinRadius } from '../helpers/grid'
 import type { Volume } from '../../src/engine/volume/volume'
 import type { VolumeInfo } from '../../src/shared/contract'
-import { applyDelta, changeRuns, sphereBrush, type LabelMap, type Vec3 } from '../../src/shared/editing'
+import { applyDelta, changeRuns, discBrush, sphereBrush, type LabelMap, type Vec3 } from '../../src/shared/editing'
 
 const CT = data('ct/spleen_ct.nii.gz')
 const tmp = tempDir('segtransfer-edited-')
@@ -74,6 +74,25 @@ describe('putEditedLabels: an edited map saved on the scan exact grid', () => {
     expect([readFileSync(out).equals(bytes), statSync(out).mtimeMs]).toEqual([true, mtime])
     expect(await dispatch(core, 'exportRun', [seg.runId, 'labels', CT, { overwrite: true }])).toMatchObject({ ok: false, error: { code: 'OUTPUT_CONFLICT' } })
   })
+})
+
+describe('interpolateLabels: fill between labelled slices of an edited map', () => {
+  it('two axial discs 8 slices apart: every slice between gets a non-empty label whose area lies between the two', async () => {
+    const map: LabelMap = { size: scan.size, spacing: scan.spacing, origin: scan.origin, direction: scan.direction, data: new Uint8Array(ct.data.length) }
+    const rule = { mode: 'paint' as const, label: 1 }
+    applyDelta(map, discBrush(map, { center: indexToWorld(ct, [80, 90, 10]), radiusMm: 12 }, 'axial', rule))
+    applyDelta(map, discBrush(map, { center: indexToWorld(ct, [80, 90, 18]), radiusMm: 6 }, 'axial', rule))
+    const filled = await core.interpolateLabels({ volumeId: scan.id, runs: changeRuns(map.data), labels: [], label: 1, plane: 'axial' })
+    for (const o of filled) map.data[o] = 1
+    const plane = scan.size[0] * scan.size[1]
+    const areas = Array.from({ length: 9 }, (_, n) => Array.from(map.data.subarray((10 + n) * plane, (11 + n) * plane)).filter((x) => x === 1).length)
+    console.log(`interpolated axial areas (voxels), slices 10..18: ${areas.join(', ')}`)
+    for (const a of areas.slice(1, -1)) {
+      expect(a).toBeGreaterThan(areas[8])
+      expect(a).toBeLessThan(areas[0])
+    }
+    expect(await dispatch(core, 'interpolateLabels', [{ volumeId: scan.id, runs: [], labels: [], label: 0, plane: 'axial' }])).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } })
+  }, 60_000)
 })
 
 describe('changeRuns', () => {

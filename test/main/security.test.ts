@@ -85,7 +85,8 @@ describe('IPC argument validation', () => {
     ['readLabels', ['run-1', 'vol-1', 'extra']],
     ['putEditedLabels', [{ volumeId: 'v-1', runs: [0, 1, -1], labels: [] }]],
     ['putEditedLabels', [{ volumeId: 'v-1', runs: [0, 1, 1], labels: [{ value: 1, name: 'x', color: [300, 0, 0] }] }]],
-    ['putEditedLabels', [{ volumeId: 'v-1', baseRunId: '../r', runs: [], labels: [] }]]
+    ['putEditedLabels', [{ volumeId: 'v-1', baseRunId: '../r', runs: [], labels: [] }]],
+    ['interpolateLabels', [{ volumeId: 'v-1', runs: [], labels: [], label: 1, plane: 'oblique' }]]
   ] as [IpcMethod, unknown[]][])('%s rejects %j with one line', (method, args) => {
     const msg = reject(method, args)
     expect(msg).toMatch(new RegExp(`^invalid arguments to ${method}: `))

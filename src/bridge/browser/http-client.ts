@@ -47,6 +47,7 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
     forgetRun: (runId) => call('forgetRun', runId),
     putEditedLabels: (edit) => call('putEditedLabels', edit),
+    interpolateLabels: (req) => call('interpolateLabels', req),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {

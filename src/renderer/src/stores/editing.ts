@@ -6,9 +6,9 @@
  * afterwards: counts (label table), the overlay redraw (labelsVersion) and the core copy on export.
  */
 import { defineStore } from 'pinia'
-import type { LabelDef, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import type { EditedLabels, LabelDef, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import {
-  changeRuns, defaultColor, discBrush, labelCounts, sphereBrush, updateCounts, voxelMl, UndoStack,
+  changeRuns, defaultColor, deltaFrom, discBrush, labelCounts, sphereBrush, updateCounts, voxelMl, UndoStack,
   type Delta, type LabelArray, type LabelMap, type PaintRule, type Vec3
 } from '../../../shared/editing'
 import { api, messageOf } from '../api'
@@ -43,6 +43,15 @@ function editableCopy(src: ArrayLike<number> | undefined, n: number): LabelArray
 }
 
 const mapOf = (vol: VolumeInfo, data: LabelArray): LabelMap => ({ size: vol.size, spacing: vol.spacing, origin: vol.origin, direction: vol.direction, data })
+
+/** An edited segmentation as the contract's EditedLabels: run-length changes against its base. */
+function describe(run: SegmentSummary): EditedLabels {
+  const layer = layers.get(run.runId)
+  const data = labelsOf(run.runId) as LabelArray | undefined
+  if (!layer || !data) throw new Error(`edited segmentation ${run.runId} is not in this window any more`)
+  const baseRunId = run.source.kind === 'edited' && layer.base ? run.source.baseRunId : undefined
+  return { volumeId: run.volumeId, baseRunId, runs: changeRuns(data, layer.base), labels: run.labels.map((l) => ({ value: l.value, name: l.name, color: l.color })) }
+}
 
 export const useEditingStore = defineStore('editing', {
   state: () => ({
@@ -158,16 +167,25 @@ export const useEditingStore = defineStore('editing', {
      * base) and returns the core's runId, which exports like a model result.
      */
     async commit(run: SegmentSummary): Promise<string> {
-      const layer = layers.get(run.runId)
-      const data = labelsOf(run.runId) as LabelArray | undefined
-      if (!layer || !data) throw new Error(`edited segmentation ${run.runId} is not in this window any more`)
-      const baseRunId = run.source.kind === 'edited' ? run.source.baseRunId : undefined
-      const seg = await api.putEditedLabels({
-        volumeId: run.volumeId, baseRunId: layer.base ? baseRunId : undefined, replaceRunId: layer.coreRunId,
-        runs: changeRuns(data, layer.base), labels: run.labels.map((l) => ({ value: l.value, name: l.name, color: l.color }))
-      })
+      const layer = layers.get(run.runId)!
+      const seg = await api.putEditedLabels({ ...describe(run), replaceRunId: layer.coreRunId })
       layer.coreRunId = seg.runId
       return seg.runId
+    },
+    /**
+     * Fills the active label between the slices of `plane` that hold it (the engine's morphological
+     * contour interpolation, over the contract), as one undoable edit of the shown edited segmentation.
+     */
+    async interpolate(plane: ViewKind): Promise<void> {
+      const s = useSessionStore()
+      const e = s.run?.source.kind === 'edited' ? this.editableLayer() : undefined
+      if (!e) return void (s.error = 'interpolation fills between slices you labelled: paint the label on two or more slices first')
+      const label = this.label
+      const filled = await s.guard('interpolating', () => api.interpolateLabels({ ...describe(e.run), label, plane }))
+      if (!filled || s.run?.runId !== e.run.runId) return // failed, or the user moved on meanwhile
+      const d = deltaFrom(e.map, filled, () => label)
+      e.layer.stack.edit(e.map, d)
+      this.changed(e.run, e.layer, d, 1)
     },
     /** Frees an edited segmentation's undo history (its segmentation was removed or its scan closed). */
     forget(runId: string): void {
