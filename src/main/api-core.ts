@@ -27,6 +27,7 @@ import { writeMeshes } from './mesh-export'
 import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
 import { applyEditRuns } from './edited-labels'
 import { interpolateLabel } from '../engine/labelmap/interpolate'
+import { loadLabels } from '../engine/labelmap/load-labels'
 
 export interface CoreDeps {
   host: HostInfo
@@ -226,6 +227,24 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const v = openVolume(req.volumeId).volume
       const map = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data: editedMap(req) }
       return Array.from((await interpolateLabel(map, { label: req.label, plane: req.plane })).indices)
+    },
+
+    loadLabelFile: async (volumeId, file, options = {}): Promise<SegmentSummary> => {
+      const scan = openVolume(volumeId)
+      const v = scan.volume
+      checkRoom(v.data.length * 2, `loading ${path.basename(file)} as labels`)
+      const loaded = await loadLabels(file, v, { resample: options.resample })
+      const labels: Volume = { ...loaded.labels }
+      const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }
+      const names = Object.fromEntries(loaded.table.map((l) => [l.value, l.name]))
+      const runId = randomUUID()
+      // The loaded file counts as an input: an export never replaces it.
+      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names })
+      const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
+      return {
+        runId, volumeId, source: { kind: 'file', path: file, name: path.basename(file) }, labels: loaded.table.map((l) => ({ value: l.value, name: l.name, color: l.color })),
+        createdAt: new Date().toISOString(), provider: 'file', notes: loaded.notes, elapsedMs: 0, stats
+      }
     },
 
     forgetRun: async (runId) => {

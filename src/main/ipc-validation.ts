@@ -38,6 +38,7 @@ export const IpcSchemas = {
   exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id]),
   putEditedLabels: z.tuple([EditedLabels.strict()]),
+  loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.literal('nearest').optional() }).strict().optional()]),
   interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(['axial', 'coronal', 'sagittal']) }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 

@@ -95,12 +95,19 @@ export interface EditedSource {
   /** What it is called in titles and default export names (e.g. "<model> edited"). */
   name: string
 }
+/** A segmentation file loaded as labels of the scan (on its grid, or resampled by nearest neighbour when asked). */
+export interface FileSource {
+  kind: 'file'
+  path: string
+  /** The file's name, for titles. */
+  name: string
+}
 /** One segmentation, owned by one scan: its label map lies on that scan's grid. */
 export interface SegmentSummary {
   runId: string
   /** The scan that owns this segmentation (the first input): its label map is on this volume's grid. */
   volumeId: string
-  source: ModelSource | EditedSource
+  source: ModelSource | EditedSource | FileSource
   /** The labels with their names and colours, as the model declared them. */
   labels: LabelDef[]
   /** When the result was made (ISO 8601, UTC). */
@@ -212,6 +219,12 @@ export interface SegTransferApi {
    * undoable edit. Nothing is kept in the core.
    */
   interpolateLabels(req: InterpolateRequest): Promise<number[]>
+  /**
+   * Loads a segmentation file (NIfTI, NRRD, MetaImage; integer values) as a segmentation of the scan,
+   * with label names from a sidecar when there is one. Another grid is refused (GRID_MISMATCH) unless
+   * `resample: 'nearest'`.
+   */
+  loadLabelFile(volumeId: string, path: string, options?: { resample?: 'nearest' }): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
@@ -237,6 +250,7 @@ export const CHANNELS = {
   forgetRun: 'segtransfer:forget-run',
   putEditedLabels: 'segtransfer:put-edited-labels',
   interpolateLabels: 'segtransfer:interpolate-labels',
+  loadLabelFile: 'segtransfer:load-label-file',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

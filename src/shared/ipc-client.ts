@@ -28,6 +28,7 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
     putEditedLabels: (edit) => call(CHANNELS.putEditedLabels, edit),
     interpolateLabels: (req) => call(CHANNELS.interpolateLabels, req),
+    loadLabelFile: (volumeId, path, options) => call(CHANNELS.loadLabelFile, volumeId, path, options),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

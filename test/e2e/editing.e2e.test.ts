@@ -147,4 +147,17 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(ms.length).toBe(5)
     expect(app.errors).toEqual([])
   }, 60_000)
+
+  it('loading spleen_ct_seg onto spleen_ct shows a label layer whose mL is the file voxel count times the voxel volume', async () => {
+    const file = data('ct/spleen_ct_seg.nii.gz')
+    await page.fill('[data-testid=label-file-path]', file)
+    await page.click('[data-testid=load-labels]')
+    await expect.poll(() => page.textContent('[data-testid=segmentation-select] option:checked'), { timeout: 15_000 }).toBe('spleen_ct_seg.nii.gz')
+    const count = nonzero((await readVolume(file)).data).length
+    const ml = (count * scan.spacing[0] * scan.spacing[1] * scan.spacing[2]) / 1000
+    const shown = await page.$$eval('[data-testid=label-ml]', (els) => els.map((e) => Number(e.textContent)))
+    console.log(`loaded spleen_ct_seg: table ${shown.join(', ')} mL; file ${count} voxels x voxel volume = ${ml.toFixed(2)} mL`)
+    expect(shown.reduce((a, x) => a + x, 0)).toBeCloseTo(ml, 2)
+    expect(app.errors).toEqual([])
+  }, 60_000)
 })

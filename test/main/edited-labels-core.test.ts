@@ -95,6 +95,22 @@ describe('interpolateLabels: fill between labelled slices of an edited map', () 
   }, 60_000)
 })
 
+describe('loadLabelFile: a segmentation file as a label layer of the scan', () => {
+  it('spleen_ct_seg onto spleen_ct: its volume in mL is the file voxel count times the voxel volume; another grid is refused', async () => {
+    const file = data('ct/spleen_ct_seg.nii.gz')
+    const seg = await core.loadLabelFile(scan.id, file)
+    const count = nonzero((await readVolume(file)).data).length
+    const ml = (count * ct.spacing[0] * ct.spacing[1] * ct.spacing[2]) / 1000
+    console.log(`spleen_ct_seg loaded: ${count} voxels, ${seg.stats.map((x) => x.volumeMl.toFixed(2)).join(', ')} mL (expected ${ml.toFixed(2)})`)
+    expect(seg.source).toEqual({ kind: 'file', path: file, name: 'spleen_ct_seg.nii.gz' })
+    expect(seg.stats.reduce((a, x) => a + x.voxels, 0)).toBe(count)
+    expect(seg.stats.reduce((a, x) => a + x.volumeMl, 0)).toBeCloseTo(ml, 6)
+    expect(await dispatch(core, 'exportRun', [seg.runId, 'labels', file, { overwrite: true }])).toMatchObject({ ok: false, error: { code: 'OUTPUT_CONFLICT' } })
+    expect(await dispatch(core, 'loadLabelFile', [scan.id, data('spine/t2_cord_seg.nii.gz')])).toMatchObject({ ok: false, error: { code: 'GRID_MISMATCH' } })
+    expect(await dispatch(core, 'loadLabelFile', [scan.id, data('geometry/t1_RAS.nii.gz')])).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', message: expect.stringMatching(/integer/) } })
+  }, 60_000)
+})
+
 describe('changeRuns', () => {
   it('covers exactly the voxels that differ from the base, one run per stretch of one value', () => {
     expect(changeRuns(new Uint8Array([0, 1, 1, 2, 0, 0, 3]))).toEqual([1, 2, 1, 3, 1, 2, 6, 1, 3])

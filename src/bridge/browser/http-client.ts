@@ -48,6 +48,7 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     forgetRun: (runId) => call('forgetRun', runId),
     putEditedLabels: (edit) => call('putEditedLabels', edit),
     interpolateLabels: (req) => call('interpolateLabels', req),
+    loadLabelFile: (volumeId, path, options) => call('loadLabelFile', volumeId, path, options),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {

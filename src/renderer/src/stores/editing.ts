@@ -187,6 +187,13 @@ export const useEditingStore = defineStore('editing', {
       e.layer.stack.edit(e.map, d)
       this.changed(e.run, e.layer, d, 1)
     },
+    /** Loads a segmentation file as a new segmentation of the shown scan (on its grid; the core refuses another). */
+    async loadFile(path: string): Promise<void> {
+      const s = useSessionStore()
+      const volumeId = s.activeId
+      const seg = volumeId && path.trim() ? await s.guard('loading labels', () => api.loadLabelFile(volumeId, path.trim(), {})) : undefined
+      if (seg) await s.addSegmentation(seg)
+    },
     /** Frees an edited segmentation's undo history (its segmentation was removed or its scan closed). */
     forget(runId: string): void {
       layers.delete(runId)

@@ -18,11 +18,12 @@ export function sourceName(seg: SegmentSummary): string {
 export function describeSource(seg: SegmentSummary): string {
   const src = seg.source
   if (src.kind === 'edited') return `${src.name} · edited by hand`
+  if (src.kind === 'file') return `loaded from ${src.path}${seg.notes.length ? ` · ${seg.notes.join('; ')}` : ''}`
   return `${src.bundleName} · ${seg.provider} (asked: ${src.device})${src.refinement ? ' · refined' : ''}`
 }
 
 /** Segmentations made the same way (same model, or same edited name) are numbered together. */
-const sourceKey = (seg: SegmentSummary) => (seg.source.kind === 'model' ? `model:${seg.source.bundleDir}` : `edited:${seg.source.name}`)
+const sourceKey = (seg: SegmentSummary) => (seg.source.kind === 'model' ? `model:${seg.source.bundleDir}` : `${seg.source.kind}:${seg.source.name}`)
 
 /** 1 for the first result of a model on its scan, 2 for the second, …: tells same-model results apart. */
 export function ordinalOf(doc: ScanDocument, seg: SegmentSummary): number {
