@@ -10,7 +10,7 @@ import os from 'node:os'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
+import type { ApiMethod, BundleInfo, EditedLabels, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
 import { isSegError, SegError } from '../engine/errors'
 import { readVolume } from '../engine/volume/read'
@@ -25,6 +25,9 @@ import type { SegmentProgress } from '../engine/pipeline/segment'
 import { labelStatistics, writeLabelMap, writeStatistics } from '../engine/export'
 import { writeMeshes } from './mesh-export'
 import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
+import { applyEditRuns } from './edited-labels'
+import { interpolateLabel } from '../engine/labelmap/interpolate'
+import { loadLabels } from '../engine/labelmap/load-labels'
 
 export interface CoreDeps {
   host: HostInfo
@@ -124,6 +127,13 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     }
     return r
   }
+  /** The label map an EditedLabels describes, on its scan's grid (room for it checked first). */
+  const editedMap = (edit: EditedLabels) => {
+    const scan = openVolume(edit.volumeId)
+    const base = edit.baseRunId ? runOf(edit.baseRunId, edit.volumeId) : undefined
+    checkRoom(scan.volume.data.length * 2, `the edited segmentation of ${scan.info.name}`)
+    return applyEditRuns(scan.volume.data.length, edit.runs, base?.result.labels.data)
+  }
   /** Every file open in the workspace: never written over, even with overwrite. */
   const openPaths = () => [...volumes.values()].map((v) => v.info.path)
 
@@ -205,7 +215,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const run = runOf(runId, options.volumeId)
       const stats = labelStatistics(run.result.labels, run.names)
       // The CLI's output rules, with every open volume protected as an input; an existing file only with overwrite.
-      const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: [run.bundleDir] }
+      const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: run.bundleDir ? [run.bundleDir] : [] }
       refuseExisting(outPath, rules)
       if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
       else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
@@ -213,8 +223,52 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       return outPath
     },
 
+    interpolateLabels: async (req) => {
+      const v = openVolume(req.volumeId).volume
+      const map = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data: editedMap(req) }
+      return Array.from((await interpolateLabel(map, { label: req.label, plane: req.plane })).indices)
+    },
+
+    loadLabelFile: async (volumeId, file, options = {}): Promise<SegmentSummary> => {
+      const scan = openVolume(volumeId)
+      const v = scan.volume
+      checkRoom(v.data.length * 2, `loading ${path.basename(file)} as labels`)
+      const loaded = await loadLabels(file, v, { resample: options.resample })
+      const labels: Volume = { ...loaded.labels }
+      const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }
+      const names = Object.fromEntries(loaded.table.map((l) => [l.value, l.name]))
+      const runId = randomUUID()
+      // The loaded file counts as an input: an export never replaces it.
+      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names })
+      const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
+      return {
+        runId, volumeId, source: { kind: 'file', path: file, name: path.basename(file) }, labels: loaded.table.map((l) => ({ value: l.value, name: l.name, color: l.color })),
+        createdAt: new Date().toISOString(), provider: 'file', notes: loaded.notes, elapsedMs: 0, stats
+      }
+    },
+
     forgetRun: async (runId) => {
       runs.delete(runId)
+    },
+
+    putEditedLabels: async (edit: EditedLabels): Promise<SegmentSummary> => {
+      const scan = openVolume(edit.volumeId)
+      const base = edit.baseRunId ? runOf(edit.baseRunId, edit.volumeId) : undefined
+      if (edit.replaceRunId) runOf(edit.replaceRunId, edit.volumeId) // only a segmentation of this scan is replaced
+      const v = scan.volume
+      const data = editedMap(edit)
+      if (edit.replaceRunId) runs.delete(edit.replaceRunId)
+      const labels: Volume = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, data }
+      const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }
+      const names = Object.fromEntries(edit.labels.map((l) => [l.value, l.name]))
+      const runId = randomUUID()
+      const result: WorkerResult = { labels, reference, provider: 'edited', notes: [], timingsMs: {} }
+      runs.set(runId, { result, inputs: [scan.info.path], bundleDir: base?.bundleDir ?? '', volumeId: edit.volumeId, names })
+      const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
+      return {
+        runId, volumeId: edit.volumeId, source: { kind: 'edited', baseRunId: edit.baseRunId, name: 'edited' }, labels: edit.labels,
+        createdAt: new Date().toISOString(), provider: 'edited', notes: [], elapsedMs: 0, stats
+      }
     },
 
     heldBytes

@@ -9,6 +9,13 @@ import type { ApiMethod } from '../shared/contract'
 
 const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte')
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
+/** Bounds of an edited label map's description (the bridge's 1 MiB body bounds it further). */
+const MAX_EDIT_RUNS = 3 * 1_000_000
+const Label = z
+  .object({ value: z.number().int().min(0).max(65535), name: z.string().max(255), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) })
+  .strict()
+/** An edited label map as run-length changes against a base (contract EditedLabels). */
+const EditedLabels = z.object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
 
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
@@ -30,7 +37,10 @@ export const IpcSchemas = {
   cancel: z.tuple([]),
   readLabels: z.tuple([Id, Id.optional()]),
   exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
-  forgetRun: z.tuple([Id])
+  forgetRun: z.tuple([Id]),
+  putEditedLabels: z.tuple([EditedLabels.strict()]),
+  loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.literal('nearest').optional() }).strict().optional()]),
+  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(['axial', 'coronal', 'sagittal']) }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

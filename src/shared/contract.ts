@@ -89,12 +89,27 @@ export interface ModelSource {
   volumeIds: string[]
 }
 
+/** A segmentation the user edited: a copy of `baseRunId` (a result of the same scan), or drawn on an empty map. */
+export interface EditedSource {
+  kind: 'edited'
+  /** The segmentation it was copied from; absent when drawn from scratch. */
+  baseRunId?: string
+  /** What it is called in titles and default export names (e.g. "<model> edited"). */
+  name: string
+}
+/** A segmentation file loaded as labels of the scan (on its grid, or resampled by nearest neighbour when asked). */
+export interface FileSource {
+  kind: 'file'
+  path: string
+  /** The file's name, for titles. */
+  name: string
+}
 /** One segmentation, owned by one scan: its label map lies on that scan's grid. */
 export interface SegmentSummary {
   runId: string
   /** The scan that owns this segmentation (the first input): its label map is on this volume's grid. */
   volumeId: string
-  source: ModelSource
+  source: ModelSource | EditedSource | FileSource
   /** The labels with their names and colours, as the model declared them. */
   labels: LabelDef[]
   /** When the result was made (ISO 8601, UTC). */
@@ -143,6 +158,26 @@ export interface ExportOptions {
   volumeId?: string
 }
 
+/**
+ * An edited label map sent to the app core, as run-length changes against a base: the base
+ * segmentation's labels (`baseRunId`, a segmentation of the same scan) or an empty map. `runs` holds
+ * triplets (first voxel offset, voxel count, new value), offsets in the scan's voxel order (i fastest).
+ */
+export interface EditedLabels {
+  volumeId: string
+  baseRunId?: string
+  /** An earlier edited copy of this scan that this one replaces (the core frees it). */
+  replaceRunId?: string
+  runs: number[]
+  labels: LabelDef[]
+}
+/** Interpolate one label of an edited map (EditedLabels) between the slices that hold it. */
+export interface InterpolateRequest extends EditedLabels {
+  /** The label value to interpolate. */
+  label: number
+  /** Interpolate between slices of this view (along its normal). */
+  plane: 'axial' | 'coronal' | 'sagittal'
+}
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
   code: string
@@ -177,6 +212,23 @@ export interface SegTransferApi {
    * any open volume never.
    */
   exportRun(runId: string, kind: ExportKind, outPath: string, options?: ExportOptions): Promise<string>
+  /**
+   * Makes a core-side segmentation of the scan from an edited label map (see EditedLabels), so it can be
+   * exported like a model result (exportRun, same overwrite rules, the scan's own header).
+   */
+  putEditedLabels(edit: EditedLabels): Promise<SegmentSummary>
+  /**
+   * The voxel offsets that interpolating `label` between its labelled slices fills (morphological contour
+   * interpolation in the engine), for the map described as in putEditedLabels; the UI applies them as an
+   * undoable edit. Nothing is kept in the core.
+   */
+  interpolateLabels(req: InterpolateRequest): Promise<number[]>
+  /**
+   * Loads a segmentation file (NIfTI, NRRD, MetaImage; integer values) as a segmentation of the scan,
+   * with label names from a sidecar when there is one. Another grid is refused (GRID_MISMATCH) unless
+   * `resample: 'nearest'`.
+   */
+  loadLabelFile(volumeId: string, path: string, options?: { resample?: 'nearest' }): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
@@ -200,6 +252,9 @@ export const CHANNELS = {
   readLabels: 'segtransfer:read-labels',
   exportRun: 'segtransfer:export-run',
   forgetRun: 'segtransfer:forget-run',
+  putEditedLabels: 'segtransfer:put-edited-labels',
+  interpolateLabels: 'segtransfer:interpolate-labels',
+  loadLabelFile: 'segtransfer:load-label-file',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

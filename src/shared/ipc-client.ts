@@ -26,6 +26,9 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     readLabels: (runId, volumeId) => call(CHANNELS.readLabels, runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call(CHANNELS.exportRun, runId, kind, out, options ?? {}),
     forgetRun: (runId) => call(CHANNELS.forgetRun, runId),
+    putEditedLabels: (edit) => call(CHANNELS.putEditedLabels, edit),
+    interpolateLabels: (req) => call(CHANNELS.interpolateLabels, req),
+    loadLabelFile: (volumeId, path, options) => call(CHANNELS.loadLabelFile, volumeId, path, options),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

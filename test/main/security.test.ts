@@ -82,7 +82,12 @@ describe('IPC argument validation', () => {
     ['exportRun', ['run-1', 'labels']],
     ['exportRun', ['run-1', 'labels', '/o.nii.gz', { volumeId: '../v' }]],
     ['readLabels', ['run-1', '../../etc/passwd']],
-    ['readLabels', ['run-1', 'vol-1', 'extra']]
+    ['readLabels', ['run-1', 'vol-1', 'extra']],
+    ['putEditedLabels', [{ volumeId: 'v-1', runs: [0, 1, -1], labels: [] }]],
+    ['putEditedLabels', [{ volumeId: 'v-1', runs: [0, 1, 1], labels: [{ value: 1, name: 'x', color: [300, 0, 0] }] }]],
+    ['putEditedLabels', [{ volumeId: 'v-1', baseRunId: '../r', runs: [], labels: [] }]],
+    ['interpolateLabels', [{ volumeId: 'v-1', runs: [], labels: [], label: 1, plane: 'oblique' }]],
+    ['loadLabelFile', ['v-1', '/seg.nii.gz', { resample: 'linear' }]]
   ] as [IpcMethod, unknown[]][])('%s rejects %j with one line', (method, args) => {
     const msg = reject(method, args)
     expect(msg).toMatch(new RegExp(`^invalid arguments to ${method}: `))

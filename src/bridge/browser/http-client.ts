@@ -46,6 +46,9 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     readLabels: (runId, volumeId) => call('readLabels', runId, ...(volumeId ? [volumeId] : [])),
     exportRun: (runId, kind, out, options) => call('exportRun', runId, kind, out, options ?? {}),
     forgetRun: (runId) => call('forgetRun', runId),
+    putEditedLabels: (edit) => call('putEditedLabels', edit),
+    interpolateLabels: (req) => call('interpolateLabels', req),
+    loadLabelFile: (volumeId, path, options) => call('loadLabelFile', volumeId, path, options),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {

@@ -5,6 +5,7 @@
 import { useSessionStore, voxelsOf } from './stores/session'
 import { useViewerStore } from './stores/viewer'
 import { CT_PRESETS } from './render/window'
+import { useEditingStore } from './stores/editing'
 
 /** Keys go to a focused text field, number field, list or slider, not to the shortcuts. */
 function isEditing(el: EventTarget | null): boolean {
@@ -26,6 +27,7 @@ export function attachShortcuts(target: Window): () => void {
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts
     else if (key === 'Enter' && (e.ctrlKey || e.metaKey)) void s.runModel()
+    else if ((e.ctrlKey || e.metaKey) && (key === 'z' || key === 'Z' || key === 'y')) useEditingStore().step(key === 'y' || e.shiftKey)
     else if (!vol) return
     else if (key === 'ArrowUp' || key === 'PageUp') v.stepSlice(v.activeView, 1, vol)
     else if (key === 'ArrowDown' || key === 'PageDown') v.stepSlice(v.activeView, -1, vol)

@@ -3,6 +3,7 @@ import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, ScanDocu
 import { api, codeOf, messageOf, typedVoxels } from '../api'
 import type { Voxels } from '../render/slice'
 import { captionOf, compatibleScans } from '../workspace/document'
+import { useEditingStore } from './editing'
 
 /**
  * Voxel arrays live outside the reactive state: Vue must never proxy a 10-million-element array.
@@ -13,6 +14,9 @@ const voxelCache = new Map<string, Voxels>()
 const labelCache = new Map<string, Voxels>()
 
 export const voxelsOf = (volumeId: string): Voxels | undefined => voxelCache.get(volumeId)
+/** The label map of any segmentation by runId (the editing store reads a base and stores its edited copy here). */
+export const labelsOf = (runId: string): Voxels | undefined => labelCache.get(runId)
+export const setLabels = (runId: string, data: Voxels): void => void labelCache.set(runId, data)
 /** The label map of the shown segmentation of the shown scan (never another scan's). */
 export const currentLabels = (): Voxels | undefined => {
   const run = useSessionStore().run
@@ -166,6 +170,7 @@ export const useSessionStore = defineStore('session', {
       await this.guard('removing segmentation', () => api.forgetRun(runId))
       doc.segmentations = doc.segmentations.filter((x) => x.runId !== runId)
       labelCache.delete(runId)
+      useEditingStore().forget(runId)
       if (doc.shownRunId === runId) doc.shownRunId = doc.segmentations.at(-1)?.runId ?? ''
     },
     /** Closes a scan with its segmentations (the core frees both); the next open scan is shown. */
@@ -204,7 +209,11 @@ export const useSessionStore = defineStore('session', {
       this.lastExport = ''
       if (!run) return
       // volumeId: the scan on screen; the core refuses the export if the run is not that scan's.
-      const out = await this.guard('exporting', () => api.exportRun(run.runId, kind, path, { overwrite, volumeId: this.activeId }))
+      // An edited copy lives in the renderer: it is handed to the core first (its current state).
+      const out = await this.guard('exporting', async () => {
+        const runId = run.source.kind === 'edited' ? await useEditingStore().commit(run) : run.runId
+        return api.exportRun(runId, kind, path, { overwrite, volumeId: this.activeId })
+      })
       if (out) this.lastExport = out
       else if (this.errorCode === 'OUTPUT_EXISTS') {
         this.error = ''

@@ -9,16 +9,32 @@ import { sameGrid } from '../../../shared/grid'
 /** Extensions of the volume formats the app opens, longest first ('.nii.gz' before '.nii'). */
 const VOLUME_EXT = /(\.nii\.gz|\.nii|\.nrrd|\.nhdr|\.mha|\.mhd)$/i
 
+/** What made a segmentation, as a name: the model's, or the edited copy's ("<model> edited"). */
+export function sourceName(seg: SegmentSummary): string {
+  return seg.source.kind === 'model' ? seg.source.bundleName : seg.source.name
+}
+
+/** One line on how a segmentation was made, for the Segmentations panel. */
+export function describeSource(seg: SegmentSummary): string {
+  const src = seg.source
+  if (src.kind === 'edited') return `${src.name} · edited by hand`
+  if (src.kind === 'file') return `loaded from ${src.path}${seg.notes.length ? ` · ${seg.notes.join('; ')}` : ''}`
+  return `${src.bundleName} · ${seg.provider} (asked: ${src.device})${src.refinement ? ' · refined' : ''}`
+}
+
+/** Segmentations made the same way (same model, or same edited name) are numbered together. */
+const sourceKey = (seg: SegmentSummary) => (seg.source.kind === 'model' ? `model:${seg.source.bundleDir}` : `${seg.source.kind}:${seg.source.name}`)
+
 /** 1 for the first result of a model on its scan, 2 for the second, …: tells same-model results apart. */
 export function ordinalOf(doc: ScanDocument, seg: SegmentSummary): number {
-  const same = doc.segmentations.filter((s) => s.source.bundleDir === seg.source.bundleDir)
+  const same = doc.segmentations.filter((s) => sourceKey(s) === sourceKey(seg))
   return same.findIndex((s) => s.runId === seg.runId) + 1
 }
 
 /** "Demo tissue classifier", or "Demo tissue classifier #2" for a later result of the same model on the scan. */
 export function segmentationTitle(doc: ScanDocument, seg: SegmentSummary): string {
   const n = ordinalOf(doc, seg)
-  return n > 1 ? `${seg.source.bundleName} #${n}` : seg.source.bundleName
+  return n > 1 ? `${sourceName(seg)} #${n}` : sourceName(seg)
 }
 
 /** What a view shows, in words: "<segmentation> on <scan>", or that the scan has none. */

@@ -1,0 +1,163 @@
+/**
+ * End to end, in a real browser (harness: test/helpers/e2e.ts): the brush on the real spleen CT.
+ * A 3D sphere of radius 5 mm, label 1, painted with one click on the axial view, exported through the
+ * app core and read back by the engine's reader, is exactly the voxels whose centres lie within 5 mm
+ * of the dab's world point (the set computed here by brute force over the file's own grid). Undo, and
+ * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
+ * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
+ * Prints the time of one dab with its redraw.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { copyFileSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { data, tempDir } from '../helpers/data'
+import { ARTIFACTS, HAVE_CHROMIUM, startE2eApp, type E2eApp } from '../helpers/e2e'
+import { readVolume } from '../../src/engine/volume/read'
+import { nonzeroOffsets as nonzero, voxelsWithinMm as withinRadius } from '../helpers/grid'
+import type { Volume } from '../../src/engine/volume/volume'
+
+
+describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the scan grid', () => {
+  const tmp = tempDir('segtransfer-e2e-edit-')
+  const ct = join(tmp.dir, 'spleen_ct.nii.gz')
+  let app: E2eApp
+  let page: Page
+  let scan: Volume
+
+  beforeAll(async () => {
+    copyFileSync(data('ct/spleen_ct.nii.gz'), ct)
+    scan = await readVolume(ct)
+    app = await startE2eApp(tmp.dir)
+    page = app.page
+  })
+  afterAll(async () => {
+    await app?.close()
+    tmp.cleanup()
+  })
+
+  /** Exports the shown segmentation's label map to `out` and returns its labelled voxel offsets. */
+  const exportTo = async (out: string) => {
+    await page.fill('[data-testid=export-labels-path]', out)
+    await page.click('[data-testid=export-labels]')
+    await expect.poll(() => page.textContent('[data-testid=last-export]').catch(() => '')).toBe(`Saved ${out}`)
+    return nonzero((await readVolume(out)).data)
+  }
+  const axialCentre = async () => {
+    const box = (await page.locator('[data-view=axial] canvas').boundingBox())!
+    return [box.x + box.width / 2, box.y + box.height / 2]
+  }
+
+  it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back', async () => {
+    await page.fill('[data-testid=volume-path]', ct)
+    await page.click('[data-testid=open-volume]')
+    await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
+    await page.click('[data-testid=tool-paint]')
+    await page.click('[data-testid=brush-3d]')
+    await page.fill('[data-testid=brush-radius]', '5')
+    await page.press('[data-testid=brush-radius]', 'Tab')
+    const [x, y] = await axialCentre()
+    await page.mouse.click(x + 7, y - 11)
+    await expect.poll(() => page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab')).not.toBe('')
+    const centre = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    const want = withinRadius(scan, centre, 5)
+    console.log(`sphere r=5 mm at LPS (${centre.map((c) => c.toFixed(2)).join(', ')}): ${want.length} voxels within 5 mm`)
+    expect(want.length).toBeGreaterThan(50)
+    expect(await page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual([want.length.toLocaleString('en-US')])
+    expect(await page.textContent('[data-testid=segmentation-select] option')).toBe('edited')
+
+    const out = join(tmp.dir, 'edited.nii.gz')
+    expect(await exportTo(out)).toEqual(want)
+
+    await page.keyboard.press('Control+z')
+    await expect.poll(() => page.locator('[data-testid=label-table] tbody tr').count()).toBe(0)
+    const [bytes, mtime] = [readFileSync(out), statSync(out).mtimeMs]
+    await page.click('[data-testid=export-labels]')
+    await page.click('[data-testid=confirm-keep]') // the existing file is replaced only when confirmed
+    expect([readFileSync(out).equals(bytes), statSync(out).mtimeMs]).toEqual([true, mtime])
+    await page.click('[data-testid=export-labels]')
+    await page.click('[data-testid=confirm-overwrite]')
+    await expect.poll(async () => nonzero((await readVolume(out)).data).length).toBe(0)
+
+    await page.keyboard.press('Control+y')
+    expect(await exportTo(join(tmp.dir, 'redone.nii.gz'))).toEqual(want)
+    await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
+    expect(app.errors).toEqual([])
+  }, 120_000)
+
+  it('two axial discs 8 slices apart, filled between: every slice between holds the label, with an area between the two', async () => {
+    await page.click('[data-testid=brush-2d]')
+    await page.fill('[data-testid=brush-label]', '2')
+    await page.press('[data-testid=brush-label]', 'Tab')
+    const disc = async (radius: string) => {
+      await page.fill('[data-testid=brush-radius]', radius)
+      await page.press('[data-testid=brush-radius]', 'Tab')
+      const [x, y] = await axialCentre()
+      await page.mouse.click(x - 20, y + 15)
+    }
+    await disc('12')
+    const first = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    for (let n = 0; n < 8; n++) await page.keyboard.press('ArrowUp') // the pointer is over the axial view
+    await disc('6')
+    const second = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    await page.selectOption('[data-testid=interpolate-plane]', 'axial')
+    await page.click('[data-testid=interpolate]')
+    await page.waitForSelector('[data-testid=interpolate]:not([disabled])')
+    const out = join(tmp.dir, 'filled.nii.gz')
+    await exportTo(out)
+    const labels = (await readVolume(out)).data
+    const [nx, ny] = scan.size
+    const d = scan.direction
+    /** The k index of a world point: its offset from the origin along index axis k's direction (orthonormal directions). */
+    const slice = (p: number[]) => Math.round(((p[0] - scan.origin[0]) * d[2] + (p[1] - scan.origin[1]) * d[5] + (p[2] - scan.origin[2]) * d[8]) / scan.spacing[2])
+    const [k0, k1] = [slice(first), slice(second)].sort((a, b) => a - b)
+    const areas = Array.from({ length: k1 - k0 + 1 }, (_, n) => Array.from(labels.subarray((k0 + n) * nx * ny, (k0 + n + 1) * nx * ny)).filter((x) => x === 2).length)
+    console.log(`interpolated in the app, axial slices ${k0}..${k1}: areas ${areas.join(', ')} voxels`)
+    expect(k1 - k0).toBe(8)
+    const [big, small] = [Math.max(areas[0], areas[8]), Math.min(areas[0], areas[8])]
+    expect(small).toBeGreaterThan(0)
+    for (const a of areas.slice(1, -1)) {
+      expect(a).toBeGreaterThanOrEqual(small) // inclusive: next to the small disc a slice may equal it
+      expect(a).toBeLessThanOrEqual(big)
+    }
+    expect(app.errors).toEqual([])
+  }, 120_000)
+
+  it('one brush dab with its redraw on the axial view (printed)', async () => {
+    await page.click('[data-testid=brush-2d]')
+    const [x, y] = await axialCentre()
+    const ms = (await page.evaluate(`(async () => {
+      const c = document.querySelector('[data-view=axial] canvas')
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()))
+      const t = []
+      for (let n = 0; n < 5; n++) {
+        const o = { clientX: ${x} + 3 * n, clientY: ${y}, button: 0, bubbles: true, pointerId: 1 }
+        const t0 = performance.now()
+        c.dispatchEvent(new PointerEvent('pointerdown', o))
+        await frame()
+        t.push(performance.now() - t0)
+        c.dispatchEvent(new PointerEvent('pointerup', o))
+      }
+      return t
+    })()`)) as number[]
+    const toolMs = await page.getAttribute('[data-testid=edit-toolbar]', 'data-dab-ms')
+    const renderMs = await page.getAttribute('[data-view=axial]', 'data-render-ms')
+    const size = await page.evaluate(`(() => { const c = document.querySelector('[data-view=axial] canvas'); return c.width + 'x' + c.height })()`)
+    console.log(`brush dab + redraw on the ${size} axial view: ${ms.map((t) => t.toFixed(1)).join(', ')} ms (to the next frame); last dab's tool work ${toolMs} ms, its slice render ${renderMs} ms`)
+    expect(ms.length).toBe(5)
+    expect(app.errors).toEqual([])
+  }, 60_000)
+
+  it('loading spleen_ct_seg onto spleen_ct shows a label layer whose mL is the file voxel count times the voxel volume', async () => {
+    const file = data('ct/spleen_ct_seg.nii.gz')
+    await page.fill('[data-testid=label-file-path]', file)
+    await page.click('[data-testid=load-labels]')
+    await expect.poll(() => page.textContent('[data-testid=segmentation-select] option:checked'), { timeout: 15_000 }).toBe('spleen_ct_seg.nii.gz')
+    const count = nonzero((await readVolume(file)).data).length
+    const ml = (count * scan.spacing[0] * scan.spacing[1] * scan.spacing[2]) / 1000
+    const shown = await page.$$eval('[data-testid=label-ml]', (els) => els.map((e) => Number(e.textContent)))
+    console.log(`loaded spleen_ct_seg: table ${shown.join(', ')} mL; file ${count} voxels x voxel volume = ${ml.toFixed(2)} mL`)
+    expect(shown.reduce((a, x) => a + x, 0)).toBeCloseTo(ml, 2)
+    expect(app.errors).toEqual([])
+  }, 60_000)
+})
