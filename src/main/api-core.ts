@@ -239,7 +239,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const names = Object.fromEntries(loaded.table.map((l) => [l.value, l.name]))
       const runId = randomUUID()
       // The loaded file counts as an input: an export never replaces it.
-      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names })
+      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, warnings: [], timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names })
       const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
       return {
         runId, volumeId, source: { kind: 'file', path: file, name: path.basename(file) }, labels: loaded.table.map((l) => ({ value: l.value, name: l.name, color: l.color })),
@@ -262,7 +262,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const reference = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, source: v.source }
       const names = Object.fromEntries(edit.labels.map((l) => [l.value, l.name]))
       const runId = randomUUID()
-      const result: WorkerResult = { labels, reference, provider: 'edited', notes: [], timingsMs: {} }
+      const result: WorkerResult = { labels, reference, provider: 'edited', notes: [], warnings: [], timingsMs: {} }
       runs.set(runId, { result, inputs: [scan.info.path], bundleDir: base?.bundleDir ?? '', volumeId: edit.volumeId, names })
       const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
       return {
