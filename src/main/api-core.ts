@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
 import { isSegError, SegError } from '../engine/errors'
-import { readVolume } from '../engine/volume/read'
-import { readHeaderInfo } from '../engine/volume/header-info'
+import { expectedBytes, listPath, readScan } from './scan-open'
 import { formatBytes } from '../engine/volume/read-nifti'
 import { orientationOf } from '../engine/volume/orientation'
 import type { Volume, VoxelArray } from '../engine/volume/volume'
@@ -130,14 +129,16 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   return {
     hostInfo: async () => deps.host,
 
-    openVolumes: async (paths) => {
+    openVolumes: async (paths, choices = []) => {
+      if (choices.length > paths.length) throw new SegError('BAD_ARGUMENT', `${choices.length} choices for ${paths.length} path(s); expected at most one choice per path`)
       const out: VolumeInfo[] = []
-      for (const p of paths) {
-        const header = await readHeaderInfo(p) // the reader refuses what has no readable header
-        if (header) checkRoom(header.size[0] * header.size[1] * header.size[2] * header.voxelBytes, `opening ${path.basename(p)}`)
-        const v = await readVolume(p)
+      for (const [i, p] of paths.entries()) {
+        const bytes = await expectedBytes(p) // DICOM: known only once read, checked below
+        if (bytes !== null) checkRoom(bytes, `opening ${path.basename(p)}`)
+        const { volume: v, name } = await readScan(p, choices[i])
+        if (bytes === null) checkRoom(v.data.byteLength, `opening ${name}`)
         const info: VolumeInfo = {
-          id: randomUUID(), path: p, name: path.basename(p),
+          id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
           orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
         }
@@ -147,6 +148,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       }
       return out
     },
+
+    listSeries: (p) => listPath(p),
 
     readVoxels: async (id) => toVoxelBuffer(openVolume(id).volume.data),
 

@@ -10,9 +10,16 @@ import type { ApiMethod } from '../shared/contract'
 const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte')
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
 
+/** A SeriesInstanceUID (digits and dots, at most 64 by the DICOM standard) or a listing number. */
+const SeriesUid = z.string().min(1).max(64).regex(/^[0-9.]+$/, 'expected a SeriesInstanceUID (digits and dots) from listSeries')
+/** A 4D file's volume index; the bound is far above any DWI/fMRI run, the reader checks the real count. */
+const VolumeIndex = z.number().int().min(0).max(100_000)
+const Choice = z.object({ series: SeriesUid.optional(), volume: VolumeIndex.optional() }).strict()
+
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
-  openVolumes: z.tuple([z.array(Path).min(1).max(16)]),
+  openVolumes: z.tuple([z.array(Path).min(1).max(16), z.array(Choice).max(16).optional()]),
+  listSeries: z.tuple([Path]),
   readVoxels: z.tuple([Id]),
   closeVolume: z.tuple([Id]),
   openBundle: z.tuple([Path]),
