@@ -87,7 +87,8 @@ function rangeOf(data: VoxelArray): [number, number] {
 }
 
 export function createApiCore(deps: CoreDeps): ApiCore {
-  const volumes = new Map<string, { info: VolumeInfo; volume: Volume }>()
+  /** `chosen`: the scan is a choice within its path (a series, a 4D volume), so a run gets its voxels, not the path. */
+  const volumes = new Map<string, { info: VolumeInfo; volume: Volume; chosen: boolean }>()
   const runs = new Map<string, RunRecord>()
   let current: WorkerRun | undefined
   let busy = false
@@ -142,7 +143,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
           orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
         }
-        volumes.set(info.id, { info, volume: v })
+        volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })
         deps.addRecent?.(p)
         out.push(info)
       }
@@ -178,7 +179,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
-        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
+        const given = req.volumeIds.map((id) => openVolume(id)).map((v) => (v.chosen ? v.volume : v.info.path))
+        current = deps.runWorker({ bundleDir: req.bundleDir, inputs: given, device: req.device, refinement: req.refinement }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
         const m = bundle.manifest
         const names = Object.fromEntries(m.output.labels.map((l) => [l.value, l.name]))

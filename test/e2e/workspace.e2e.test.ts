@@ -64,7 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; no
   it('a result on one scan stays with it: the other scan shows no overlay, no labels, no export', async () => {
     await page.fill('[data-testid=volume-path]', `${t1};${spine}`)
     await page.click('[data-testid=open-volume]')
-    await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(2)
+    await expect.poll(() => page.locator('[data-testid=volume-panel] li').count(), { timeout: 15_000 }).toBe(2) // the first open starts the readers (over 1 s on a loaded machine)
     await page.fill('[data-testid=bundle-path]', BUNDLE)
     await page.click('[data-testid=open-bundle]')
     await expect.poll(() => text('bundle-name')).toBe(MODEL)

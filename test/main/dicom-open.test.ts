@@ -10,10 +10,12 @@ import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import { openDicom } from '../../src/engine/dicom/open'
 import { readVolume } from '../../src/engine/volume/read'
-import type { PathContents, VolumeInfo, VoxelBuffer } from '../../src/shared/contract'
-import { tempDir } from '../helpers/data'
+import type { PathContents, SegmentSummary, VolumeInfo, VoxelBuffer } from '../../src/shared/contract'
+import { join } from 'node:path'
+import { REPO, tempDir } from '../helpers/data'
 import { HAVE_PLASTIMATCH, PATIENT, SERIES, twoSeriesFolder } from '../helpers/dicom-folder'
 
+const BUNDLE = join(REPO, 'resources/models/demo-tissue')
 const FOUR_D = '/usr/lib/python3/dist-packages/nibabel/tests/data/functional.nii'
 const call = async <T>(core: ApiCore, method: string, ...args: unknown[]): Promise<{ value?: T; code?: string; message?: string }> => {
   const r = await dispatch(core, method, args)
@@ -82,6 +84,16 @@ describe.skipIf(!HAVE_PLASTIMATCH)('a DICOM folder with two series (plastimatch)
       noPhi(JSON.stringify(info))
       await core.closeVolume(info.id)
     }
+  }, 60_000)
+  it('a chosen series segments (demo-tissue): the model gets the series, not the folder path', async () => {
+    const s = listing.series.find((x) => x.seriesDescription === SERIES[1].description)!
+    const [info] = (await call<VolumeInfo[]>(core, 'openVolumes', [folder], [{ series: s.uid }])).value!
+    const run = await call<SegmentSummary>(core, 'segment', { bundleDir: BUNDLE, volumeIds: [info.id], device: 'cpu' })
+    expect(run.message).toBeUndefined()
+    expect(run.value!.stats.length).toBeGreaterThan(0)
+    expect((await call<VoxelBuffer>(core, 'readLabels', run.value!.runId, info.id)).value!.data.byteLength).toBe(64 * 79 * 67)
+    noPhi(JSON.stringify(run.value))
+    await core.closeVolume(info.id)
   }, 60_000)
 })
 
