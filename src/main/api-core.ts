@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, EditedLabels, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
 import { isSegError, SegError } from '../engine/errors'
-import { readVolume } from '../engine/volume/read'
-import { readHeaderInfo } from '../engine/volume/header-info'
+import { expectedBytes, listPath, readScan } from './scan-open'
 import { formatBytes } from '../engine/volume/read-nifti'
 import { orientationOf } from '../engine/volume/orientation'
 import type { Volume, VoxelArray } from '../engine/volume/volume'
@@ -91,7 +90,8 @@ function rangeOf(data: VoxelArray): [number, number] {
 }
 
 export function createApiCore(deps: CoreDeps): ApiCore {
-  const volumes = new Map<string, { info: VolumeInfo; volume: Volume }>()
+  /** `chosen`: the scan is a choice within its path (a series, a 4D volume), so a run gets its voxels, not the path. */
+  const volumes = new Map<string, { info: VolumeInfo; volume: Volume; chosen: boolean }>()
   const runs = new Map<string, RunRecord>()
   let current: WorkerRun | undefined
   let busy = false
@@ -140,23 +140,27 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   return {
     hostInfo: async () => deps.host,
 
-    openVolumes: async (paths) => {
+    openVolumes: async (paths, choices = []) => {
+      if (choices.length > paths.length) throw new SegError('BAD_ARGUMENT', `${choices.length} choices for ${paths.length} path(s); expected at most one choice per path`)
       const out: VolumeInfo[] = []
-      for (const p of paths) {
-        const header = await readHeaderInfo(p) // the reader refuses what has no readable header
-        if (header) checkRoom(header.size[0] * header.size[1] * header.size[2] * header.voxelBytes, `opening ${path.basename(p)}`)
-        const v = await readVolume(p)
+      for (const [i, p] of paths.entries()) {
+        const bytes = await expectedBytes(p) // DICOM: known only once read, checked below
+        if (bytes !== null) checkRoom(bytes, `opening ${path.basename(p)}`)
+        const { volume: v, name } = await readScan(p, choices[i])
+        if (bytes === null) checkRoom(v.data.byteLength, `opening ${name}`)
         const info: VolumeInfo = {
-          id: randomUUID(), path: p, name: path.basename(p),
+          id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
           orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
         }
-        volumes.set(info.id, { info, volume: v })
+        volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })
         deps.addRecent?.(p)
         out.push(info)
       }
       return out
     },
+
+    listSeries: (p) => listPath(p),
 
     readVoxels: async (id) => toVoxelBuffer(openVolume(id).volume.data),
 
@@ -185,7 +189,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         if (cancelRequested) throw new SegError('CANCELLED', 'segmentation cancelled by the user')
         const runId = randomUUID()
         const t0 = Date.now()
-        current = deps.runWorker({ bundleDir: req.bundleDir, inputs, device: req.device, refinement: req.refinement, force: req.force }, (p) => deps.emit({ runId, ...p }))
+        const given = req.volumeIds.map((id) => openVolume(id)).map((v) => (v.chosen ? v.volume : v.info.path))
+        current = deps.runWorker({ bundleDir: req.bundleDir, inputs: given, device: req.device, refinement: req.refinement, force: req.force }, (p) => deps.emit({ runId, ...p }))
         const result = await current.result
         const m = bundle.manifest
         const names = Object.fromEntries(m.output.labels.map((l) => [l.value, l.name]))

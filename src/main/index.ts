@@ -48,7 +48,16 @@ function buildMenu(win: BrowserWindow): void {
             label: 'Open Volume(s)…',
             accelerator: 'CmdOrCtrl+O',
             click: async () => {
-              const r = await dialog.showOpenDialog(win, { properties: ['openFile', 'multiSelections'], filters: [{ name: 'Volumes', extensions: ['nii', 'gz', 'nrrd', 'nhdr', 'mha', 'mhd'] }] })
+              const r = await dialog.showOpenDialog(win, { properties: ['openFile', 'multiSelections'], filters: [{ name: 'Volumes', extensions: ['nii', 'gz', 'nrrd', 'nhdr', 'mha', 'mhd', 'mgz', 'mgh', 'hdr', 'img', 'dcm'] }, { name: 'All files (DICOM)', extensions: ['*'] }] })
+              if (!r.canceled) send('open-volumes', r.filePaths)
+            }
+          },
+          {
+            // Windows and Linux dialogs pick files or folders, not both: a DICOM folder has its own item.
+            label: 'Open DICOM Folder…',
+            accelerator: 'CmdOrCtrl+Shift+O',
+            click: async () => {
+              const r = await dialog.showOpenDialog(win, { properties: ['openDirectory'] })
               if (!r.canceled) send('open-volumes', r.filePaths)
             }
           },

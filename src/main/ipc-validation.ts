@@ -17,9 +17,16 @@ const Label = z
 /** An edited label map as run-length changes against a base (contract EditedLabels). */
 const EditedLabels = z.object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
 
+/** A SeriesInstanceUID (digits and dots, at most 64 by the DICOM standard) or a listing number. */
+const SeriesUid = z.string().min(1).max(64).regex(/^[0-9.]+$/, 'expected a SeriesInstanceUID (digits and dots) from listSeries')
+/** A 4D file's volume index; the bound is far above any DWI/fMRI run, the reader checks the real count. */
+const VolumeIndex = z.number().int().min(0).max(100_000)
+const Choice = z.object({ series: SeriesUid.optional(), volume: VolumeIndex.optional() }).strict()
+
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
-  openVolumes: z.tuple([z.array(Path).min(1).max(16)]),
+  openVolumes: z.tuple([z.array(Path).min(1).max(16), z.array(Choice).max(16).optional()]),
+  listSeries: z.tuple([Path]),
   readVoxels: z.tuple([Id]),
   closeVolume: z.tuple([Id]),
   openBundle: z.tuple([Path]),

@@ -184,6 +184,49 @@ export interface ApiError {
   message: string
 }
 
+/**
+ * One series of a DICOM folder, as the series picker lists it. Patient name and ID are for the
+ * person choosing (shown in the UI only): the core never puts them in a message, note or log.
+ */
+export interface SeriesInfo {
+  /** SeriesInstanceUID: what openVolumes' `series` choice names. */
+  uid: string
+  /** 1-based position in the listing (the CLI's --series N). */
+  number: number
+  /** 'image', or the kind of a non-image object (SEG, SR, PR, RTSTRUCT, …), listed but not openable. */
+  kind: string
+  modality: string
+  patientName: string
+  patientId: string
+  studyDescription: string
+  seriesDescription: string
+  /** StudyDate or SeriesDate as stored (YYYYMMDD), '' when absent. */
+  date: string
+  /** Files and frames in the series. */
+  images: number
+  frames: number
+  /** Columns × rows × frames (for an image series). */
+  dimensions: [number, number, number]
+}
+
+/** What a path holds, before opening it: the series of a DICOM folder or file, or the volumes of a file. */
+export interface PathContents {
+  /** True for a DICOM folder, DICOMDIR or DICOM file: open one of `series` (its uid as the choice). */
+  dicom: boolean
+  /** In listing order (the CLI's numbering); empty unless `dicom`. */
+  series: SeriesInfo[]
+  /** What the folder scan skipped, one line without PHI ('' = nothing). */
+  skipped: string
+  /** 3D volumes in a volume file (4D files: more than 1, open one with `volume`); 1 for DICOM. */
+  volumes: number
+}
+
+/** Which part of a path to open: a DICOM series (by SeriesInstanceUID) and/or a volume (0-based) of a 4D file. */
+export interface OpenChoice {
+  series?: string
+  volume?: number
+}
+
 /** Facts about the host that the UI adapts to (no file dialogs in a plain browser). */
 export interface HostInfo {
   kind: 'electron' | 'browser'
@@ -193,7 +236,13 @@ export interface HostInfo {
 
 export interface SegTransferApi {
   hostInfo(): Promise<HostInfo>
-  openVolumes(paths: string[]): Promise<VolumeInfo[]>
+  /**
+   * Opens scans; `choices[i]` (optional) says which series of a DICOM folder or which volume of a 4D
+   * file paths[i] means. A folder with several image series, or a 4D file, is refused without one.
+   */
+  openVolumes(paths: string[], choices?: OpenChoice[]): Promise<VolumeInfo[]>
+  /** What `path` holds (DICOM series, or the volume count of a file), so the UI can offer a choice. */
+  listSeries(path: string): Promise<PathContents>
   /** The voxels of an open volume (for display); large, so sent as a binary buffer. */
   readVoxels(volumeId: string): Promise<VoxelBuffer>
   /** Frees an open volume's voxels in the app; its id is unknown afterwards (closing it again is harmless). */
@@ -244,6 +293,7 @@ export const BINARY_METHODS: readonly ApiMethod[] = ['readVoxels', 'readLabels']
 export const CHANNELS = {
   hostInfo: 'segtransfer:host-info',
   openVolumes: 'segtransfer:open-volumes',
+  listSeries: 'segtransfer:list-series',
   readVoxels: 'segtransfer:read-voxels',
   closeVolume: 'segtransfer:close-volume',
   openBundle: 'segtransfer:open-bundle',

@@ -17,7 +17,8 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
   }
   return {
     hostInfo: () => call(CHANNELS.hostInfo),
-    openVolumes: (paths) => call(CHANNELS.openVolumes, paths),
+    openVolumes: (paths, choices) => call(CHANNELS.openVolumes, paths, ...(choices ? [choices] : [])),
+    listSeries: (p) => call(CHANNELS.listSeries, p),
     readVoxels: (id) => call(CHANNELS.readVoxels, id),
     closeVolume: (id) => call(CHANNELS.closeVolume, id),
     openBundle: (dir) => call(CHANNELS.openBundle, dir),

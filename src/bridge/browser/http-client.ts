@@ -37,7 +37,8 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
 
   return {
     hostInfo: () => call('hostInfo'),
-    openVolumes: (paths) => call('openVolumes', paths),
+    openVolumes: (paths, choices) => call('openVolumes', paths, ...(choices ? [choices] : [])),
+    listSeries: (p) => call('listSeries', p),
     readVoxels: (id) => call('readVoxels', id),
     closeVolume: (id) => call('closeVolume', id),
     openBundle: (dir) => call('openBundle', dir),

@@ -7,10 +7,12 @@ import { parentPort } from 'node:worker_threads'
 import { loadBundle } from '../bundle/bundle'
 import { segment, type Device } from '../pipeline/segment'
 import { isSegError } from '../errors'
+import type { Volume } from '../volume/volume'
 
 export interface WorkerRequest {
   bundleDir: string
-  inputs: string[]
+  /** Files to read, or volumes already read (a DICOM series, one volume of a 4D file: a path alone does not name them). */
+  inputs: (string | Volume)[]
   device: Device
   /** false: skip the bundle's output.refinement. */
   refinement?: boolean

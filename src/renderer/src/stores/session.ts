@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, OpenChoice, PathContents, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import { api, codeOf, messageOf, typedVoxels } from '../api'
 import type { Voxels } from '../render/slice'
 import { captionOf, compatibleScans } from '../workspace/document'
@@ -28,6 +28,16 @@ export interface PendingReplace {
   kind: ExportKind
   path: string
 }
+
+/** A path that holds several scans (a DICOM folder's series, a 4D file's volumes), waiting for the user's choice. */
+export interface PendingPick {
+  path: string
+  contents: PathContents
+}
+
+/** Whether opening `contents` needs the user to choose: several DICOM series (or a non-image one), or a 4D file. */
+export const needsChoice = (c: PathContents): boolean =>
+  c.dicom ? !(c.series.length === 1 && c.series[0].kind === 'image') : c.volumes > 1
 
 /**
  * The workspace (scans, each with its segmentations; see ScanDocument), the model bundle, the run in
@@ -58,7 +68,9 @@ export const useSessionStore = defineStore('session', {
     lastExport: '',
     confirmReplace: undefined as PendingReplace | undefined,
     /** A run refused because the scan grossly mismatches the model (MODEL_UNFIT): what was found, awaiting "run anyway?". */
-    confirmRun: undefined as { message: string } | undefined
+    confirmRun: undefined as { message: string } | undefined,
+    /** Shown by SeriesPicker: the series or volume the user is asked to choose. */
+    pick: undefined as PendingPick | undefined
   }),
   getters: {
     volumes: (s): VolumeInfo[] => s.scans.map((d) => d.volume),
@@ -102,14 +114,29 @@ export const useSessionStore = defineStore('session', {
     async init(): Promise<void> {
       this.host = await this.guard('connecting', () => api.hostInfo())
     },
-    async openVolumes(paths: string[]): Promise<void> {
+    /** Opens scans; one path that holds several (DICOM series, 4D volumes) opens the picker instead. */
+    async openVolumes(paths: string[], choices?: OpenChoice[]): Promise<void> {
+      if (!choices && paths.length === 1) {
+        const contents = await this.guard('reading', () => api.listSeries(paths[0]))
+        if (!contents) return
+        if (needsChoice(contents)) {
+          this.pick = { path: paths[0], contents }
+          return
+        }
+      }
       await this.guard('opening volume', async () => {
-        const infos = await api.openVolumes(paths)
+        const infos = await api.openVolumes(paths, choices)
         for (const info of infos) voxelCache.set(info.id, typedVoxels(await api.readVoxels(info.id)))
         this.scans.push(...infos.map((volume) => ({ volume, segmentations: [], shownRunId: '' })))
         this.activeId = infos[0].id
         this.voxelsVersion++
       })
+    },
+    /** The picker's answer: open that series or volume, or (undefined) nothing. */
+    async choose(choice: OpenChoice | undefined): Promise<void> {
+      const pending = this.pick
+      this.pick = undefined
+      if (pending && choice) await this.openVolumes([pending.path], [choice])
     },
     async openBundle(dir: string): Promise<void> {
       const b = await this.guard('opening model', () => api.openBundle(dir))
