@@ -78,7 +78,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (threads !== undefined) boundedInt('--threads', threads, 'threads')
   const volume = parseVolumeFlag(values.volume)
 
-  const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
+  let rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
   checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference
   const bundle = await loadBundle(values.model)
   const resolved = await resolveInputs(values.input, values.series, values.out)
@@ -97,6 +97,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     force: values.force,
     onProgress: (p) => bar?.update(p.fraction, p.message)
   })
+  rules = { ...rules, inputs: [...values.input, ...result.inputFiles] } // the files actually read
   const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
   const stats = labelStatistics(result.labels, names)
   const out = values.out
