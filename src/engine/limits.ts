@@ -41,6 +41,8 @@ export const LIMITS = {
   nameChars: 255,
   /** Bytes of a manifest.json (real ones are a few kB; provenance grows with each operation). */
   manifestBytes: 4 * 1024 * 1024,
+  /** Bytes of an .onnx model file (protobuf cannot hold a graph over 2 GB). */
+  modelBytes: 2 * 1024 ** 3,
   /** Seeds are unsigned 32-bit. */
   seed: 2 ** 32 - 1
 } as const
