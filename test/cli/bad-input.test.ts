@@ -140,6 +140,15 @@ describe('special and system files as models, labels and bundles: one line, neve
   })
 })
 
+describe('--volume with a negative number is our one line, not the argument parser\'s', () => {
+  it('segment --volume -0 and info --volume -1 ("argument is ambiguous" before)', async () => {
+    const seg = await cli('segment', '--model', bundle1, '--input', data('spine/t2.nii.gz'), '--out', join(tmp.dir, 'neg.nii.gz'), '--volume', '-0', '--quiet')
+    expect([seg.code, seg.err.trim()]).toEqual([2, 'error: --volume -0 is not a volume number; expected an integer from 0 (the first volume)'])
+    const info = await cli('info', data('spine/t2.nii.gz'), '--volume', '-1')
+    expect([info.code, info.err.trim()]).toEqual([2, 'error: --volume -1 is not a volume number; expected an integer from 0 (the first volume)'])
+  })
+})
+
 describe('import-model refuses a bad option value with one line and no bundle', () => {
   it('an unknown --resampling', async () => {
     const out = join(tmp.dir, 'bad-resampling')

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { SegError } from '../../engine/errors'
 import { boundedInt } from '../../engine/limits'
-import { VOLUME_FLAG_HELP, parseVolumeFlag } from '../volume-flag'
+import { VOLUME_FLAG_HELP, joinVolumeValue, parseVolumeFlag } from '../volume-flag'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
@@ -52,7 +52,7 @@ async function writeAllOrNothing(outputs: PendingOutput[], rules: OutputRules): 
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: joinVolumeValue(argv),
     options: {
       model: { type: 'string' },
       input: { type: 'string', multiple: true },
