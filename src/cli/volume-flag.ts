@@ -13,3 +13,20 @@ export function parseVolumeFlag(value: string | undefined): number | undefined {
   if (!/^\d{1,9}$/.test(value)) throw new SegError('BAD_ARGUMENT', `--volume ${value} is not a volume number; expected an integer from 0 (the first volume)`)
   return Number(value)
 }
+
+/**
+ * `argv` with `--volume <value>` joined into `--volume=<value>` when the value starts with a dash
+ * (`-0`, `-1`): Node's parseArgs would refuse it as "argument is ambiguous"; joined, it reaches
+ * `parseVolumeFlag`, which explains what a volume number is.
+ */
+export function joinVolumeValue(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1]
+    if (argv[i] === '--volume' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--volume=${next}`)
+      i++
+    } else out.push(argv[i])
+  }
+  return out
+}

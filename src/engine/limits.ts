@@ -23,6 +23,12 @@ export const LIMITS = {
   batchSize: 256,
   /** Gaussian blending σ as a fraction of the patch. */
   sigmaScale: 10,
+  /** Smallest σ fraction: below it a 2-voxel window's weights underflow float32 (1e-300 gave NaN). */
+  minSigmaScale: 0.05,
+  /** Sliding-window overlap fraction (0.9999999 made the step 1 voxel: millions of windows). */
+  overlap: 0.95,
+  /** Windows of one sliding-window run (a 512³ volume, patch 64, overlap 0.9 is 175,616). */
+  windows: 200_000,
   /** Classes of one output (labels of a segmentation, classes of a classifier, head classes). */
   classes: 1024,
   /** Input channels of a model. */
@@ -41,6 +47,8 @@ export const LIMITS = {
   nameChars: 255,
   /** Bytes of a manifest.json (real ones are a few kB; provenance grows with each operation). */
   manifestBytes: 4 * 1024 * 1024,
+  /** Bytes of an .onnx model file (protobuf cannot hold a graph over 2 GB). */
+  modelBytes: 2 * 1024 ** 3,
   /** Seeds are unsigned 32-bit. */
   seed: 2 ** 32 - 1
 } as const

@@ -135,7 +135,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     return applyEditRuns(scan.volume.data.length, edit.runs, base?.result.labels.data)
   }
   /** Every file open in the workspace: never written over, even with overwrite. */
-  const openPaths = () => [...volumes.values()].map((v) => v.info.path)
+  /** Every file the open volumes were read from (a DICOM series' slices, an .hdr/.img pair...). */
+  const openPaths = () => [...volumes.values()].flatMap((v) => [v.info.path, ...(v.volume.source?.files ?? [])])
 
   return {
     hostInfo: async () => deps.host,

@@ -29,6 +29,12 @@ describe('manifest validation', () => {
     expect(m.inference).toEqual({ mode: 'sliding-window', patchSize: [64, 64, 64], overlap: 0.5, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 })
     expect(m.output.largestComponent).toBe(false)
   })
+  it('bounds the sliding-window work: overlap at most 0.95 (0.9999999 meant a 1-voxel step) and sigmaScale at least 0.05 (1e-300 gave NaN weights)', () => {
+    const sw = (extra: object) => testManifest({ inference: { mode: 'sliding-window', patchSize: [8, 8, 8], ...extra } })
+    expect(errorOf(() => parseManifest(sw({ overlap: 0.9999999 }))).message).toMatch(/inference\.overlap: at most 0\.95 \(LIMITS\.overlap\)/)
+    expect(errorOf(() => parseManifest(sw({ sigmaScale: 1e-300 }))).message).toMatch(/inference\.sigmaScale: at least 0\.05 \(LIMITS\.minSigmaScale\)/)
+    expect(parseManifest(sw({ overlap: 0.95, sigmaScale: 0.05 })).inference).toMatchObject({ overlap: 0.95, sigmaScale: 0.05 })
+  })
   it('names the first invalid field', () => {
     const e = errorOf(() => parseManifest({ ...testManifest({}), channels: [] }, 'x/manifest.json'))
     expect(e.code).toBe('BAD_MANIFEST')

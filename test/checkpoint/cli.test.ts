@@ -1,5 +1,6 @@
 /** The `transfer` and `summary` commands end to end (argument parsing, bundle writing, report lines). */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -43,6 +44,18 @@ describe('segtransfer transfer / summary', () => {
     expect(b.manifest.architecture).toMatchObject({ kind: 'resunet' })
     writeFileSync(desc, JSON.stringify({ provenance: [] }))
     await expect(transferCmd(['--from', SOURCE, '--to', 'resunet', '--classes', '8', '--in-channels', '4', '--describe', desc, '--out', join(dir, 'nope')], c.io)).rejects.toThrow(/sets provenance; expected only name/)
+  })
+
+  it('--describe naming a FIFO is refused (it hung), and a link to /etc/passwd is refused without quoting it', async () => {
+    const c = capture()
+    const args = (desc: string, out: string) => ['--from', SOURCE, '--to', 'resunet', '--classes', '8', '--in-channels', '4', '--describe', desc, '--out', join(dir, out)]
+    const fifo = join(dir, 'fifo.json')
+    execFileSync('mkfifo', [fifo])
+    await expect(transferCmd(args(fifo, 'f'), c.io)).rejects.toThrow(`${fifo} is a named pipe (FIFO); expected a JSON description`)
+    const link = join(dir, 'passwd.json')
+    symlinkSync('/etc/passwd', link)
+    const e = await transferCmd(args(link, 'p'), c.io).catch((err: Error) => err)
+    expect((e as Error).message).toMatch(/^--describe .*passwd\.json is not valid JSON \(syntax error at line 1, column \d+\); expected a JSON description$/)
   })
 
   it("summary of that bundle marks the bundle's frozen stages non-trainable", async () => {

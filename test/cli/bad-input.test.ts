@@ -3,7 +3,8 @@
  * was wrong and what was expected, and no output file. Never a crash or a partial file.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { data, tempDir } from '../helpers/data'
 import { conv3Bundle, conv3Model, testManifest } from '../helpers/models'
@@ -109,6 +110,42 @@ describe('segment refuses bad input with one line and no output', () => {
     const r = await cli('segment', '--modle', bundle1)
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/^error: .*--modle/)
+  })
+})
+
+describe('special and system files as models, labels and bundles: one line, never a hang, never their contents', () => {
+  it('import-model of /dev/zero, --labels a FIFO, --labels a link to /etc/passwd', async () => {
+    const fifo = join(tmp.dir, 'labels-fifo.json')
+    execFileSync('mkfifo', [fifo])
+    const passwd = join(tmp.dir, 'labels-passwd.json')
+    symlinkSync('/etc/passwd', passwd)
+    const model = join(bundle1, 'model.onnx')
+    const cases: [string[], string][] = [
+      [['/dev/zero', '--labels', data('meshnet-gwm/labels.json')], 'error: /dev/zero is a character device; expected an .onnx file'],
+      [[model, '--labels', fifo], `error: ${fifo} is a named pipe (FIFO); expected a labels JSON file`],
+      [[model, '--labels', passwd], `error: labels file ${passwd} is not valid JSON (syntax error at line 1, column 1); expected a labels JSON file`]
+    ]
+    for (const [args, line] of cases) {
+      const r = await cli('import-model', ...args, '--out', join(tmp.dir, 'special-out'))
+      expect([r.code, r.err.trim()]).toEqual([2, line])
+    }
+  })
+
+  it('a bundle whose model.onnx is a FIFO is refused before segmenting (it hung)', async () => {
+    const b = join(tmp.dir, 'fifo-bundle')
+    mkdirSync(b)
+    copyFileSync(join(bundle1, 'manifest.json'), join(b, 'manifest.json'))
+    execFileSync('mkfifo', [join(b, 'model.onnx')])
+    await expectRefused({ model: b, inputs: [data('spine/t2.nii.gz')] }, /model\.onnx is a named pipe \(FIFO\); expected an \.onnx model file$/)
+  })
+})
+
+describe('--volume with a negative number is our one line, not the argument parser\'s', () => {
+  it('segment --volume -0 and info --volume -1 ("argument is ambiguous" before)', async () => {
+    const seg = await cli('segment', '--model', bundle1, '--input', data('spine/t2.nii.gz'), '--out', join(tmp.dir, 'neg.nii.gz'), '--volume', '-0', '--quiet')
+    expect([seg.code, seg.err.trim()]).toEqual([2, 'error: --volume -0 is not a volume number; expected an integer from 0 (the first volume)'])
+    const info = await cli('info', data('spine/t2.nii.gz'), '--volume', '-1')
+    expect([info.code, info.err.trim()]).toEqual([2, 'error: --volume -1 is not a volume number; expected an integer from 0 (the first volume)'])
   })
 })
 

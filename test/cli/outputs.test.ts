@@ -67,6 +67,19 @@ describe('segment never overwrites without --overwrite', () => {
   })
 })
 
+describe('segment never replaces a file it read, whatever path named it', () => {
+  it('a detached NRRD header\'s data file is an input: --out onto it with --overwrite is refused and the file kept', async () => {
+    const dir = freshDir()
+    const voxels = Buffer.alloc(24 * 24 * 12, 7)
+    writeFileSync(join(dir, 'vox.nii'), voxels)
+    writeFileSync(join(dir, 'det.nhdr'), 'NRRD0004\ntype: uint8\ndimension: 3\nsizes: 24 24 12\nencoding: raw\nspace: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\ndata file: vox.nii\n\n')
+    const r = await cli('segment', '--model', bundle, '--input', join(dir, 'det.nhdr'), '--quiet', '--device', 'cpu', '--out', join(dir, 'vox.nii'), '--overwrite')
+    expect(r.code, r.err).toBe(2)
+    expect(oneLine(r.err)).toBe(`error: ${join(dir, 'vox.nii')} is an input file; expected a different output path (inputs are never overwritten)`)
+    expect(readFileSync(join(dir, 'vox.nii')).equals(voxels)).toBe(true)
+  })
+})
+
 describe('segment: a folder or file in the way is one line, before anything is written', () => {
   it('--out is an existing folder', async () => {
     const dir = freshDir()

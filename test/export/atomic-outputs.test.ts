@@ -64,3 +64,18 @@ describe('bundle folders are never written into', () => {
     expect(() => checkFolderOutput(join(bundle, 'inner'), { overwrite: true })).toThrow(/never written into/)
   })
 })
+
+describe('checkOutputPath protects what is inside an input folder', () => {
+  it('an output inside a folder given as input (a DICOM series folder) is refused, even with overwrite', () => {
+    const dir = freshSubdir(tmp.dir)
+    writeFileSync(join(dir, 'IM1.dcm'), 'slice')
+    let e: unknown
+    try {
+      checkOutputPath(join(dir, 'IM1.dcm'), { inputs: [dir], overwrite: true })
+    } catch (err) {
+      e = err
+    }
+    expect(e).toMatchObject({ code: 'OUTPUT_CONFLICT', message: `${join(dir, 'IM1.dcm')} is inside the input folder ${dir}; expected an output path outside it (inputs are never overwritten)` })
+    expect(readFileSync(join(dir, 'IM1.dcm'), 'utf8')).toBe('slice')
+  })
+})

@@ -35,6 +35,16 @@ describe('exportRun never overwrites without being asked', () => {
     expect(readFileSync(out).length).toBeGreaterThan(4)
   })
 
+  it('a file an open volume was read from (a detached NRRD header\'s data file) is an input, even with overwrite: true', async () => {
+    const voxels = Buffer.alloc(24 * 24 * 12, 7)
+    writeFileSync(join(tmp.dir, 'vox.nii'), voxels)
+    writeFileSync(join(tmp.dir, 'det.nhdr'), 'NRRD0004\ntype: uint8\ndimension: 3\nsizes: 24 24 12\nencoding: raw\nspace: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\ndata file: vox.nii\n\n')
+    await core.openVolumes([join(tmp.dir, 'det.nhdr')])
+    const r = await dispatch(core, 'exportRun', [runId, 'labels', join(tmp.dir, 'vox.nii'), { overwrite: true }])
+    expect(r).toMatchObject({ ok: false, error: { code: 'OUTPUT_CONFLICT', message: expect.stringContaining('is an input file') } })
+    expect(readFileSync(join(tmp.dir, 'vox.nii')).equals(voxels)).toBe(true)
+  })
+
   it('the run\'s model bundle is never written into, even with overwrite: true', async () => {
     const r = await dispatch(core, 'exportRun', [runId, 'statistics', join(bundleDir, 'manifest.json'), { overwrite: true }])
     expect(r).toMatchObject({ ok: false, error: { code: 'OUTPUT_CONFLICT', message: expect.stringContaining('never written into') } })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SegError } from '../../src/engine/errors'
 import {
+  checkWindowCount,
   gaussianImportanceMap,
   slidingWindowInference,
   windowStarts,
@@ -90,6 +91,22 @@ describe('gaussianImportanceMap', () => {
   })
   it('rejects a non-positive sigmaScale', () => {
     expect(() => gaussianImportanceMap([4, 4, 4], 0)).toThrow(SegError)
+  })
+})
+
+describe('checkWindowCount', () => {
+  it('refuses more than LIMITS.windows windows in one line naming the count, before any window runs', async () => {
+    const counts = [256, 256, 128].map((s) => windowStarts(s, 64, 0.95).length) // step 3: 65 x 65 x 23
+    expect(checkWindowCount(counts)).toBe(97175) // within the limit
+    const big = [700, 700, 700].map((s) => windowStarts(s, 64, 0.95).length)
+    expect(() => checkWindowCount(big)).toThrow('the sliding window needs 9663597 windows (213x213x213); expected at most 200000 (LIMITS.windows) (a lower inference.overlap or a larger patch)')
+    let calls = 0
+    const run = slidingWindowInference({
+      input: new Float32Array(700 * 700 * 70), channels: 1, spatial: [700, 700, 70], patchSize: [4, 4, 4], overlap: 0.5, batchSize: 1,
+      blend: 'constant', sigmaScale: 0.125, outChannels: 1, predict: async (x) => (calls++, x)
+    })
+    await expect(run).rejects.toMatchObject({ code: 'TOO_LARGE' })
+    expect(calls).toBe(0)
   })
 })
 

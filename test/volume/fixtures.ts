@@ -94,3 +94,18 @@ export async function refusal(p: Promise<unknown>): Promise<SegError> {
   }
   throw new Error('expected a SegError')
 }
+
+/**
+ * Two hostile gzip files of `raw` whose size trailer is right: `corrupt` has compressed bytes
+ * XORed mid-stream, `lying` holds only the first half of `raw` but ends with the whole file's
+ * trailer (CRC-32 and length). Only inflating the whole stream tells either from the real file.
+ */
+export function gzipsWithTrueTrailer(raw: Uint8Array): { corrupt: Buffer; lying: Buffer } {
+  const whole = gzipSync(raw)
+  const corrupt = Buffer.from(whole)
+  const mid = corrupt.length >> 1
+  for (let i = mid; i < mid + 16; i++) corrupt[i] ^= 0x5a
+  const half = gzipSync(raw.subarray(0, raw.length >> 1))
+  const lying = Buffer.concat([half.subarray(0, half.length - 8), whole.subarray(whole.length - 8)])
+  return { corrupt, lying }
+}

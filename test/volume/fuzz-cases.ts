@@ -104,6 +104,18 @@ function setField(v: DataView, [offset, type]: Field, r: () => number, le: boole
 
 const TOKENS = ['nan', 'inf', '-inf', '1e308', '-1e308', '-1', '0', '1', '99999999999', '1e-300', '3.4e10', '', 'abc', '2147483648', '65536', '-0']
 
+/**
+ * One gzip file in four with a compressed byte XORed between header and trailer (the trailer kept):
+ * a stream only full inflation with its CRC can tell from the real one. Its own `r` (one per case),
+ * so the header mutations of a given seed stay what they were.
+ */
+export function corruptGzipStream(gz: Uint8Array, r: () => number): Uint8Array {
+  if (r() >= 0.25 || gz.length < 20) return gz
+  const out = new Uint8Array(gz)
+  out[10 + int(r, out.length - 18)] ^= 1 + int(r, 255)
+  return out
+}
+
 /** A mutated copy of a seed and a note of what was done. */
 export function mutate(seed: FuzzSeed, r: () => number): { bytes: Uint8Array; how: string } {
   const bytes = new Uint8Array(seed.bytes)
@@ -214,7 +226,7 @@ export async function runFuzz(o: { seeds: FuzzSeed[]; count: number; seed: numbe
     const gz = seed.kind !== 'text' && r() < 0.3
     const file = `fuzz-${String(k).padStart(5, '0')}${seed.ext}${gz ? '.gz' : ''}`
     const path = join(o.workDir, file)
-    writeFileSync(path, gz ? gzipSync(bytes, { level: 1 }) : bytes)
+    writeFileSync(path, gz ? corruptGzipStream(gzipSync(bytes, { level: 1 }), rng(o.seed ^ (k + 1))) : bytes)
     const result = await readVolume(path, { deadlineMs: o.deadlineMs }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
     rmSync(path, { force: true })
     const { verdict, detail } = judge(file, result)

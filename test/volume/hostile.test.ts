@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import { readImageNode, writeImageNode } from '@itk-wasm/image-io'
 import { readVolume } from '../../src/engine/volume/read'
-import { data, refusal, tempDir } from './fixtures'
+import { data, gzipsWithTrueTrailer, refusal, tempDir } from './fixtures'
 import { readUnderDeadline } from './read-under-deadline'
 
 const tmp = tempDir()
@@ -55,6 +55,18 @@ describe('readVolume never hangs on hostile input', () => {
     symlinkSync('/dev/zero', zero)
     const e = await refusal(readVolume(zero))
     expect([e.code, e.message]).toEqual(['BAD_ARGUMENT', `${zero} is a character device; expected an image file`])
+  })
+})
+
+describe('readVolume inflates a whole .nii.gz, not trusting its size trailer', () => {
+  it('a stream corrupted mid-way and a half stream behind the real trailer are refused as CORRUPT_FILE in one line', async () => {
+    const { corrupt, lying } = gzipsWithTrueTrailer(gunzipSync(readFileSync(data('geometry/t1_RAS.nii.gz'))))
+    for (const [name, bytes] of [['xored.nii.gz', corrupt], ['lying.nii.gz', lying]] as const) {
+      writeFileSync(join(tmp.dir, name), bytes)
+      const e = await refusal(readVolume(join(tmp.dir, name)))
+      expect(e.code).toBe('CORRUPT_FILE')
+      expect(e.message).toMatch(new RegExp(`^${name} is truncated or corrupt: its gzip stream (has invalid data or a wrong checksum|ends early) after [0-9.]+ kB of the [0-9.]+ kB its header describes; expected a complete file$`))
+    }
   })
 })
 

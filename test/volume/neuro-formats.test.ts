@@ -15,7 +15,7 @@ import { gridAffine, flipRasLps, maxColumnCosine } from '../../src/engine/volume
 import { normalize } from '../../src/engine/volume/intensity'
 import type { Volume } from '../../src/engine/volume/volume'
 import { DATA, REPO, data, tempDir } from '../helpers/data'
-import { refusal } from './fixtures'
+import { gzipsWithTrueTrailer, refusal } from './fixtures'
 import { cli } from '../cli/run-cli'
 
 const PYTHON = '/usr/bin/python3'
@@ -131,6 +131,17 @@ describe.skipIf(!haveNibabel)('nibabel test files and scans made by nibabel', ()
     const e = await refusal(readVolume(file('made_flair_nan_all.nii.gz')))
     expect(e.code).toBe('NON_FINITE_VOXELS')
     expect(e.message).toBe(`made_flair_nan_all.nii.gz has ${answers['made_flair_nan_all.nii.gz'].lastVolume!.nonFinite} NaN/Inf voxels (61.5 % of 2777600); expected at most 50 % without data`)
+  })
+
+  it('a .mgz corrupted mid-stream or cut short behind its real size trailer is refused (itk-wasm decoded made-up voxels)', async () => {
+    // header + voxels only (11110684 bytes, as the truncation test below states): nibabel's footer
+    // after the voxels would make the size trailer disagree and hide the trailer-trusting bug
+    const { corrupt, lying } = gzipsWithTrueTrailer(gunzipSync(readFileSync(file('made_flair.mgz'))).subarray(0, 11110684))
+    for (const [name, bytes] of [['xored.mgz', corrupt], ['lying.mgz', lying]] as const) {
+      writeFileSync(file(name), bytes)
+      const e = await refusal(readVolume(file(name)))
+      expect([e.code, e.message.startsWith(`${name} is truncated or corrupt: its gzip stream `)]).toEqual(['CORRUPT_FILE', true])
+    }
   })
 
   it('a truncated .mgz, text named .mgz, an MGH header claiming 10^10 voxels, an .hdr without .img and a short .img are refused in one line', async () => {

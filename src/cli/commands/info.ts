@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs'
 import { SegError, isSegError } from '../../engine/errors'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { readVolume } from '../../engine/volume/read'
-import { parseVolumeFlag } from '../volume-flag'
+import { joinVolumeValue, parseVolumeFlag } from '../volume-flag'
 import { orientationOf } from '../../engine/volume/orientation'
 import type { CommandIO } from '../io'
 import { isDicomListing, listDicom } from '../dicom-input'
@@ -16,7 +16,7 @@ export const usage = `segtransfer info <volume|bundle|DICOM folder> [--json] [--
 const fmt = (xs: ArrayLike<number>, d = 4) => Array.from(xs, (x) => Number(x.toFixed(d))).join(' × ')
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, 'show-phi': { type: 'boolean', default: false }, volume: { type: 'string' } }, allowPositionals: true, strict: true })
+  const { values, positionals } = parseArgs({ args: joinVolumeValue(argv), options: { json: { type: 'boolean', default: false }, 'show-phi': { type: 'boolean', default: false }, volume: { type: 'string' } }, allowPositionals: true, strict: true })
   if (positionals.length !== 1) throw new SegError('BAD_ARGUMENT', 'info takes exactly one path: a volume file or a bundle folder')
   const target = positionals[0]
   if (await isDicomListing(target)) return listDicom(target, values.json!, values['show-phi']!, io)

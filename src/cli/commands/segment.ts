@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { SegError } from '../../engine/errors'
 import { boundedInt } from '../../engine/limits'
-import { VOLUME_FLAG_HELP, parseVolumeFlag } from '../volume-flag'
+import { VOLUME_FLAG_HELP, joinVolumeValue, parseVolumeFlag } from '../volume-flag'
 import { loadBundle } from '../../engine/bundle/bundle'
 import { segment, type Device } from '../../engine/pipeline/segment'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
@@ -52,7 +52,7 @@ async function writeAllOrNothing(outputs: PendingOutput[], rules: OutputRules): 
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: joinVolumeValue(argv),
     options: {
       model: { type: 'string' },
       input: { type: 'string', multiple: true },
@@ -78,7 +78,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (threads !== undefined) boundedInt('--threads', threads, 'threads')
   const volume = parseVolumeFlag(values.volume)
 
-  const rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
+  let rules: OutputRules = { inputs: values.input, overwrite: values.overwrite, protectedDirs: [values.model] }
   checkOutputs(values.out, values.stats, rules) // before the run, not after a minute of inference
   const bundle = await loadBundle(values.model)
   const resolved = await resolveInputs(values.input, values.series, values.out)
@@ -97,6 +97,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     force: values.force,
     onProgress: (p) => bar?.update(p.fraction, p.message)
   })
+  rules = { ...rules, inputs: [...values.input, ...result.inputFiles] } // the files actually read
   const names = Object.fromEntries(bundle.manifest.output.labels.map((l) => [l.value, l.name]))
   const stats = labelStatistics(result.labels, names)
   const out = values.out

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadBundle, writeBundle } from '../../engine/bundle/bundle'
+import { loadBundle, parseJsonText, readBoundedFile, writeBundle } from '../../engine/bundle/bundle'
 import { SegError } from '../../engine/errors'
 import { checkFolderOutput } from '../../engine/fs/atomic'
 import { CHANNEL_POLICIES, type ChannelPolicy, type TargetKind, type TransferOptions, transfer, transferManifest } from '../../engine/transfer/ops'
@@ -38,12 +38,8 @@ function int(flag: string, v: string | undefined): number | undefined {
 const DESCRIBABLE = ['name', 'description', 'channels', 'geometry', 'inference', 'output', 'classification', 'accepts', 'license'] as const
 
 async function readDescription(path: string): Promise<Record<string, unknown>> {
-  let raw: unknown
-  try {
-    raw = JSON.parse(await fs.readFile(path, 'utf8'))
-  } catch (e) {
-    throw new SegError('BAD_ARGUMENT', `--describe ${path} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`)
-  }
+  const text = (await readBoundedFile(path, 'a JSON description', 'manifestBytes')).toString('utf8')
+  const raw = parseJsonText(text, `--describe ${path}`, 'BAD_ARGUMENT', 'a JSON description')
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SegError('BAD_ARGUMENT', `--describe ${path} must hold a JSON object`)
   const extra = Object.keys(raw).filter((k) => !(DESCRIBABLE as readonly string[]).includes(k) && k !== 'model')
   if (extra.length) throw new SegError('BAD_ARGUMENT', `--describe ${path} sets ${extra.join(', ')}; expected only ${DESCRIBABLE.join(', ')} and model.axisOrder`)

@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { SegError } from '../errors'
+import { SegError, type SegErrorCode } from '../errors'
+import { checkRegularFile } from '../fs/regular-file'
 import { writeFolderAtomically } from '../fs/atomic'
 import { LIMITS, atMost } from '../limits'
 import { MANIFEST_FILE, MODEL_FILE, ManifestSchema, type Manifest, type ManifestInput } from './manifest'
@@ -75,12 +76,27 @@ async function readManifestText(dir: string, manifestPath: string): Promise<stri
  * JSON.parse, refusing with where the text stops being JSON (line and column) but never what it
  * says there: V8's own message quotes the text, which may be anything a symlink points at.
  */
-export function parseJsonText(text: string, where: string): unknown {
+export function parseJsonText(text: string, where: string, code: SegErrorCode = 'BAD_MANIFEST', expected = 'a JSON manifest'): unknown {
   try {
     return JSON.parse(text)
   } catch {
     const { line, column } = lineColumn(text, jsonErrorOffset(text))
-    throw new SegError('BAD_MANIFEST', `${where} is not valid JSON (syntax error at line ${line}, column ${column}); expected a JSON manifest`)
+    throw new SegError(code, `${where} is not valid JSON (syntax error at line ${line}, column ${column}); expected ${expected}`)
+  }
+}
+
+/**
+ * The bytes of a file the user named (a model, a labels or description JSON): a regular file
+ * (a FIFO or /dev/zero would never end) of at most LIMITS[limit] bytes; a failed read gives its reason.
+ * @param what the expected thing, for messages ("an .onnx file")
+ */
+export async function readBoundedFile(file: string, what: string, limit: 'modelBytes' | 'manifestBytes'): Promise<Buffer> {
+  const info = await checkRegularFile(file, what)
+  if (info.size > LIMITS[limit]) throw new SegError('BAD_ARGUMENT', `${file} is ${info.size} bytes; expected ${what} of ${atMost(limit)} bytes`)
+  try {
+    return await fs.readFile(file)
+  } catch (e) {
+    throw new SegError('BAD_ARGUMENT', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'read error'}); expected ${what}`)
   }
 }
 
@@ -132,10 +148,12 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   const manifestPath = path.join(abs, MANIFEST_FILE)
   const manifest = parseManifest(parseJsonText(await readManifestText(dir, manifestPath), manifestPath), manifestPath)
   const modelPath = path.join(abs, manifest.model.file)
-  try {
-    await fs.access(modelPath)
-  } catch {
-    throw new SegError('BAD_MANIFEST', `${dir} declares model file ${manifest.model.file} but it is missing`)
+  const info = await fs.stat(modelPath).catch(() => null)
+  if (info === null) throw new SegError('BAD_MANIFEST', `${dir} declares model file ${manifest.model.file} but it is missing`)
+  // a FIFO or a link to /dev/zero would hang every later read of the model
+  await checkRegularFile(modelPath, 'an .onnx model file')
+  if (info.size > LIMITS.modelBytes) {
+    throw new SegError('BAD_MANIFEST', `${modelPath} is ${info.size} bytes; expected an .onnx model file of ${atMost('modelBytes')} bytes`)
   }
   return { dir: abs, manifest, modelPath }
 }

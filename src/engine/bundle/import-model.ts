@@ -3,12 +3,11 @@
  * says about input, preprocessing and labels declared in the manifest — so no model-specific code
  * is ever needed in the engine.
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import * as ort from 'onnxruntime-node'
 import { SegError } from '../errors'
-import { writeBundle, type Bundle } from './bundle'
+import { parseJsonText, readBoundedFile, writeBundle, type Bundle } from './bundle'
 import type { LabelInfo, ManifestInput } from './manifest'
 
 /** Distinct, readable default colours (ITK-SNAP-like) for labels that come without one. */
@@ -81,12 +80,7 @@ export interface ImportModelOptions {
 }
 
 export async function importModel(opts: ImportModelOptions): Promise<Bundle> {
-  let bytes: Buffer
-  try {
-    bytes = await fs.readFile(opts.onnxPath)
-  } catch {
-    throw new SegError('FILE_NOT_FOUND', `model ${opts.onnxPath} does not exist; expected an .onnx file`)
-  }
+  const bytes = await readBoundedFile(opts.onnxPath, 'an .onnx file', 'modelBytes')
   let session: ort.InferenceSession
   try {
     session = await ort.InferenceSession.create(bytes)
@@ -96,12 +90,8 @@ export async function importModel(opts: ImportModelOptions): Promise<Bundle> {
   const inputName = session.inputNames[0]
   const outputName = session.outputNames[0]
   await session.release()
-  let labelsRaw: unknown
-  try {
-    labelsRaw = JSON.parse(await fs.readFile(opts.labelsPath, 'utf8'))
-  } catch (e) {
-    throw new SegError('BAD_ARGUMENT', `labels file ${opts.labelsPath} cannot be read as JSON (${(e as Error).message})`)
-  }
+  const labelsText = (await readBoundedFile(opts.labelsPath, 'a labels JSON file', 'manifestBytes')).toString('utf8')
+  const labelsRaw = parseJsonText(labelsText, `labels file ${opts.labelsPath}`, 'BAD_ARGUMENT', 'a labels JSON file')
   const labels = parseLabels(labelsRaw, opts.labelsPath)
   const manifest: ManifestInput = {
     format: 'segtransfer-bundle',

@@ -63,12 +63,12 @@ export const InferenceSchema = z.discriminatedUnion('mode', [
     mode: z.literal('sliding-window'),
     patchSize: IntVec3,
     /** Fraction of the patch shared by neighbouring windows, in [0, 1). nnU-Net uses 0.5. */
-    overlap: z.number().min(0).lt(1).default(0.5),
+    overlap: z.number().min(0).max(LIMITS.overlap, atMost('overlap')).default(0.5),
     /** Windows per model call. */
     batchSize: z.number().int().positive().max(LIMITS.batchSize, atMost('batchSize')).default(1),
     /** Importance weighting of each window when blending: gaussian (sigma = sigmaScale × patch) or constant. */
     blend: z.enum(['gaussian', 'constant']).default('gaussian'),
-    sigmaScale: z.number().positive().max(LIMITS.sigmaScale, atMost('sigmaScale')).default(0.125)
+    sigmaScale: z.number().min(LIMITS.minSigmaScale, `at least ${LIMITS.minSigmaScale} (LIMITS.minSigmaScale)`).max(LIMITS.sigmaScale, atMost('sigmaScale')).default(0.125)
   })
 ])
 

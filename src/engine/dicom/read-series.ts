@@ -98,7 +98,7 @@ export async function readDicomSeries(series: DicomSeries, maxBytes = defaultMax
     volume: {
       ...geometry.grid,
       data: voxels,
-      source: { path: f0.path, format: 'other', storedType: decoded.storedType, notes: geometry.notes }
+      source: { path: f0.path, files: sortedFiles.map((f) => f.path), format: 'other', storedType: decoded.storedType, notes: geometry.notes }
     },
     sortedFiles
   }

@@ -100,6 +100,9 @@ export function checkOutputPath(outPath: string, rules: OutputRules | readonly s
     if (canonicalPath(input) === out) {
       throw new SegError('OUTPUT_CONFLICT', `${abs} is an input file; expected a different output path (inputs are never overwritten)`)
     }
+    if (isInsideFolder(out, canonicalPath(input))) {
+      throw new SegError('OUTPUT_CONFLICT', `${abs} is inside the input folder ${resolve(input)}; expected an output path outside it (inputs are never overwritten)`)
+    }
   }
   const dir = dirname(abs)
   checkOutputFolder(dir)
@@ -109,6 +112,11 @@ export function checkOutputPath(outPath: string, rules: OutputRules | readonly s
   if (st?.isDirectory()) throw new SegError('OUTPUT_CONFLICT', `${abs} is a folder; expected a file path for this output`)
   if (st && !st.isFile()) throw new SegError('OUTPUT_CONFLICT', `${abs} is a special file (device, FIFO or socket); expected a regular file path`)
   if (!overwrite) throw new SegError('OUTPUT_CONFLICT', `${abs} already exists; expected a new path, or overwriting asked for explicitly (--overwrite)`)
+}
+
+/** True when `path` lies inside `folder` (both canonical) and `folder` is an existing folder. */
+function isInsideFolder(path: string, folder: string): boolean {
+  return path.startsWith(folder.endsWith(sep) ? folder : folder + sep) && statSync(folder, { throwIfNoEntry: false })?.isDirectory() === true
 }
 
 function isDanglingLink(abs: string): boolean {

@@ -9,6 +9,7 @@
  * nothing is allocated per window and the padded volume is never materialised.
  */
 import { SegError } from '../errors'
+import { LIMITS, atMost } from '../limits'
 
 export type Vec3i = [number, number, number]
 
@@ -68,6 +69,18 @@ export function windowStarts(size: number, patch: number, overlap: number): numb
     if (s + patch >= size) break
   }
   return starts
+}
+
+/**
+ * Refuses (TOO_LARGE) a run of more than LIMITS.windows windows, before any runs.
+ * @param counts windows along each axis (`windowStarts(...).length`)
+ */
+export function checkWindowCount(counts: readonly number[]): number {
+  const total = counts.reduce((a, b) => a * b, 1)
+  if (total > LIMITS.windows) {
+    throw new SegError('TOO_LARGE', `the sliding window needs ${total} windows (${counts.join('x')}); expected ${atMost('windows')} (a lower inference.overlap or a larger patch)`)
+  }
+  return total
 }
 
 /**
@@ -152,6 +165,7 @@ export async function slidingWindowInference(p: SlidingWindowParams): Promise<Fl
   const padded = spatial.map((d, a) => Math.max(d, patch[a])) as Vec3i
   const before = spatial.map((d, a) => Math.floor((padded[a] - d) / 2)) as Vec3i
   const starts = padded.map((s, a) => windowStarts(s, patch[a], p.overlap))
+  checkWindowCount(starts.map((s) => s.length))
   const windows: Vec3i[] = []
   for (const a of starts[0]) for (const b of starts[1]) for (const c of starts[2]) windows.push([a, b, c])
 

@@ -21,7 +21,7 @@ import { readHeaderInfo } from '../volume/header-info'
 import { axisMapOf, parseOrientation } from '../volume/orientation'
 import { formatBytes } from '../volume/read-nifti'
 import { tensorSpatial } from '../inference/layout'
-import { windowStarts } from '../inference/sliding-window'
+import { checkWindowCount, windowStarts } from '../inference/sliding-window'
 import { targetSpacingGrid } from './grids'
 import { decodeModel, type OnnxGraph } from '../onnx'
 import { peakActivationBytes } from '../inference/activation-memory'
@@ -113,7 +113,7 @@ function inferenceBytes(m: Manifest, spatial: Vec3, C: number, K: number, p: Seg
   // sliding window: result K×M and weight map M; per batch the windows in, the predictions out, the network on a batch
   const patch = inf.patchSize as Vec3
   const padded = spatial.map((d, a) => Math.max(d, patch[a]))
-  const windows = product(padded.map((s, a) => windowStarts(s, patch[a], inf.overlap).length))
+  const windows = checkWindowCount(padded.map((s, a) => windowStarts(s, patch[a], inf.overlap).length))
   const n = Math.min(inf.batchSize, windows)
   const pv = product(patch)
   const accumulators = (K + 1) * M * F32 + pv * F32

@@ -69,6 +69,8 @@ export interface SegmentResult {
   labels: Volume
   /** The first input as read (its source carries the header used to export the mask). */
   reference: Volume
+  /** Every file the inputs were read from (VolumeSource.files): outputs may replace none of them. */
+  inputFiles: string[]
   /** Class probabilities when the bundle has a classification head. */
   classification?: { classes: string[]; probabilities: number[] }
   provider: string
@@ -356,7 +358,8 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     }
     lap('postprocess')
     report('postprocess', 1, 'done')
-    return { labels, reference, classification, provider, notes, warnings, timingsMs }
+    const inputFiles = volumes.flatMap((v) => v.source?.files ?? [])
+    return { labels, reference, inputFiles, classification, provider, notes, warnings, timingsMs }
   } finally {
     await session.release()
   }

@@ -15,7 +15,7 @@ export const ANALYZE_ORIENTATION_NOTE =
   'origin at SPM\'s originator voxel or else the centre, as nibabel and SPM do'
 
 /** The path of SPM's orientation file beside an Analyze header (`x.mat` for `x.hdr`, same case). */
-function spmMatPath(headerPath: string): string {
+export function spmMatPath(headerPath: string): string {
   return headerPath.slice(0, -4) + (headerPath.slice(-4) === headerPath.slice(-4).toUpperCase() ? '.MAT' : '.mat')
 }
 

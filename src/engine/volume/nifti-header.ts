@@ -217,26 +217,36 @@ export async function readHeadBytes(path: string, n: number): Promise<Uint8Array
 }
 
 /**
- * Counts the decompressed bytes of a whole gzip file by streaming it (no big buffer is kept).
- * @returns the byte count and whether the stream ended cleanly (false for a truncated/corrupt file).
+ * Inflates a whole gzip file by streaming it (no big buffer is kept), which also checks every
+ * member's CRC-32 and length trailer (node:zlib does at the end of each member).
+ * @param capBytes stop once more than this many decompressed bytes came out (a gzip bomb costs
+ *   no more time than a file of the size we expect).
+ * @returns the byte count (at most just over capBytes), whether the stream ended cleanly, whether
+ *   it passed the cap, and zlib's error code when it did not end cleanly (e.g. Z_DATA_ERROR).
  */
-export async function gunzippedLength(path: string): Promise<{ bytes: number; complete: boolean }> {
+export async function gunzippedLength(
+  path: string,
+  capBytes = Number.MAX_SAFE_INTEGER
+): Promise<{ bytes: number; complete: boolean; overCap: boolean; problem?: string }> {
   return new Promise((resolve) => {
     let bytes = 0
     const input = createReadStream(path, { highWaterMark: 1 << 20 })
     const gunzip = createGunzip()
     let done = false
-    const finish = (complete: boolean): void => {
+    const finish = (complete: boolean, problem?: string): void => {
       if (done) return
       done = true
       input.destroy()
       gunzip.destroy()
-      resolve({ bytes, complete })
+      resolve({ bytes, complete, overCap: bytes > capBytes, problem })
     }
-    gunzip.on('data', (chunk: Buffer) => (bytes += chunk.length))
+    gunzip.on('data', (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes > capBytes) finish(false)
+    })
     gunzip.on('end', () => finish(true))
-    gunzip.on('error', () => finish(false))
-    input.on('error', () => finish(false))
+    gunzip.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? 'unreadable stream'))
+    input.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? 'unreadable file'))
     input.pipe(gunzip)
   })
 }

@@ -3,7 +3,7 @@
  * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry.
  */
 import { basename } from 'node:path'
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { SegError } from '../errors'
 import {
   NIFTI1_HEADER_BYTES, NIFTI2_HEADER_BYTES, gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
@@ -79,40 +79,45 @@ export function niftiDecodedBytes(h: NiftiHeader): number {
 
 /**
  * Refuses (CORRUPT_FILE) a file shorter than its header says: vox_offset + voxels × bytes per voxel.
- * For .nii.gz the gzip trailer's ISIZE (length mod 2^32) is compared first; only when it disagrees
- * is the whole file stream-decompressed to count its bytes (a never-hanging, bounded check).
+ * A .nii.gz is inflated whole (streaming, `checkContentLength`): its size trailer alone proves nothing.
  */
 export async function checkNiftiLength(path: string, h: NiftiHeader): Promise<void> {
   await checkContentLength(path, Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0))
 }
 
+/** What a zlib error code means for the user (the raw code says nothing to them). */
+function gzipProblem(code: string | undefined): string {
+  if (code === 'Z_DATA_ERROR') return 'has invalid data or a wrong checksum'
+  return 'ends early'
+}
+
+/** Decompressed bytes a gzip file may hold beyond what its header describes (trailing padding). */
+const GZIP_SLACK_BYTES = 64 * 2 ** 20
+
 /**
- * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes, the
- * way `checkNiftiLength` describes. Also for MGH: itk-wasm decodes a truncated .mgz without a word.
+ * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes. A gzip
+ * file is inflated whole, streaming, with its CRC checked, so a stream corrupted mid-way or cut
+ * short behind a copied trailer is refused too; inflation stops `GZIP_SLACK_BYTES` past `expected`.
+ * Also for MGH: itk-wasm decodes a truncated or corrupt .mgz without a word.
  */
 export async function checkContentLength(path: string, expected: number): Promise<void> {
   const name = basename(path)
-  const gz = await isGzipFile(path)
   let actual: number
-  if (!gz) {
+  if (!(await isGzipFile(path))) {
     actual = (await stat(path)).size
   } else {
-    const size = (await stat(path)).size
-    const fh = await open(path, 'r')
-    let isize = -1
-    try {
-      const { buffer } = await fh.read(Buffer.alloc(4), 0, 4, Math.max(0, size - 4))
-      isize = buffer.readUInt32LE(0)
-    } finally {
-      await fh.close()
+    const counted = await gunzippedLength(path, expected + GZIP_SLACK_BYTES)
+    if (counted.overCap) {
+      throw new SegError(
+        'CORRUPT_FILE',
+        `${name} is corrupt: its gzip stream holds more than the ${formatBytes(expected)} its header describes; expected a complete file`
+      )
     }
-    if (size >= 18 && isize === expected % 2 ** 32) return
-    const counted = await gunzippedLength(path)
     if (!counted.complete) {
       throw new SegError(
         'CORRUPT_FILE',
-        `${name} is truncated or corrupt: its gzip stream ends early after ${formatBytes(counted.bytes)} of ` +
-          `the ${formatBytes(expected)} its header describes; expected a complete file`
+        `${name} is truncated or corrupt: its gzip stream ${gzipProblem(counted.problem)} after ` +
+          `${formatBytes(counted.bytes)} of the ${formatBytes(expected)} its header describes; expected a complete file`
       )
     }
     actual = counted.bytes

@@ -10,7 +10,7 @@
  * (`plausible.ts`). NaN/Inf voxels are "no data" (`no-data.ts`).
  */
 import os from 'node:os'
-import { basename, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { stat } from 'node:fs/promises'
 import { readImageNode } from '@itk-wasm/image-io'
 import { SegError } from '../errors'
@@ -26,7 +26,7 @@ import { itkGrid, toVoxelArray, type ItkImage } from './itk-image'
 import { affineToGeometry } from './affine'
 import { fillNoData, noDataNote } from './no-data'
 import { chosenVolume } from './volume-choice'
-import { analyzeAsNifti, analyzeNotes, isAnalyze, pairPaths, spmOrientation } from './analyze'
+import { analyzeAsNifti, analyzeNotes, isAnalyze, pairPaths, spmMatPath, spmOrientation } from './analyze'
 import { checkPlausibleGeometry } from './plausible'
 import { parseTextHeader } from './text-header'
 import { readInWorker } from './read-in-worker'
@@ -107,7 +107,8 @@ export async function readVolumeHere(
   const { data, notes, index, count } = scalarVoxels(name, image, format, volume)
   const grid = orthonormalGrid(name, itkGrid(image), notes)
   checkVoxelCount(name, data, grid)
-  return withNoData(name, { ...grid, data, source: { path: abs, format, storedType: image.imageType.componentType, notes, ...volumeOf(index, count) } })
+  const files = [abs, ...(await detachedDataFiles(abs, format))]
+  return withNoData(name, { ...grid, data, source: { path: abs, files, format, storedType: image.imageType.componentType, notes, ...volumeOf(index, count) } })
 }
 
 /** source.volume for a 4D file's volume; nothing for a 3D file. */
@@ -152,8 +153,10 @@ async function readNifti(abs: string, file: NiftiFile, index: number): Promise<V
   const grid = niftiGrid(name, header, notes, analyze ? 'Analyze' : 'NIfTI')
   // Analyze has no NIfTI header to copy: its mask is written from the grid.
   const niftiHeader = header.version === 1 && !analyze ? header.raw : undefined
+  const pair = pairPaths(abs)
+  const files = pair === null ? [abs] : [pair.header, pair.image, ...(file.spmMat ? [spmMatPath(pair.header)] : [])]
   const source: VolumeSource = {
-    path: abs, format: analyze ? 'analyze' : 'nifti', storedType: niftiTypeName(header), niftiHeader, notes, ...volumeOf(index, niftiVolumeCount(header))
+    path: abs, files, format: analyze ? 'analyze' : 'nifti', storedType: niftiTypeName(header), niftiHeader, notes, ...volumeOf(index, niftiVolumeCount(header))
   }
   return withNoData(name, { ...grid, data: decoded.data, source })
 }
@@ -286,6 +289,19 @@ export function mghHeaderSizes(head: Uint8Array): { sizes: number[]; voxelBytes:
   const voxelBytes = MGH_TYPE_BYTES[v.getInt32(20, false)]
   if (version !== 1 || voxelBytes === undefined || sizes.some((x) => x < 1)) return null
   return { sizes, voxelBytes }
+}
+
+/**
+ * The data file a detached NRRD (`data file:`) or MetaImage (`ElementDataFile =`) header names,
+ * resolved beside the header; none for attached data, lists and patterns (whose files we do not name).
+ */
+async function detachedDataFiles(abs: string, format: 'nrrd' | 'metaimage' | 'mgh'): Promise<string[]> {
+  if (format === 'mgh') return []
+  const text = Buffer.from(await readHeadBytes(abs, 16384)).toString('latin1')
+  const re = format === 'nrrd' ? /^\s*data ?file\s*:\s*(.+)$/im : /^\s*ElementDataFile\s*=\s*(.+)$/im
+  const named = re.exec(text)?.[1].trim()
+  if (named === undefined || named === 'LOCAL' || /^(LIST|list)\b|%/.test(named) || named.includes(' ')) return []
+  return [resolve(dirname(abs), named)]
 }
 
 /**

@@ -42,6 +42,11 @@ export interface VolumeSource {
   /** The on-disk component type before any scaling (e.g. 'int16' even when scl_slope made it float32). */
   storedType: string
   /**
+   * Every file the voxels and geometry were read from, `path` included (an .hdr/.img pair and SPM's
+   * .mat, a detached header's data file, a DICOM series' slices): all are inputs no output may replace.
+   */
+  files?: string[]
+  /**
    * For NIfTI-1: the raw 348-byte header (little-endian normalised), so a label map can be written
    * back with the input's original qform/sform and codes and overlay exactly in any viewer.
    */
