@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { buildFeatureGraph } from '../../src/engine/teach/bake'
-import { featuresAt, openFeatureSession, slabPlanes } from '../../src/engine/teach/features'
+import { featuresAt, featuresOnSlices, openFeatureSession, slabPlanes, sliceSpec } from '../../src/engine/teach/features'
 import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 import { featureNames, filterRadius, type FilterBankSpec } from '../../src/engine/teach/filter-bank'
 import type { Volume } from '../../src/engine/volume/volume'
@@ -67,5 +67,32 @@ describe('features by slabs', () => {
     const slabs = await featuresAt(session, graph, [image], refs, { slabVoxels: 1 })
     await session.release()
     expect(Buffer.from(slabs.buffer).equals(Buffer.from(whole.buffer))).toBe(true)
+  })
+})
+
+describe('features of labelled slices only', () => {
+  it('equal the whole-volume features on slices across each voxel axis, border slices included', async () => {
+    const size: [number, number, number] = [9, 11, 13]
+    const rand = mulberry32(7)
+    const data = Float32Array.from({ length: size[0] * size[1] * size[2] }, () => rand())
+    const image: Volume = { size, spacing: [0.8, 1, 1.5], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], data }
+    const spec: FilterBankSpec = { spacing: [1.5, 1, 0.8], scalesMm: [1, 3] }
+    const graph = buildFeatureGraph(spec)
+    const whole = await openFeatureSession(graph)
+    const stride = [1, size[0], size[0] * size[1]]
+    for (const axis of [0, 1, 2]) {
+      // Every voxel of slices 0, 4 and the last one across `axis`.
+      const refs = Array.from({ length: data.length }, (_, offset) => ({ scan: 0, offset }))
+        .filter(({ offset }) => [0, 4, size[axis] - 1].includes(Math.floor(offset / stride[axis]) % size[axis]))
+      const expected = await featuresAt(whole, graph, [image], refs)
+      const centred = buildFeatureGraph(sliceSpec(spec, axis), true)
+      const session = await openFeatureSession(centred)
+      const got = await featuresOnSlices([session], [centred], [{ image, splitAxis: axis }], refs)
+      await session.release()
+      // Same arithmetic in another summation order: float32 rounding only.
+      const worst = Math.max(...got.map((v, i) => Math.abs(v - expected[i]) / (1 + Math.abs(expected[i]))))
+      expect(worst).toBeLessThan(1e-4)
+    }
+    await whole.release()
   })
 })

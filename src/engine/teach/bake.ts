@@ -43,15 +43,19 @@ export function foldHead(head: Head): BakedLayer[] {
 
 const spatialDims = ['d0', 'd1', 'd2']
 
-/** The feature graph alone: `image` [1,1,d0,d1,d2] → `features` [1,F,d0,d1,d2]. */
-export function buildFeatureGraph(spec: FilterBankSpec): FeatureGraph {
+/**
+ * The feature graph alone: `image` [1,1,d0,d1,d2] → `features` [1,F,d0,d1,d2]; `centred`: the
+ * features of the centre plane only of a [1,1,2·halo+1,d1,d2] input (training on labelled slices).
+ */
+export function buildFeatureGraph(spec: FilterBankSpec, centred = false): FeatureGraph {
   const g = new GraphBuilder('teach_features')
+  const halo = filterRadius(spec)
   g.input(FEATURE_INPUT, 'float32', [1, 1, ...spatialDims])
-  const f = addFilterBank(g, FEATURE_INPUT, spec)
+  const f = addFilterBank(g, FEATURE_INPUT, spec, 'fb', centred ? halo : undefined)
   const count = featureNames(spec).length
   g.node('Identity', [f], [FEATURE_OUTPUT])
-  g.output(FEATURE_OUTPUT, 'float32', [1, count, ...spatialDims])
-  return { onnx: g.toModel({ opset: OPSET }), count, halo: filterRadius(spec) }
+  g.output(FEATURE_OUTPUT, 'float32', [1, count, centred ? 1 : 'd0', 'd1', 'd2'])
+  return { onnx: g.toModel({ opset: OPSET }), count, halo }
 }
 
 /**

@@ -97,7 +97,7 @@ const ORDERS: [number, number, number][] = [
  * Adds one grouped 1D convolution along `axis`: output channel o reads input channel `from[o]` with
  * the kernel of derivative order `order[o]`.
  */
-function conv1d(g: GraphBuilder, input: string, from: number[], order: number[], kernels: Float32Array[], axis: number, prefix: string): string {
+function conv1d(g: GraphBuilder, input: string, from: number[], order: number[], kernels: Float32Array[], axis: number, prefix: string, padded = true): string {
   const taps = kernels[0].length
   const r = (taps - 1) / 2
   const gathered = g.fresh(`${prefix}_gather`)
@@ -111,8 +111,10 @@ function conv1d(g: GraphBuilder, input: string, from: number[], order: number[],
   const wName = g.fresh(`${prefix}_w`)
   g.initializer(wName, { dims: [from.length, 1, ...shape], data: w })
   const pads = [0, 0, 0, 0, 0, 0]
-  pads[axis] = r
-  pads[axis + 3] = r
+  if (padded) {
+    pads[axis] = r
+    pads[axis + 3] = r
+  }
   const out = g.fresh(`${prefix}_conv`)
   g.node('Conv', [gathered, wName], [out], { group: from.length, kernel_shape: shape, pads })
   return out
@@ -124,6 +126,18 @@ function channel(g: GraphBuilder, input: string, c: number, prefix: string): str
   g.initializer(idx, { dims: [1], data: BigInt64Array.from([BigInt(c)]) })
   const out = g.fresh(`${prefix}_ch`)
   g.node('Gather', [input, idx], [out], { axis: 1 })
+  return out
+}
+
+/** Planes [start, start + 1) along d0 (tensor axis 2) of a [1, C, d0, d1, d2] value. */
+function planeAt(g: GraphBuilder, input: string, start: number, prefix: string): string {
+  const bounds = [start, start + 1, 2].map((v) => {
+    const name = g.fresh(`${prefix}_sl`)
+    g.initializer(name, { dims: [1], data: BigInt64Array.from([BigInt(v)]) })
+    return name
+  })
+  const out = g.fresh(`${prefix}_plane`)
+  g.node('Slice', [input, ...bounds], [out])
   return out
 }
 
@@ -179,17 +193,22 @@ function eigenvalues(g: GraphBuilder, a: string, b: string, c: string, d: string
 /**
  * Appends the filter bank to `g`, reading `input` ([1, 1, d0, d1, d2] float32, the normalised image)
  * and producing one value [1, F, d0, d1, d2] with F = featureNames(spec).length. Returns its name.
+ * With `centrePlane` = h (the d0 halo), the input holds 2h + 1 planes (zeros beyond the volume) and
+ * the output only the features of the centre plane, [1, F, 1, d1, d2]: the d0 convolution is then
+ * unpadded, so a labelled slice costs one plane of work instead of a whole slab's.
  */
-export function addFilterBank(g: GraphBuilder, input: string, spec: FilterBankSpec, prefix = 'fb'): string {
+export function addFilterBank(g: GraphBuilder, input: string, spec: FilterBankSpec, prefix = 'fb', centrePlane?: number): string {
   if (!spec.scalesMm.length || spec.scalesMm.some((s) => !(s > 0 && s <= 50))) {
     throw new SegError('BAD_ARGUMENT', `filter scales must be 1 or more σ values in (0, 50] mm, got [${spec.scalesMm.join(', ')}]`)
   }
-  const features: string[] = [input]
+  const centred = centrePlane !== undefined
+  const features: string[] = [centred ? planeAt(g, input, centrePlane, `${prefix}i`) : input]
   spec.scalesMm.forEach((sigmaMm, si) => {
     const p = `${prefix}${si}`
     const kernels = spec.spacing.map((sp) => gaussianKernels(sigmaVoxels(sigmaMm, sp), sp))
-    // Along d0: orders 0, 1, 2 of the one input channel.
-    const a = conv1d(g, input, [0, 0, 0], [0, 1, 2], kernels[0], 0, `${p}a`)
+    // Along d0: orders 0, 1, 2 of the one input channel (centred: unpadded, then the centre plane only).
+    const along0 = conv1d(g, input, [0, 0, 0], [0, 1, 2], kernels[0], 0, `${p}a`, !centred)
+    const a = centred ? planeAt(g, along0, centrePlane - (kernels[0][0].length - 1) / 2, `${p}a`) : along0
     // Along d1: every (o0, o1) with o0 + o1 ≤ 2; along d2: every (o0, o1, o2) of ORDERS.
     const pairs: [number, number][] = [[0, 0], [1, 0], [0, 1], [2, 0], [0, 2], [1, 1]]
     const b = conv1d(g, a, pairs.map(([o0]) => o0), pairs.map(([, o1]) => o1), kernels[1], 1, `${p}b`)

@@ -169,11 +169,11 @@ export function standardiseAll(head: Pick<Head, 'mean' | 'sd'>, s: Samples): Sta
 
 /**
  * Weighted mean cross-entropy over rows[start..end) (Σ w_y CE / Σ w_y) plus weightDecay/2 · Σ W²,
- * and (unless `lossOnly`) its gradient with respect to every W and b (the head's layout).
+ * and its gradient with respect to every W and b (the head's layout).
  */
 export function lossAndGradient(
   head: Head, d: Standardised, rows: ArrayLike<number>, weights: Float64Array, weightDecay: number,
-  range: [number, number] = [0, rows.length], lossOnly = false
+  range: [number, number] = [0, rows.length]
 ): { loss: number; grads: Layer[] } {
   const layers = head.layers
   const nL = layers.length
@@ -192,7 +192,6 @@ export function lossAndGradient(
     const logitY = z[y]
     loss += w * (softmaxInPlace(z) - logitY)
     wsum += w
-    if (lossOnly) continue
     // Backward: δ_last = w (p − onehot); δ_l = (W_{l+1}ᵀ δ_{l+1}) ⊙ [a_l > 0].
     const dl = deltas[nL - 1]
     for (let k = 0; k < z.length; k++) dl[k] = w * (z[k] - (k === y ? 1 : 0))
@@ -238,16 +237,28 @@ export function lossAndGradient(
   return { loss: loss * scale + (weightDecay / 2) * penalty, grads }
 }
 
-/** Class index (argmax of the logits + `logPrior`, first maximum wins) of every row. */
-export function predictRows(head: Head, d: Standardised, logPrior?: readonly number[]): Int32Array {
+/**
+ * Validation in one forward pass per row: the class-weighted mean cross-entropy (no penalty, as
+ * `lossAndGradient(..., lossOnly)`) and the Dice per class of the decision (argmax of logits + `logPrior`).
+ */
+export function validate(head: Head, d: Standardised, weights: Float64Array, K: number, logPrior?: readonly number[]): { loss: number; dice: number[] } {
   const acts = head.layers.map((L) => new Float64Array(L.out))
-  const out = new Int32Array(d.y.length)
-  for (let r = 0; r < out.length; r++) {
+  const pred = new Int32Array(d.y.length)
+  const shifted = new Float64Array(K)
+  let loss = 0
+  let wsum = 0
+  for (let r = 0; r < pred.length; r++) {
     const z = forwardLayers(head.layers, d.z, r * d.F, acts)
-    if (logPrior) for (let k = 0; k < z.length; k++) z[k] += logPrior[k]
-    out[r] = argmax(z)
+    for (let k = 0; k < K; k++) shifted[k] = z[k] + (logPrior?.[k] ?? 0)
+    pred[r] = argmax(shifted)
+    const y = d.y[r]
+    const w = weights[y]
+    if (w === 0) continue
+    const logitY = z[y]
+    loss += w * (softmaxInPlace(z) - logitY)
+    wsum += w
   }
-  return out
+  return { loss: wsum > 0 ? loss / wsum : 0, dice: diceByClass(pred, d.y, K) }
 }
 
 export function argmax(z: ArrayLike<number>): number {
@@ -301,7 +312,6 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
   const moments = head.layers.map((L) => ({ W: { m: new Float64Array(L.W.length), v: new Float64Array(L.W.length) }, b: { m: new Float64Array(L.out), v: new Float64Array(L.out) } }))
   const trainZ = standardiseAll(head, train)
   const valZ = standardiseAll(head, validation)
-  const valRows = Int32Array.from({ length: validation.y.length }, (_, i) => i)
   const order = Array.from({ length: train.y.length }, (_, i) => i)
   const history: EpochReport[] = []
   let best: { report: EpochReport; layers: Layer[] } | undefined
@@ -322,12 +332,8 @@ export function trainHead(train: Samples, validation: Samples, K: number, opts: 
       batches++
     }
     const hasVal = validation.y.length > 0
-    const report: EpochReport = {
-      epoch,
-      trainLoss: sum / Math.max(1, batches),
-      validationLoss: hasVal ? lossAndGradient(head, valZ, valRows, valWeights, 0, undefined, true).loss : NaN,
-      validationDice: hasVal ? diceByClass(predictRows(head, valZ, opts.logPrior), validation.y, K) : []
-    }
+    const checked = hasVal ? validate(head, valZ, valWeights, K, opts.logPrior) : undefined
+    const report: EpochReport = { epoch, trainLoss: sum / Math.max(1, batches), validationLoss: checked?.loss ?? NaN, validationDice: checked?.dice ?? [] }
     history.push(report)
     opts.onEpoch?.(report)
     // Before minEpochs, the latest epoch stands in as the best so far.

@@ -20,7 +20,7 @@ import { toModelSpace } from '../pipeline/segment'
 import { decodeModel, initializersOf } from '../onnx'
 import { allocLabels, keepLargestComponents } from '../labelmap'
 import { DEFAULT_SCALES_MM, featureNames, type FilterBankSpec } from './filter-bank'
-import { FEATURE_INPUT, FEATURE_OUTPUT, featuresAt, openFeatureSession, forEachSlab, type FeatureGraph } from './features'
+import { FEATURE_INPUT, FEATURE_OUTPUT, featuresOnSlices, openFeatureSession, forEachSlab, sliceSpec, type FeatureGraph } from './features'
 import { buildTeachSet, type ScanLabels, type TeachSet } from './teach-set'
 import { DEFAULT_SPLIT, splitBySlice, type VoxelRef } from './split'
 import { DEFAULT_TRAIN, argmax, forwardLayers, trainHead, type EpochReport, type HeadKind, type Samples } from './head'
@@ -105,11 +105,14 @@ function sha256OfVoxels(v: Volume): string {
   return createHash('sha256').update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength)).digest('hex')
 }
 
-/** Samples of `refs`: features from the graph, classes from the teach set. */
-async function samplesOf(session: ort.InferenceSession, graph: FeatureGraph, set: TeachSet, refs: VoxelRef[], opts: Pick<TeachOptions, 'signal'>, onFraction: (f: number) => void): Promise<Samples> {
-  const x = await featuresAt(session, graph, set.scans.map((s) => s.image), refs, { signal: opts.signal, onProgress: onFraction })
+/**
+ * Samples of `refs`: features of their slices (the slice-centred graph, one per scan's split axis),
+ * classes from the teach set.
+ */
+async function samplesOf(sessions: ort.InferenceSession[], graphs: FeatureGraph[], set: TeachSet, refs: VoxelRef[], opts: Pick<TeachOptions, 'signal'>, onFraction: (f: number) => void): Promise<Samples> {
+  const x = await featuresOnSlices(sessions, graphs, set.scans, refs, { signal: opts.signal, onProgress: onFraction })
   const y = Int32Array.from(refs, (r) => set.scans[r.scan].classes[r.offset])
-  return { x, y, F: graph.count }
+  return { x, y, F: graphs[0].count }
 }
 
 function checkOptions(o: TeachOptions): void {
@@ -142,14 +145,22 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const spec = filterSpec(geometry, opts.scalesMm ?? DEFAULT_SCALES_MM)
   const graph = buildFeatureGraph(spec)
   lap('prepare')
-  const session = await openFeatureSession(graph, opts.threads)
+  // One slice-centred graph and session per split axis in use.
+  const byAxis = new Map<number, { graph: FeatureGraph; session: ort.InferenceSession }>()
   let train: Samples
   let validation: Samples
   try {
-    train = await samplesOf(session, graph, set, split.train, opts, (f) => report('features', 0.05 + 0.3 * f, 'features of the training voxels'))
-    validation = await samplesOf(session, graph, set, split.validation, opts, (f) => report('features', 0.35 + 0.15 * f, 'features of the validation voxels'))
+    for (const { splitAxis } of set.scans) {
+      if (byAxis.has(splitAxis)) continue
+      const centred = buildFeatureGraph(sliceSpec(spec, splitAxis), true)
+      byAxis.set(splitAxis, { graph: centred, session: await openFeatureSession(centred, opts.threads) })
+    }
+    const sessions = set.scans.map((s) => byAxis.get(s.splitAxis)!.session)
+    const graphs = set.scans.map((s) => byAxis.get(s.splitAxis)!.graph)
+    train = await samplesOf(sessions, graphs, set, split.train, opts, (f) => report('features', 0.05 + 0.3 * f, 'features of the training voxels'))
+    validation = await samplesOf(sessions, graphs, set, split.validation, opts, (f) => report('features', 0.35 + 0.15 * f, 'features of the validation voxels'))
   } finally {
-    await session.release()
+    for (const { session } of byAxis.values()) await session.release()
   }
   lap('features')
   const maxEpochs = opts.maxEpochs ?? DEFAULT_TRAIN.maxEpochs
