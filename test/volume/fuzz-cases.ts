@@ -15,6 +15,7 @@ import { readVolume } from '../../src/engine/volume/read'
 import { toItkImage } from '../../src/engine/volume/itk-image'
 import { geometryProblem } from '../../src/engine/volume/plausible'
 import type { Volume } from '../../src/engine/volume/volume'
+import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 
 export interface FuzzSeed {
   name: string
@@ -27,17 +28,8 @@ export interface FuzzSeed {
   littleEndian: boolean
 }
 
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The fuzz's deterministic PRNG in [0, 1): the project's one mulberry32. */
+export const rng = mulberry32
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
 const int = (r: () => number, n: number): number => Math.floor(r() * n)
