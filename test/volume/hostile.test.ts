@@ -96,6 +96,19 @@ describe('readVolume refuses absurd geometry with one line', () => {
   })
 })
 
+describe('readVolume checks the geometry it returns, not only the header it read', () => {
+  it('a MetaImage direction column of length 3.4e10 (made orthonormal: spacing 8.2e10 mm) is refused (npm run fuzz found it)', async () => {
+    const header = ['ObjectType = Image', 'NDims = 3', 'BinaryData = True', 'BinaryDataByteOrderMSB = False',
+      'TransformMatrix = 3.4e10 0 0 0 1 0 0 0 1', 'Offset = 0 0 0', 'ElementSpacing = 2.4 2.4 2.4', 'DimSize = 4 4 4',
+      'ElementType = MET_UCHAR', 'ElementDataFile = LOCAL', ''].join('\n')
+    const path = join(tmp.dir, 'long_axis.mha')
+    writeFileSync(path, Buffer.concat([Buffer.from(header, 'latin1'), Buffer.alloc(64, 7)]))
+    const e = await refusal(readVolume(path))
+    expect(e.code).toBe('CORRUPT_FILE')
+    expect(e.message).toMatch(/^long_axis\.mha has an implausible header: a voxel spacing of 816\d+ mm along i;/)
+  })
+})
+
 describe('readVolume errors are one line and ITK prints nothing', () => {
   let nrrd = ''
   beforeAll(async () => {

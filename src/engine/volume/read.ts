@@ -134,8 +134,11 @@ function orthonormalGrid(name: string, grid: Grid, notes: string[]): Grid {
   const g = affineToGeometry({ linear, translation: grid.origin })
   const moved = Math.max(...g.direction.map((d, i) => Math.abs(d - grid.direction[i])), ...g.spacing.map((s, i) => Math.abs(s - grid.spacing[i])))
   if (!(moved > 1e-6)) return grid // orthonormal already: kept bit for bit
+  const orthonormal: Grid = { size: grid.size, spacing: g.spacing, origin: grid.origin, direction: g.direction }
+  // The axis lengths become the spacing: a direction column of length 3.4e10 is a spacing of 3.4e10 mm.
+  checkPlausibleGeometry(name, orthonormal, 'header')
   notes.push('the header\'s axes are not orthonormal; spacing = axis lengths and the nearest rotation were used')
-  return { size: grid.size, spacing: g.spacing, origin: grid.origin, direction: g.direction }
+  return orthonormal
 }
 
 /**
