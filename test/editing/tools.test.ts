@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  applyDelta, clearLabel, discBrush, EditError, indexToWorld, islandEdit, polygonFill, sphereBrush, worldPolygon, type LabelMap, type Vec3
+  applyDelta, clearLabel, discBrush, indexToWorld, islandEdit, polygonFill, sphereBrush, worldPolygon, type LabelMap, type Vec3
 } from '../../src/shared/editing'
+import { SegError } from '../../src/shared/errors'
 
 function map(size: Vec3, spacing: Vec3 = [1, 1, 1], direction = [1, 0, 0, 0, 1, 0, 0, 0, 1], origin: Vec3 = [0, 0, 0]): LabelMap {
   return { size, spacing, origin, direction, data: new Uint8Array(size[0] * size[1] * size[2]) }
@@ -81,7 +82,7 @@ describe('sphere brush', () => {
     expect(() => sphereBrush(m, { center: [0, 0, 0], radiusMm: -1 }, paint)).toThrow(/brush radius \(mm\) must be a number from/)
     expect(() => sphereBrush(m, { center: [0, 0, 0], radiusMm: 1 }, { mode: 'paint', label: 256 })).toThrow(/active label must be an integer from 1 to 255/)
     expect(() => sphereBrush(m, { center: [0, 0, 0], radiusMm: 1 }, { ...paint, locked: [1] })).toThrow(/label 1 is locked/)
-    expect(() => sphereBrush({ ...m, data: new Uint8Array(3) }, { center: [0, 0, 0], radiusMm: 1 }, paint)).toThrow(EditError)
+    expect(() => sphereBrush({ ...m, data: new Uint8Array(3) }, { center: [0, 0, 0], radiusMm: 1 }, paint)).toThrow(SegError)
     expect(() => sphereBrush(m, { center: [0, 0, 0], radiusMm: 1 }, { ...paint, intensity: { scan: new Float32Array(4), min: 0, max: 1 } })).toThrow(/on the label map's grid/)
   })
 })

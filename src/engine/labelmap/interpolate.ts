@@ -11,7 +11,7 @@
 import { morphologicalContourInterpolationNode } from '@itk-wasm/morphological-contour-interpolation'
 import { SegError } from '../errors'
 import {
-  checkLabelMap, cropLabelMap, deltaFrom, EditError, planeAxis, ruleValue, type Box, type Delta, type LabelMap, type Vec3, type ViewPlane
+  checkLabelMap, cropLabelMap, deltaFrom, planeAxis, ruleValue, type Box, type Delta, type LabelMap, type Vec3, type ViewPlane
 } from '../../shared/editing'
 import { toItkImage } from '../volume/itk-image'
 
@@ -29,10 +29,9 @@ export interface InterpolateOptions {
  * delta; the map itself is not changed. Empty when fewer than two slices hold the label.
  */
 export async function interpolateLabel(map: LabelMap, opts: InterpolateOptions): Promise<Delta> {
-  const { value, axis } = asSegError(() => {
-    checkLabelMap(map)
-    return { value: ruleValue(map, { mode: 'paint', label: opts.label, locked: opts.locked }), axis: planeAxis(map, opts.plane) }
-  })
+  checkLabelMap(map)
+  const value = ruleValue(map, { mode: 'paint', label: opts.label, locked: opts.locked })
+  const axis = planeAxis(map, opts.plane)
   const box = labelBox(map, opts.label)
   if (box === null || box.min[axis] === box.max[axis]) return deltaFrom(map, [], value)
   const part = cropLabelMap(map, box, 1)
@@ -55,15 +54,6 @@ export async function interpolateLabel(map: LabelMap, opts: InterpolateOptions):
     offsets.push(lo[0] + a + nx * (lo[1] + b + ny * (lo[2] + c)))
   }
   return deltaFrom(map, offsets, value) // crop order is memory order, so offsets increase
-}
-
-/** Runs `f`, turning the shared tools' EditError into the engine's SegError (same code and message). */
-function asSegError<T>(f: () => T): T {
-  try {
-    return f()
-  } catch (e) {
-    throw e instanceof EditError ? new SegError(e.code, e.message) : e
-  }
 }
 
 /** Inclusive index box of the voxels of `label`, or null when there are none. */

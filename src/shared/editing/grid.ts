@@ -6,7 +6,8 @@
  * in LPS millimetres; `direction` row-major, column c the unit direction of index axis c.
  * Mirrored here (not imported) so the editing code depends on neither the engine nor the contract.
  */
-import { check, EditError } from './errors'
+import { SegError } from '../errors'
+import { check } from './errors'
 
 export type Vec3 = [number, number, number]
 
@@ -56,7 +57,7 @@ export function invert3(m: readonly number[]): number[] {
   const B = -(d * i - f * g)
   const C = d * h - e * g
   const det = a * A + b * B + c * C
-  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) throw new EditError('BAD_ARGUMENT', 'label map direction is singular; expected 3 independent axes')
+  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) throw new SegError('BAD_ARGUMENT', 'label map direction is singular; expected 3 independent axes')
   const k = 1 / det
   return [A * k, -(b * i - c * h) * k, (b * f - c * e) * k, B * k, (a * i - c * g) * k, -(a * f - c * d) * k, C * k, -(a * h - b * g) * k, (a * e - b * d) * k]
 }
