@@ -1,7 +1,7 @@
 /**
  * The browser build's host: a small local HTTP server that serves the built renderer and the same
- * SegTransferApi as Electron's IPC, by handing every call to the shared app core (src/main/api-core.ts,
- * which validates arguments with the zod schemas of src/main/ipc-validation.ts).
+ * SegTransferApi as Electron's IPC, by handing every call to the shared app core (src/app-core/api-core.ts,
+ * which validates arguments with the zod schemas of src/app-core/validation.ts).
  *
  * Wire format (see docs/ui.md):
  *   POST /api/<method>   body {"args": [...]} (application/json) → JSON envelope {ok, value | error};
@@ -22,8 +22,8 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { BINARY_METHODS, type ApiMethod, type HostInfo, type ProgressEvent, type VoxelBuffer } from '../shared/contract'
-import { createApiCore, dispatch, type CoreDeps } from '../main/api-core'
-import { CONTENT_SECURITY_POLICY } from '../main/security'
+import { createApiCore, dispatch, type CoreDeps } from '../app-core/api-core'
+import { CONTENT_SECURITY_POLICY } from '../app-core/security'
 import { runSegmentationInWorker } from '../engine/service/run-in-worker'
 
 export interface BridgeOptions {

@@ -5,7 +5,7 @@
 import { app, BrowserWindow, Menu, dialog, ipcMain, session } from 'electron'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
-import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from './security'
+import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from '../app-core/security'
 import { registerIpc } from './ipc'
 import segmentWorkerPath from '../engine/service/segment-worker?modulePath'
 import { runSegmentationInWorker } from '../engine/service/run-in-worker'

@@ -5,7 +5,7 @@
  */
 import type { IpcMainInvokeEvent } from 'electron'
 import { CHANNELS, type ApiMethod, type HostInfo, type ProgressEvent } from '../shared/contract'
-import { createApiCore, dispatch, type ApiCore, type CoreDeps } from './api-core'
+import { createApiCore, dispatch, type ApiCore, type CoreDeps } from '../app-core/api-core'
 
 /** The part of `ipcMain` the handlers need (a plain object in tests). */
 export interface IpcRegistry {

@@ -1,7 +1,7 @@
 /**
  * Layering, enforced rather than hoped for: the engine runs in plain Node (no Electron, nothing from
  * the shells above it); the CLI sits on the engine only; the renderer never imports Node, Electron,
- * the engine or the main process; src/shared stays free of Node and DOM-only modules; views stay small.
+ * the engine or the main process; the app core (src/app-core) is host-neutral, below main and bridge; src/shared stays free of Node and DOM-only modules; views stay small.
  */
 import { describe, expect, it } from 'vitest'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -50,8 +50,15 @@ describe('layers', () => {
     for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^electron$|\/(main|bridge|renderer|preload)\//)
   })
 
+  const appCore = files(join(REPO, 'src/app-core'), ['.ts'])
+
+  it.each(appCore.map((f) => [relative(REPO, f), f]))('%s (app core) is host-neutral: no Electron and nothing from main, bridge, cli or renderer', (_name, f) => {
+    for (const spec of importsOf(f)) expect(spec, spec).not.toMatch(/^electron$|\/(main|cli|bridge|renderer|preload)\//)
+  })
+
   it('the import scan sees imports at all', () => {
     expect(engine.flatMap(importsOf)).toContain('onnxruntime-node')
+    expect(appCore.flatMap(importsOf)).toContain('../shared/contract')
     const all = renderer.flatMap(importsOf)
     expect(all).toContain('vue')
     expect(all).toContain('../../../shared/marching-cubes')

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { data, tempDir } from '../helpers/data'
 import { conv3Bundle } from '../helpers/models'
-import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
+import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 
 const tmp = tempDir()

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
-import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
+import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import { openDicom } from '../../src/engine/dicom/open'
 import { readVolume } from '../../src/engine/volume/read'

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { data, REPO } from '../helpers/data'
-import { createApiCore, dispatch } from '../../src/main/api-core'
+import { createApiCore, dispatch } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import type { SegmentSummary } from '../../src/shared/contract'
 

@@ -1,10 +1,10 @@
 /**
- * The Electron window's security settings, asserted in plain Node (src/main/security.ts has no
+ * The Electron window's security settings, asserted in plain Node (src/app-core/security.ts has no
  * electron import), and the IPC argument validation shared with the browser bridge.
  */
 import { describe, expect, it } from 'vitest'
-import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from '../../src/main/security'
-import { IpcSchemas, validateIpcArgs, type IpcMethod } from '../../src/main/ipc-validation'
+import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from '../../src/app-core/security'
+import { IpcSchemas, validateIpcArgs, type IpcMethod } from '../../src/app-core/validation'
 import { CHANNELS } from '../../src/shared/contract'
 import { isSegError } from '../../src/engine/errors'
 

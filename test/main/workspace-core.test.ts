@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { data, REPO, tempDir } from '../helpers/data'
-import { createApiCore, dispatch, type ApiCore } from '../../src/main/api-core'
+import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import type { SegmentSummary, VolumeInfo } from '../../src/shared/contract'
 

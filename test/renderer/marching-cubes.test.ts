@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { labelSurface, stepFor } from '../../src/shared/marching-cubes'
 import { gridTransform } from '../../src/renderer/src/geometry/space'
-import { objText, stlBytes } from '../../src/main/mesh-export'
+import { objText, stlBytes } from '../../src/app-core/mesh-export'
 import type { GridInfo } from '../../src/shared/contract'
 
 const c = Math.cos(0.3)

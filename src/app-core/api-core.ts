@@ -4,14 +4,14 @@
  * so the two hosts cannot drift apart. No `electron` import here: it runs in plain Node and in tests.
  *
  * `dispatch` is the one entry point a transport calls: it validates the arguments with the zod
- * schemas of ipc-validation.ts and turns every failure into an `{ ok: false, error }` envelope.
+ * schemas of validation.ts and turns every failure into an `{ ok: false, error }` envelope.
  */
 import os from 'node:os'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, EditedLabels, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
-import { isIpcMethod, validateIpcArgs, type IpcArgs } from './ipc-validation'
+import { isIpcMethod, validateIpcArgs, type IpcArgs } from './validation'
 import { isSegError, SegError } from '../engine/errors'
 import { expectedBytes, listPath, readScan } from './scan-open'
 import { formatBytes } from '../engine/volume/read-nifti'
