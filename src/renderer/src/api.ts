@@ -3,7 +3,7 @@
  * of the browser build. Nothing else in the renderer knows which host it runs in.
  */
 import type { SegTransferApi, VoxelBuffer } from '../../shared/contract'
-import { createHttpApi } from '../../bridge/browser/http-client'
+import { createHttpApi } from './host/http-client'
 
 export const api: SegTransferApi = window.segtransfer ?? createHttpApi()
 
