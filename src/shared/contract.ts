@@ -4,7 +4,12 @@
  * bridge (src/bridge). Only plain, structured-cloneable data crosses: voxel buffers as ArrayBuffers
  * with their grid. No Node or DOM types here: both sides include this file.
  */
-export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
+/**
+ * Where inference runs ('auto': the GPU provider when there is one, else CPU). Written once: the
+ * argument validation (src/app-core/validation.ts), the engine and the CLI all take this list.
+ */
+export const DEVICE_CHOICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number]
 
 /** The voxel component types a buffer can carry (the engine's VoxelArray kinds). */
 export type VoxelType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64'
@@ -146,7 +151,8 @@ export interface ProgressEvent {
  * What can be exported from a run; the file format follows the extension of the path:
  * labels .nii.gz/.nii/.nrrd, statistics .csv/.json, mesh .obj (one object per label) or .stl.
  */
-export type ExportKind = 'labels' | 'statistics' | 'mesh'
+export const EXPORT_KINDS = ['labels', 'statistics', 'mesh'] as const
+export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 export interface ExportOptions {
   /**
@@ -171,12 +177,18 @@ export interface EditedLabels {
   runs: number[]
   labels: LabelDef[]
 }
+/** The three slice views, each named by the plane it shows. */
+export const SLICE_PLANES = ['axial', 'coronal', 'sagittal'] as const
+export type SlicePlane = (typeof SLICE_PLANES)[number]
+/** How loadLabelFile may bring a segmentation on another grid onto the scan's (labels: nearest neighbour only). */
+export const LABEL_RESAMPLINGS = ['nearest'] as const
+export type LabelResampling = (typeof LABEL_RESAMPLINGS)[number]
 /** Interpolate one label of an edited map (EditedLabels) between the slices that hold it. */
 export interface InterpolateRequest extends EditedLabels {
   /** The label value to interpolate. */
   label: number
   /** Interpolate between slices of this view (along its normal). */
-  plane: 'axial' | 'coronal' | 'sagittal'
+  plane: SlicePlane
 }
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
@@ -277,7 +289,7 @@ export interface SegTransferApi {
    * with label names from a sidecar when there is one. Another grid is refused (GRID_MISMATCH) unless
    * `resample: 'nearest'`.
    */
-  loadLabelFile(volumeId: string, path: string, options?: { resample?: 'nearest' }): Promise<SegmentSummary>
+  loadLabelFile(volumeId: string, path: string, options?: { resample?: LabelResampling }): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
