@@ -4,6 +4,8 @@
  * bridge (src/bridge). Only plain, structured-cloneable data crosses: voxel buffers as ArrayBuffers
  * with their grid. No Node or DOM types here: both sides include this file.
  */
+import type { SegErrorCode } from './errors'
+
 /**
  * Where inference runs ('auto': the GPU provider when there is one, else CPU). Written once: the
  * argument validation (src/app-core/validation.ts), the engine and the CLI all take this list.
@@ -190,9 +192,11 @@ export interface InterpolateRequest extends EditedLabels {
   /** Interpolate between slices of this view (along its normal). */
   plane: SlicePlane
 }
+/** What failed: a SegError's code, or INTERNAL for anything else (a bug). The UI acts on it, never on the message. */
+export type ApiErrorCode = SegErrorCode | 'INTERNAL'
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
-  code: string
+  code: ApiErrorCode
   message: string
 }
 
@@ -325,7 +329,7 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ApiError 
 
 /** The Error a client throws for a failed call: the message is the engine's one line. */
 export class ApiCallError extends Error {
-  readonly code: string
+  readonly code: ApiErrorCode
   constructor(err: ApiError) {
     super(err.message)
     this.name = 'ApiCallError'

@@ -4,7 +4,7 @@
  * one `result` or one `error`. Both ends import these types, so neither can send what the other
  * does not read. Only structured-cloneable data: label voxels are transferred, not copied.
  */
-import type { SegErrorCode } from '../errors'
+import type { ApiErrorCode } from '../../shared/contract'
 import type { Device, SegmentProgress } from '../pipeline/segment'
 import type { Grid, Volume } from '../volume/volume'
 
@@ -39,7 +39,7 @@ export type WorkerMessage =
   | { type: 'progress'; progress: SegmentProgress }
   | ({ type: 'result' } & WorkerResult)
   /** 'INTERNAL': not a SegError (a bug), its message as is. */
-  | { type: 'error'; code: SegErrorCode | 'INTERNAL'; message: string }
+  | { type: 'error'; code: ApiErrorCode; message: string }
 
 /** What the app sends to the worker. */
 export type ToWorker = Extract<WorkerMessage, { type: 'segment' | 'cancel' }>

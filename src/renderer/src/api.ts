@@ -2,7 +2,7 @@
  * The one SegTransferApi the UI talks to: Electron's preload when present, else the local HTTP bridge
  * of the browser build. Nothing else in the renderer knows which host it runs in.
  */
-import type { SegTransferApi, VoxelBuffer } from '../../shared/contract'
+import type { ApiErrorCode, SegTransferApi, VoxelBuffer } from '../../shared/contract'
 import { createHttpApi } from './host/http-client'
 
 export const api: SegTransferApi = window.segtransfer ?? createHttpApi()
@@ -21,13 +21,16 @@ export function typedVoxels(b: VoxelBuffer): ArrayLike<number> {
   }
 }
 
-/** The message of anything thrown by an API call (always the engine's one line when it is a SegError). */
+/**
+ * The message of anything thrown by an API call (the engine's one line: both hosts answer with an
+ * envelope, so Electron never wraps it). For display only: the UI acts on codeOf, never on this text.
+ */
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '') : String(e)
+  return e instanceof Error ? e.message : String(e)
 }
 
-/** The ApiError code of anything thrown by an API call ('' when it carries none). */
-export function codeOf(e: unknown): string {
+/** The envelope's ApiError code of anything thrown by an API call (both clients copy it onto the Error); '' when it carries none. */
+export function codeOf(e: unknown): ApiErrorCode | '' {
   const code = (e as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' ? code : ''
+  return typeof code === 'string' ? (code as ApiErrorCode) : ''
 }
