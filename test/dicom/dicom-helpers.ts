@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
+import { REPO } from '../helpers/data'
 import { indexToWorld } from '../../src/engine/volume/affine'
 import { orientationOf, reorient } from '../../src/engine/volume/orientation'
 import type { Volume } from '../../src/engine/volume/volume'
@@ -28,6 +29,33 @@ export function plastimatchSeries(nifti: string, dir: string): string[] {
     return to
   })
   return renamed
+}
+
+/** What write_series.py puts in a series besides the voxels and geometry (see its usage line). */
+export interface SeriesOptions {
+  modality?: 'CT' | 'MR'
+  seriesNumber?: number
+  description?: string
+  patientName?: string
+  patientId?: string
+  /** Series written with the same study UID belong to one study. */
+  studyUid?: string
+  seed?: number
+}
+
+/**
+ * Writes `nifti` as a DICOM series with pydicom (test/fixtures/dicom/write_series.py) into `dir`:
+ * geometry at full DS precision, files named and written in a shuffled order. Returns `dir`.
+ */
+export function pydicomSeries(nifti: string, dir: string, o: SeriesOptions = {}): string {
+  const flags: [string, string | number | undefined][] = [
+    ['--modality', o.modality], ['--series-number', o.seriesNumber], ['--description', o.description], ['--patient-name', o.patientName],
+    ['--patient-id', o.patientId], ['--study-uid', o.studyUid], ['--seed', o.seed]
+  ]
+  const args = flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]))
+  const r = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/write_series.py'), nifti, dir, ...args], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`write_series.py failed: ${r.stderr}`)
+  return dir
 }
 
 /** The largest distance (mm) between the world positions of the 8 corner voxels of two grids. */
