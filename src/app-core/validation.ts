@@ -43,7 +43,7 @@ export const IpcSchemas = {
   ]),
   cancel: z.tuple([]),
   readLabels: z.tuple([Id, Id.optional()]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
+  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh', 'dicom-seg']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id]),
   putEditedLabels: z.tuple([EditedLabels.strict()]),
   loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.literal('nearest').optional() }).strict().optional()]),
