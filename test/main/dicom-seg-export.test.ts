@@ -81,7 +81,7 @@ describe.runIf(toolsThere)('DICOM-SEG export from the app core', () => {
     await call(core, 'exportRun', edited.runId, 'labels', nii, { volumeId: flair.id })
     expect(pydicomSeg(seg).segments.map((s) => [s[1], s[2], s[3]])).toEqual([['CSF', 'MANUAL', ''], ['grey matter', 'MANUAL', ''], ['white matter', 'MANUAL', '']])
     expect(differingVoxels((await readDicomSeg(seg)).labels, await readVolume(nii))).toBe(0)
-    expect(readdirSync(tmp.dir).filter((f) => f.includes('tmp'))).toEqual([]) // atomic: no temp file left
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('.partial-'))).toEqual([]) // atomic: no temp file left (tempPathFor)
   }, 60_000)
 
   it('a scan not opened from a DICOM series, or a path that is not .dcm, is refused in one line before anything is written', async () => {
