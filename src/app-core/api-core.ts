@@ -27,6 +27,8 @@ import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
 import { applyEditRuns } from './edited-labels'
 import { interpolateLabel } from '../engine/labelmap/interpolate'
 import { loadLabels } from '../engine/labelmap/load-labels'
+import { algorithmName, writeDicomSeg } from '../engine/dicom/seg'
+import { dicomSegSource, EDITED, LOADED, type SegProvenance } from './dicom-seg-export'
 
 export interface CoreDeps {
   host: HostInfo
@@ -58,6 +60,8 @@ interface RunRecord {
   /** The scan that owns the run (its first input): the label map is on this volume's grid. */
   volumeId: string
   names: Record<number, string>
+  /** What a DICOM-SEG export says of it. */
+  seg: SegProvenance
 }
 
 const TYPE_NAMES: Record<string, VoxelType> = {
@@ -147,12 +151,13 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       for (const [i, p] of paths.entries()) {
         const bytes = await expectedBytes(p) // DICOM: known only once read, checked below
         if (bytes !== null) checkRoom(bytes, `opening ${path.basename(p)}`)
-        const { volume: v, name } = await readScan(p, choices[i])
+        const { volume: v, name, series } = await readScan(p, choices[i])
         if (bytes === null) checkRoom(v.data.byteLength, `opening ${name}`)
         const info: VolumeInfo = {
           id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
-          orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
+          orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? [],
+          ...(series ? { series } : {})
         }
         volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })
         deps.addRecent?.(p)
@@ -196,7 +201,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         const m = bundle.manifest
         const names = Object.fromEntries(m.output.labels.map((l) => [l.value, l.name]))
         const volumeId = req.volumeIds[0]
-        runs.set(runId, { result, inputs, bundleDir: bundle.dir, volumeId, names })
+        runs.set(runId, { result, inputs, bundleDir: bundle.dir, volumeId, names, seg: { labels: m.output.labels, algorithm: algorithmName(m), algorithmType: 'AUTOMATIC' } })
         const stats = labelStatistics(result.labels, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
         const source = { kind: 'model' as const, bundleDir: bundle.dir, bundleName: m.name, device: req.device, refinement: !!m.output.refinement && req.refinement !== false, volumeIds: [...req.volumeIds] }
         return {
@@ -222,8 +227,10 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const stats = labelStatistics(run.result.labels, run.names)
       // The CLI's output rules, with every open volume protected as an input; an existing file only with overwrite.
       const rules = { inputs: [...run.inputs, ...openPaths()], overwrite: options.overwrite ?? false, protectedDirs: run.bundleDir ? [run.bundleDir] : [] }
+      const segSource = kind === 'dicom-seg' ? dicomSegSource(openVolume(run.volumeId), outPath) : undefined
       refuseExisting(outPath, rules)
-      if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
+      if (segSource) await writeDicomSeg(run.result.labels, segSource, run.seg, outPath, rules)
+      else if (kind === 'labels') await writeLabelMap(run.result.labels, outPath, { like: run.result.reference, ...rules })
       else if (kind === 'mesh') await writeMeshes(run.result.labels, stats.filter((s) => s.voxels > 0), outPath, rules)
       else await writeStatistics(stats, outPath, rules)
       return outPath
@@ -245,7 +252,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const names = Object.fromEntries(loaded.table.map((l) => [l.value, l.name]))
       const runId = randomUUID()
       // The loaded file counts as an input: an export never replaces it.
-      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, warnings: [], timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names })
+      runs.set(runId, { result: { labels, reference, provider: 'file', notes: loaded.notes, warnings: [], timingsMs: {} }, inputs: [scan.info.path, file], bundleDir: '', volumeId, names, seg: { labels: loaded.table, ...LOADED } })
       const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
       return {
         runId, volumeId, source: { kind: 'file', path: file, name: path.basename(file) }, labels: loaded.table.map((l) => ({ value: l.value, name: l.name, color: l.color })),
@@ -269,7 +276,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       const names = Object.fromEntries(edit.labels.map((l) => [l.value, l.name]))
       const runId = randomUUID()
       const result: WorkerResult = { labels, reference, provider: 'edited', notes: [], warnings: [], timingsMs: {} }
-      runs.set(runId, { result, inputs: [scan.info.path], bundleDir: base?.bundleDir ?? '', volumeId: edit.volumeId, names })
+      runs.set(runId, { result, inputs: [scan.info.path], bundleDir: base?.bundleDir ?? '', volumeId: edit.volumeId, names, seg: { labels: edit.labels, ...EDITED } })
       const stats = labelStatistics(labels, names).map((st) => ({ value: st.value, name: st.name, voxels: st.voxels, volumeMl: st.volumeMl }))
       return {
         runId, volumeId: edit.volumeId, source: { kind: 'edited', baseRunId: edit.baseRunId, name: 'edited' }, labels: edit.labels,

@@ -5,7 +5,7 @@
  * go into the listing (the picker shows them) and nowhere else: not into names, notes or errors.
  */
 import path from 'node:path'
-import type { OpenChoice, PathContents, SeriesInfo } from '../shared/contract'
+import type { OpenChoice, OpenedSeries, PathContents, SeriesInfo } from '../shared/contract'
 import { SegError } from '../engine/errors'
 import { isDicomPath, openDicom } from '../engine/dicom/open'
 import { scanDicom, skippedSummary, type DicomSeries } from '../engine/dicom/scan'
@@ -41,14 +41,15 @@ export async function expectedBytes(p: string): Promise<number | null> {
 /**
  * Reads the scan `choice` names at `p`.
  * @returns the volume and its display name: the file's name, with the series description (or
- *          "series N") of a DICOM series, or "volume k of n" of a 4D file.
+ *          "series N") of a DICOM series, or "volume k of n" of a 4D file; the series opened (no PHI).
  */
-export async function readScan(p: string, choice: OpenChoice = {}): Promise<{ volume: Volume; name: string }> {
+export async function readScan(p: string, choice: OpenChoice = {}): Promise<{ volume: Volume; name: string; series?: OpenedSeries }> {
   const base = path.basename(path.resolve(p))
   if (await isDicomPath(p)) {
     if (choice.volume !== undefined) throw new SegError('BAD_ARGUMENT', `${base} is DICOM: choose a series, not a volume`)
     const { volume, series } = await openDicom([p], choice.series)
-    return { volume, name: `${base} · ${series.display.seriesDescription || `series ${series.number}`}` }
+    const opened = { uid: series.uid, number: series.number, description: series.display.seriesDescription }
+    return { volume, name: `${base} · ${series.display.seriesDescription || `series ${series.number}`}`, series: opened }
   }
   if (choice.series !== undefined) throw new SegError('BAD_ARGUMENT', `${base} is not DICOM: it has no series to choose; expected a DICOM folder or file`)
   const volume = await readVolume(p, { volume: choice.volume })

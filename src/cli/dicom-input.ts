@@ -8,7 +8,7 @@ import { SegError } from '../engine/errors'
 import type { Manifest } from '../engine/bundle/manifest'
 import { describeSeries, isDicomPath, openDicom, type OpenedDicom } from '../engine/dicom/open'
 import { scanDicom, skippedSummary } from '../engine/dicom/scan'
-import { writeDicomSeg } from '../engine/dicom/seg'
+import { algorithmName, writeDicomSeg } from '../engine/dicom/seg'
 import type { Volume } from '../engine/volume/volume'
 import type { CommandIO } from './io'
 
@@ -42,12 +42,6 @@ export async function resolveInputs(paths: readonly string[], series: string | u
 
 /** True when the output path asks for DICOM-SEG. */
 export const isDicomSegPath = (p: string): boolean => p.toLowerCase().endsWith('.dcm')
-
-/** SegmentAlgorithmName: the bundle's name and version (its last provenance date), within 64 characters. */
-export function algorithmName(m: Manifest): string {
-  const version = m.provenance.at(-1)?.date.slice(0, 10) ?? `v${m.version}`
-  return `${m.name.slice(0, 63 - version.length)} ${version}`
-}
 
 /** Writes labels (on the DICOM series' grid) as DICOM-SEG, refusing a non-DICOM first input. */
 export async function writeSegOutput(labels: Volume, resolved: ResolvedInputs, m: Manifest, outPath: string): Promise<void> {

@@ -37,6 +37,16 @@ export interface VolumeInfo extends GridInfo {
   /** Storage type of the voxels readVoxels returns. */
   dtype: VoxelType
   notes: string[]
+  /** The DICOM series the scan was opened from (absent for volume files): what a DICOM-SEG export references. */
+  series?: OpenedSeries
+}
+
+/** An opened DICOM series, without PHI: its UID, listing number and description (for export names). */
+export interface OpenedSeries {
+  uid: string
+  /** 1-based position in its folder's listing (SeriesInfo.number): tells two series of one folder apart. */
+  number: number
+  description: string
 }
 
 /** Voxels of a volume or a label map: i fastest, then j, then k (as the engine's Volume). */
@@ -151,9 +161,11 @@ export interface ProgressEvent {
 
 /**
  * What can be exported from a run; the file format follows the extension of the path:
- * labels .nii.gz/.nii/.nrrd, statistics .csv/.json, mesh .obj (one object per label) or .stl.
+ * labels .nii.gz/.nii/.nrrd, statistics .csv/.json, mesh .obj (one object per label) or .stl;
+ * dicom-seg: a DICOM Segmentation (.dcm) referencing the scan's series (VolumeInfo.series), AUTOMATIC
+ * for a model's result, MANUAL for an edited copy or a loaded file.
  */
-export const EXPORT_KINDS = ['labels', 'statistics', 'mesh'] as const
+export const EXPORT_KINDS = ['labels', 'statistics', 'mesh', 'dicom-seg'] as const
 export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 export interface ExportOptions {

@@ -1,6 +1,6 @@
 /**
- * DICOM in: series written by independent tools (plastimatch) from real scans, in shuffled file
- * order, read back with exact geometry and checked against the NIfTI they came from and against
+ * DICOM in: series written by independent tools (a pydicom fixture script at full DS precision,
+ * and plastimatch) from real scans, in shuffled file order, read back with exact geometry and checked against the NIfTI they came from and against
  * dcm2niix; pydicom's shipped files decode to pydicom's values; bad files are skipped and counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +14,7 @@ import { openDicom } from '../../src/engine/dicom/open'
 import { readDicomSeries } from '../../src/engine/dicom/read-series'
 import { readVolume } from '../../src/engine/volume/read'
 import { isSegError } from '../../src/engine/errors'
-import { compareInWorld, plastimatchSeries, PYTHON, toolsThere, TOOLS_HINT } from './dicom-helpers'
+import { compareInWorld, plastimatchSeries, pydicomSeries, PYTHON, toolsThere, TOOLS_HINT } from './dicom-helpers'
 
 if (!toolsThere) console.warn(`DICOM read tests skipped: ${TOOLS_HINT}`)
 
@@ -22,33 +22,49 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
   const tmp = tempDir('segtransfer-dicom-')
   afterAll(() => tmp.cleanup())
 
-  // plastimatch writes direction cosines with 6 decimals and dcm2niix stores a float32 affine: over
-  // the oblique FLAIR's 220 mm these move a corner by up to ~2e-4 mm, whoever reads the series.
-  it.each([
-    ['ct/spleen_ct.nii.gz', 'axial CT with rescale intercept', 1e-4],
-    ['spine/t2.nii.gz', 'PSR-stored spine MRI', 1e-4],
-    ['mri/FLAIR.nii.gz', 'oblique FLAIR', 5e-4]
-  ])('%s (%s): voxels equal (native reader and GDCM), geometry within %s mm of the NIfTI and of dcm2niix', async (rel, _what, tolMm) => {
-    const dir = join(tmp.dir, rel.replace(/\W/g, '_'))
-    plastimatchSeries(data(rel), dir)
-    const { volume, series } = await openDicom([dir])
-    const viaGdcm = await readDicomSeries(series, undefined, 'gdcm') // the native reader agrees with GDCM
-    expect(Array.from(volume.data)).toEqual(Array.from(viaGdcm.volume.data))
-    const nifti = await readVolume(data(rel))
-    const vsNifti = compareInWorld(volume, nifti)
-    expect(vsNifti.size).toEqual(nifti.size)
-    expect(vsNifti.mm).toBeLessThan(tolMm)
-    expect(vsNifti.differing).toBe(0)
-
-    const out = join(tmp.dir, `${rel.replace(/\W/g, '_')}_dcm2niix`)
+  /** dcm2niix's conversion of a series folder, as a Volume. */
+  const viaDcm2niix = async (dir: string) => {
+    const out = `${dir}_dcm2niix`
     mkdirSync(out)
     const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, dir], { encoding: 'utf8' })
     expect(r.status, r.stderr).toBe(0)
-    const ref = await readVolume(join(out, readdirSync(out).find((f) => f.endsWith('.nii'))!))
-    const vsDcm2niix = compareInWorld(volume, ref)
-    expect(vsDcm2niix.size).toEqual(ref.size)
-    expect(vsDcm2niix.mm).toBeLessThan(tolMm)
-    expect(vsDcm2niix.differing).toBe(0)
+    return readVolume(join(out, readdirSync(out).find((f) => f.endsWith('.nii'))!))
+  }
+
+  // pydicom writes the NIfTI's geometry at full DS precision (16 characters): 1e-4 mm holds against
+  // the NIfTI and against dcm2niix, whose float32 affine is itself off by up to ~4e-5 mm here (one
+  // float32 step at 400 mm is 3e-5 mm). Measured: NIfTI 5e-13 (CT, spine), 5.6e-6 (FLAIR: the
+  // reader's polar decomposition); dcm2niix 2.0e-5, 5e-13, 4.1e-5 mm.
+  it.each([
+    ['ct/spleen_ct.nii.gz', 'axial CT with rescale intercept', 'CT'],
+    ['spine/t2.nii.gz', 'PSR-stored spine MRI', 'MR'],
+    ['mri/FLAIR.nii.gz', 'oblique FLAIR', 'MR']
+  ] as const)('%s (%s), written by pydicom in shuffled order: voxels equal (native reader and GDCM), geometry within 1e-4 mm of the NIfTI and of dcm2niix', async (rel, _what, modality) => {
+    const dir = pydicomSeries(data(rel), join(tmp.dir, rel.replace(/\W/g, '_')), { modality })
+    const { volume, series } = await openDicom([dir])
+    const viaGdcm = await readDicomSeries(series, undefined, 'gdcm') // the native reader agrees with GDCM
+    expect(Array.from(volume.data)).toEqual(Array.from(viaGdcm.volume.data))
+    for (const ref of [await readVolume(data(rel)), await viaDcm2niix(dir)]) {
+      const got = compareInWorld(volume, ref)
+      expect(got.size).toEqual(ref.size)
+      expect(got.mm).toBeLessThan(1e-4)
+      expect(got.differing).toBe(0)
+    }
+  }, 30_000)
+
+  // The second, independent writer: plastimatch writes direction cosines with 6 decimals, which moves
+  // a corner of the oblique FLAIR's 220 mm by 2-5e-4 mm whoever reads the series.
+  it.each([
+    ['spine/t2.nii.gz', 1e-4],
+    ['mri/FLAIR.nii.gz', 5e-4]
+  ])('%s written by plastimatch (renamed out of slice order): voxels equal the NIfTI, corners within %s mm', async (rel, tolMm) => {
+    const dir = join(tmp.dir, `plastimatch_${rel.replace(/\W/g, '_')}`)
+    plastimatchSeries(data(rel), dir)
+    const nifti = await readVolume(data(rel))
+    const got = compareInWorld((await openDicom([dir])).volume, nifti)
+    expect(got.size).toEqual(nifti.size)
+    expect(got.mm).toBeLessThan(tolMm)
+    expect(got.differing).toBe(0)
   }, 30_000)
 
   it('a series with a missing slice warns naming the gap in mm; a truncated and a bad-transfer-syntax file are skipped and counted', async () => {

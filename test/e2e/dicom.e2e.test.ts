@@ -2,11 +2,12 @@
  * End to end, in a real browser (harness: test/helpers/e2e.ts): a DICOM folder typed in the open bar
  * opens the series picker (two series written by plastimatch from real scans, with their patient,
  * description, modality, date, images and size); the chosen series opens as a scan and the
- * demo-tissue bundle segments it. Patient name and ID are shown in the picker only. A 4D file opens
+ * demo-tissue bundle segments it and its result exports as DICOM-SEG from the Export panel. Patient
+ * name and ID are shown in the picker only. A 4D file opens
  * the volume picker and the chosen volume opens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { REPO, tempDir } from '../helpers/data'
@@ -68,6 +69,14 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_PLASTIMATCH)('opening a DICOM folder and
     await page.click('[data-testid=run]')
     await expect.poll(() => page.$$('[data-testid=segmentation-select] option').then((o) => o.length), { timeout: 60_000 }).toBe(1)
     expect(await page.$$eval('[data-testid=label-table] tbody tr', (r) => r.length)).toBeGreaterThan(0)
+
+    // DICOM-SEG is offered for a scan opened from a series, under a name that says which series
+    const seg = `${folder}.s2-brain-t1-axial.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.dcm`
+    expect(await page.inputValue('[data-testid=export-seg-path]')).toBe(seg)
+    expect(await page.$('[data-testid=export-seg-why]')).toBeNull()
+    await page.click('[data-testid=export-seg]')
+    await expect.poll(() => page.textContent('[data-testid=last-export]').catch(() => ''), { timeout: 30_000 }).toBe(`Saved ${seg}`)
+    expect(readFileSync(seg).subarray(128, 132).toString('latin1')).toBe('DICM')
     expect(app.errors).toEqual([])
   }, 120_000)
 

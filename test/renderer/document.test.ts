@@ -8,7 +8,7 @@ import { basename } from 'node:path'
 import { data } from '../helpers/data'
 import { readVolume } from '../../src/engine/volume/read'
 import type { ScanDocument, SegmentSummary, VolumeInfo } from '../../src/shared/contract'
-import { captionOf, compatibleScans, exportPaths, ordinalOf, segmentationTitle, slugOf } from '../../src/renderer/src/workspace/document'
+import { captionOf, compatibleScans, exportPaths, ordinalOf, segmentationTitle, seriesToken, slugOf } from '../../src/renderer/src/workspace/document'
 
 async function info(rel: string, id: string): Promise<VolumeInfo> {
   const v = await readVolume(data(rel))
@@ -25,7 +25,8 @@ describe('default export names', () => {
     expect(p).toEqual({
       labels: '/data/pt1/spleen_ct.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.nii.gz',
       statistics: '/data/pt1/spleen_ct.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.csv',
-      mesh: '/data/pt1/spleen_ct.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.obj'
+      mesh: '/data/pt1/spleen_ct.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.obj',
+      dicomSeg: '/data/pt1/spleen_ct.segtransfer-demo-tissue-classifier-gaussian-not-a-tr.dcm'
     })
     const conventional = ['_seg.nii.gz', '_mask.nii.gz', '-label.nrrd', '_seg_stats.csv', '_label.nii.gz', '.nii.gz'].map((e) => `/data/pt1/spleen_ct${e}`)
     for (const path of Object.values(p)) expect(conventional).not.toContain(path)
@@ -36,6 +37,16 @@ describe('default export names', () => {
     expect(exportPaths('/d/a.nii', 'M', 2).labels).toBe('/d/a.segtransfer-m-2.nii.gz')
     expect(exportPaths('/d/a.nii', 'M', 2).labels).not.toBe(exportPaths('/d/a.nii', 'M', 1).labels)
     expect(slugOf('***')).toBe('model')
+  })
+
+  it('two series opened from one DICOM folder get different names, from their listing number and description (no PHI)', () => {
+    const t1 = exportPaths('/d/study', 'M', 1, { uid: '1.2.3', number: 2, description: 'Brain T1 (axial) 3mm' })
+    const t2 = exportPaths('/d/study', 'M', 1, { uid: '1.2.4', number: 1, description: 'Brain T1 (axial) 3mm' })
+    const bare = exportPaths('/d/study', 'M', 1, { uid: '1.2.5', number: 3, description: '' })
+    expect(t1).toMatchObject({ labels: '/d/study.s2-brain-t1-axial-3mm.segtransfer-m.nii.gz', dicomSeg: '/d/study.s2-brain-t1-axial-3mm.segtransfer-m.dcm' })
+    expect(t2.labels).toBe('/d/study.s1-brain-t1-axial-3mm.segtransfer-m.nii.gz')
+    expect(bare.labels).toBe('/d/study.s3.segtransfer-m.nii.gz')
+    expect(seriesToken({ uid: '9', number: 4, description: '../T2 *** sag/' })).toBe('s4-t2-sag') // a slug: no path separators
   })
 })
 

@@ -12,7 +12,7 @@ import { SegError } from '../errors'
 import { produceAtomically } from '../fs/atomic'
 import { itkGrid, toItkImage, toVoxelArray } from '../volume/itk-image'
 import type { Volume } from '../volume/volume'
-import type { DicomFile } from './scan'
+import type { Manifest } from '../bundle/manifest'
 import { withQuietOutput } from './quiet'
 
 /** A coded concept (DICOM code sequence item). */
@@ -38,6 +38,12 @@ export interface SegMeta {
   /** AUTOMATIC for a model's output, MANUAL once a person edited it. */
   algorithmType: 'AUTOMATIC' | 'MANUAL' | 'SEMIAUTOMATIC'
   seriesDescription?: string
+}
+
+/** SegmentAlgorithmName: the bundle's name and version (its last provenance date), within 64 characters. */
+export function algorithmName(m: Manifest): string {
+  const version = m.provenance.at(-1)?.date.slice(0, 10) ?? `v${m.version}`
+  return `${m.name.slice(0, 63 - version.length)} ${version}`
 }
 
 const sct = (value: string, meaning: string): Code => ({ value, scheme: 'SCT', meaning })
@@ -108,9 +114,11 @@ function presentValues(labels: Volume): Set<number> {
  * Writes a label map as DICOM-SEG referencing its source series, atomically.
  * Throws BAD_ARGUMENT when a label in the map has no name in `meta.labels`, or the map is empty.
  * @param labels label map on the source series' grid (integer values).
- * @param source the source series' files (any order; dcmqi matches frames by position).
+ * @param source the source series' files (any order; dcmqi matches frames by position): DicomFiles or
+ *   just their paths (a Volume's `source.files`).
+ * @param opts.overwrite replace an existing file at `outPath` (the caller has checked the output rules).
  */
-export async function writeDicomSeg(labels: Volume, source: readonly DicomFile[], meta: SegMeta, outPath: string): Promise<void> {
+export async function writeDicomSeg(labels: Volume, source: readonly { path: string }[], meta: SegMeta, outPath: string, opts: { overwrite?: boolean } = {}): Promise<void> {
   const present = presentValues(labels)
   const unnamed = [...present].filter((v) => v > 0 && !meta.labels.some((l) => l.value === v))
   if (unnamed.length > 0) throw new SegError('BAD_ARGUMENT', `label value(s) ${unnamed.join(', ')} have no name; expected every label of the map in the bundle's output.labels`)
@@ -127,7 +135,7 @@ export async function writeDicomSeg(labels: Volume, source: readonly DicomFile[]
         useLabelidAsSegmentnumber: false
       })
     )
-  })
+  }, opts)
 }
 
 export interface ReadSeg {

@@ -3,7 +3,7 @@
  * each scan owns its segmentations): titles, captions, default export names and the scans a
  * multi-channel model may take beside the shown one. No state here; the session store holds it.
  */
-import type { ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import type { OpenedSeries, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import { sameGrid } from '../../../shared/grid'
 
 /** Extensions of the volume formats the app opens, longest first ('.nii.gz' before '.nii'). */
@@ -50,14 +50,25 @@ export function slugOf(name: string): string {
 }
 
 /**
- * Default export paths beside the scan: `<scan>.segtransfer-<model>[-n].nii.gz`, `.csv`, `.obj`.
- * The `.segtransfer-` infix keeps them apart from the names people and tools give their own masks
- * (`<scan>_seg.nii.gz`, `<scan>_mask.nii.gz`, `<scan>-label.nrrd`); `-n` from the ordinal keeps two
- * results of one model on one scan apart.
+ * A DICOM series as a file-name part, without PHI: `s<listing number>` and the series description as
+ * a slug, e.g. `s2-brain-t1-axial`; two series of one folder always differ (their listing numbers do).
  */
-export function exportPaths(scanPath: string, modelName: string, ordinal: number): { labels: string; statistics: string; mesh: string } {
-  const base = `${scanPath.replace(VOLUME_EXT, '')}.segtransfer-${slugOf(modelName)}${ordinal > 1 ? `-${ordinal}` : ''}`
-  return { labels: `${base}.nii.gz`, statistics: `${base}.csv`, mesh: `${base}.obj` }
+export function seriesToken(series: OpenedSeries): string {
+  const described = /[a-z0-9]/i.test(series.description)
+  return `s${series.number}${described ? `-${slugOf(series.description)}` : ''}`
+}
+
+/**
+ * Default export paths beside the scan: `<scan>[.<series>].segtransfer-<model>[-n].nii.gz`, `.csv`,
+ * `.obj`, `.dcm` (DICOM-SEG). The `.segtransfer-` infix keeps them apart from the names people and
+ * tools give their own masks (`<scan>_seg.nii.gz`, `<scan>_mask.nii.gz`, `<scan>-label.nrrd`); `-n`
+ * from the ordinal keeps two results of one model on one scan apart, the series token (seriesToken)
+ * two series opened from one DICOM folder.
+ */
+export function exportPaths(scanPath: string, modelName: string, ordinal: number, series?: OpenedSeries): { labels: string; statistics: string; mesh: string; dicomSeg: string } {
+  const scan = `${scanPath.replace(VOLUME_EXT, '')}${series ? `.${seriesToken(series)}` : ''}`
+  const base = `${scan}.segtransfer-${slugOf(modelName)}${ordinal > 1 ? `-${ordinal}` : ''}`
+  return { labels: `${base}.nii.gz`, statistics: `${base}.csv`, mesh: `${base}.obj`, dicomSeg: `${base}.dcm` }
 }
 
 /**

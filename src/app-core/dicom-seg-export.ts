@@ -1,0 +1,33 @@
+/**
+ * DICOM-SEG export from the app: the scan must have been opened from a DICOM series, whose slices
+ * the SEG references (Frame of Reference, Referenced Series/Instance UIDs; src/engine/dicom/seg.ts).
+ * A model's result is AUTOMATIC; an edited copy or a loaded label file is MANUAL.
+ */
+import path from 'node:path'
+import type { VolumeInfo } from '../shared/contract'
+import { SegError } from '../engine/errors'
+import type { SegMeta } from '../engine/dicom/seg'
+import type { Volume } from '../engine/volume/volume'
+
+/**
+ * How a segmentation was made, as a DICOM-SEG says it: its labels, and `algorithm` (SegmentAlgorithmName
+ * for a model's result: bundle name and version; a description otherwise) with its type.
+ */
+export type SegProvenance = Pick<SegMeta, 'labels' | 'algorithm' | 'algorithmType'>
+
+export const EDITED: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algorithm: 'edited in SegTransfer', algorithmType: 'MANUAL' }
+export const LOADED: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algorithm: 'label file loaded in SegTransfer', algorithmType: 'MANUAL' }
+
+/**
+ * The series files a DICOM-SEG of `scan` references, checked before anything is written.
+ * Throws BAD_ARGUMENT when the scan was not opened from a DICOM series or the path is not a .dcm.
+ */
+export function dicomSegSource(scan: { info: VolumeInfo; volume: Volume }, outPath: string): { path: string }[] {
+  if (!scan.info.series) {
+    throw new SegError('BAD_ARGUMENT', `${scan.info.name} was not opened from a DICOM series, which a DICOM-SEG must reference; expected a scan opened from a DICOM folder or file (or a .nii.gz/.nrrd export)`)
+  }
+  if (!outPath.toLowerCase().endsWith('.dcm')) {
+    throw new SegError('BAD_ARGUMENT', `${path.basename(outPath)}: a DICOM-SEG is written as a .dcm file; expected a path ending in .dcm`)
+  }
+  return (scan.volume.source?.files ?? []).map((p) => ({ path: p }))
+}
