@@ -27,6 +27,7 @@ import { checkOutputPath, type OutputRules } from '../engine/fs/atomic'
 import { applyEditRuns } from './edited-labels'
 import { interpolateLabel } from '../engine/labelmap/interpolate'
 import { loadLabels } from '../engine/labelmap/load-labels'
+import { modalityFamily } from '../engine/pipeline/model-fit'
 
 export interface CoreDeps {
   host: HostInfo
@@ -152,7 +153,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         const info: VolumeInfo = {
           id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
-          orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
+          orientation: orientationOf(v), range: rangeOf(v.data), modality: modalityFamily(v.data).family, dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? []
         }
         volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })
         deps.addRecent?.(p)

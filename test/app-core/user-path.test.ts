@@ -57,10 +57,11 @@ describe('the app core opens a real scan typed with quotes, ~ or as a file URL',
       for (const p of spellings) {
         const r = await dispatch(core, 'openVolumes', [[p]])
         expect(r.ok, JSON.stringify(r)).toBe(true)
-        const [info] = (r as { value: { path: string; size: number[]; origin: number[] }[] }).value
-        opened.push({ path: info.path, size: info.size, origin: info.origin })
+        const [info] = (r as { value: { path: string; size: number[]; origin: number[]; modality: string }[] }).value
+        opened.push({ path: info.path, size: info.size, origin: info.origin, modality: info.modality })
       }
       expect(opened.map((o) => o.path)).toEqual([ct, ct, ct])
+      expect(opened[0].modality).toBe('CT') // the engine's modalityFamily: the readout says HU
       expect(opened[1]).toEqual(opened[0])
       expect(opened[2]).toEqual(opened[0])
       const empty = await dispatch(core, 'openVolumes', [['']])

@@ -24,6 +24,7 @@ export function attachShortcuts(target: Window): () => void {
     if (key === 'Escape') {
       if (s.confirmReplace) void s.answerReplace(false)
       v.showShortcuts = false
+      v.ruler = null
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts
     else if (key === 'Enter' && (e.ctrlKey || e.metaKey)) void s.runModel()
@@ -40,6 +41,8 @@ export function attachShortcuts(target: Window): () => void {
     else if (key === 'o') v.outline = !v.outline
     else if (key === 'r') v.resetViews()
     else if (key === 'p') v.showPlanes = !v.showPlanes
+    else if (key === 'l') v.rulerMode = !v.rulerMode
+    else if (key === 's') void v.screenshot(vol.name)
     else return
     e.preventDefault()
   }
