@@ -101,7 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)('reading: readout, HU, slice number, ruler, scre
     const file = join(tmp.dir, download.suggestedFilename())
     await download.saveAs(file)
     const png = PNG.sync.read(readFileSync(file))
-    const size = await page.$eval('[data-view=axial] canvas', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])
+    const size = [Number(await page.getAttribute('[data-view=axial] canvas', 'width')), Number(await page.getAttribute('[data-view=axial] canvas', 'height'))]
     expect([png.width, png.height]).toEqual(size)
     expect(download.suggestedFilename()).toMatch(/^spleen_ct_axial_\d{14}\.png$/)
     let rulerPixels = 0
@@ -114,12 +114,13 @@ describe.skipIf(!HAVE_CHROMIUM)('reading: readout, HU, slice number, ruler, scre
 
   it('a file dropped on the window is uploaded to the bridge and opens; an empty path says so', async () => {
     const bytes = readFileSync(data('ct/spleen_ct.nii.gz'))
-    await page.evaluate(async (b64) => {
-      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+    // What a browser does when a file is dropped on the window (the page, not Node, builds these objects).
+    await page.evaluate(`(() => {
+      const bin = Uint8Array.from(atob('${bytes.toString('base64')}'), (c) => c.charCodeAt(0))
       const dt = new DataTransfer()
       dt.items.add(new File([bin], 'dropped ct.nii.gz'))
-      document.querySelector('.app')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
-    }, bytes.toString('base64'))
+      document.querySelector('.app').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+    })()`)
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(2)
     const [batch] = readdirSync(app.bridge.uploadDir)
     const uploaded = join(app.bridge.uploadDir, batch, 'dropped ct.nii.gz')

@@ -6,6 +6,7 @@ import { useSessionStore, voxelsOf } from './stores/session'
 import { useViewerStore } from './stores/viewer'
 import { CT_PRESETS } from './render/window'
 import { useEditingStore } from './stores/editing'
+import { useFilesStore } from './stores/files'
 
 /** Keys go to a focused text field, number field, list or slider, not to the shortcuts. */
 function isEditing(el: EventTarget | null): boolean {
@@ -25,6 +26,7 @@ export function attachShortcuts(target: Window): () => void {
       if (s.confirmReplace) void s.answerReplace(false)
       v.showShortcuts = false
       v.ruler = null
+      useFilesStore().close()
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts
     else if (key === 'Enter' && (e.ctrlKey || e.metaKey)) void s.runModel()
