@@ -29,6 +29,15 @@ const BATCH_ID = /^[a-f0-9]{8,64}$/
 
 const isInside = (p: string, root: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
 
+/** The default root, the home folder; none when it is missing (a service account): the browser then lists nothing. */
+export function defaultRoots(home: string): string[] {
+  try {
+    return realRoots([home])
+  } catch {
+    return []
+  }
+}
+
 /** The real paths of the allowed roots; each must be an existing folder. */
 export function realRoots(roots: readonly string[]): string[] {
   if (!roots.length) throw new SegError('BAD_ARGUMENT', 'no folder allowed for the file browser; expected at least one --root folder')

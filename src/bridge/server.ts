@@ -30,7 +30,7 @@ import { createApiCore, dispatch, type CoreDeps } from '../app-core/api-core'
 import { CONTENT_SECURITY_POLICY } from '../app-core/security'
 import { runSegmentationInWorker } from '../engine/service/run-in-worker'
 import { isSegError, SegError } from '../engine/errors'
-import { DEFAULT_MAX_UPLOAD, listFolder, MAX_UPLOAD_LIMIT, realRoots, saveUpload } from './files'
+import { DEFAULT_MAX_UPLOAD, defaultRoots, listFolder, MAX_UPLOAD_LIMIT, realRoots, saveUpload } from './files'
 
 export interface BridgeOptions {
   /** 0 picks a free port. */
@@ -164,7 +164,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD
   if (!(maxUpload > 0 && maxUpload <= MAX_UPLOAD_LIMIT)) throw new SegError('BAD_ARGUMENT', `upload limit ${maxUpload} bytes is out of range; expected 1 byte to ${MAX_UPLOAD_LIMIT / 1024 ** 3} GiB`)
   const ownUploads = !opts.uploadDir
-  const files = { roots: realRoots(opts.roots ?? [os.homedir()]), uploadDir: opts.uploadDir ?? mkdtempSync(path.join(os.tmpdir(), 'segtransfer-uploads-')), maxUpload }
+  const files = { roots: opts.roots ? realRoots(opts.roots) : defaultRoots(os.homedir()), uploadDir: opts.uploadDir ?? mkdtempSync(path.join(os.tmpdir(), 'segtransfer-uploads-')), maxUpload }
   const host: HostInfo = { kind: 'browser', defaultBundleDir: opts.defaultBundleDir }
   const core = createApiCore({
     host,

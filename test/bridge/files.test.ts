@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../../src/bridge/server'
+import { defaultRoots } from '../../src/bridge/files'
 import type { FolderListing } from '../../src/bridge/browser/files-client'
 import { data, tempDir } from '../helpers/data'
 
@@ -102,5 +103,12 @@ describe('bridge file browser: confined to the allowed roots', () => {
     expect(r.error.code).toBe('TOO_LARGE')
     expect(r.error.message).toMatch(/^big\.nii is 5\.0 kB, above the upload limit of .+; expected a smaller file, or open it by its path$/)
     expect(readdirSync(small.uploadDir)).toEqual([])
+  })
+
+  it('a root that does not exist stops the bridge in one line; a missing home only empties the browser', async () => {
+    await expect(startBridge({ port: 0, roots: [join(tmp.dir, 'nope')], runWorker: noRuns })).rejects.toThrow(/^file browser root .*nope does not exist; expected an existing folder$/)
+    await expect(startBridge({ port: 0, roots: [join(root, 'study 1', 'ct.nii.gz')], runWorker: noRuns })).rejects.toThrow(/is a file; expected a folder$/)
+    expect(defaultRoots(join(tmp.dir, 'nope'))).toEqual([])
+    expect(defaultRoots(root)).toEqual([realpathSync(root)])
   })
 })
