@@ -1,6 +1,7 @@
 /**
  * The browser build of the renderer (no Electron): the same Vue app, served by the Node bridge
- * (src/bridge/server.ts) which implements the contract over HTTP. Output: out/browser.
+ * (src/bridge/server.ts) which implements the contract over HTTP; the renderer's client of it is
+ * src/renderer/src/host/http-client.ts, inside this root. Output: out/browser.
  *   npx vite build -c vite.browser.config.ts && npx tsx src/bridge/main.ts
  */
 import { resolve } from 'node:path'

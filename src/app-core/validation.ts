@@ -1,11 +1,12 @@
 /**
  * Every argument from the renderer is validated before it reaches the engine: the renderer is treated
  * as untrusted input. Electron's IPC handlers (ipc.ts) and the browser bridge (src/bridge) both call
- * validateIpcArgs with these schemas, which mirror src/shared/contract.ts method by method.
+ * validateIpcArgs with these schemas, which mirror src/shared/contract.ts method by method; its
+ * lists of choices (devices, export kinds, planes, resamplings) are taken from the contract, not retyped.
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
-import type { ApiMethod } from '../shared/contract'
+import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
 
 /** A path as typed (quotes, `~`, file:// URLs accepted: normaliseUserPath); an empty one refused in one line. */
@@ -48,7 +49,7 @@ export const IpcSchemas = {
       .object({
         bundleDir: Path,
         volumeIds: z.array(Id).min(1).max(16),
-        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']),
+        device: z.enum(DEVICE_CHOICES),
         refinement: z.boolean().optional(),
         force: z.boolean().optional()
       })
@@ -56,11 +57,11 @@ export const IpcSchemas = {
   ]),
   cancel: z.tuple([]),
   readLabels: z.tuple([Id, Id.optional()]),
-  exportRun: z.tuple([Id, z.enum(['labels', 'statistics', 'mesh']), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
+  exportRun: z.tuple([Id, z.enum(EXPORT_KINDS), Path, z.object({ overwrite: z.boolean().optional(), volumeId: Id.optional() }).strict().optional()]),
   forgetRun: z.tuple([Id]),
   putEditedLabels: z.tuple([EditedLabels.strict()]),
-  loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.literal('nearest').optional() }).strict().optional()]),
-  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(['axial', 'coronal', 'sagittal']) }).strict()])
+  loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.enum(LABEL_RESAMPLINGS).optional() }).strict().optional()]),
+  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(SLICE_PLANES) }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

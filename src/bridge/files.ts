@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { SegError } from '../engine/errors'
 import { produceAtomically } from '../engine/fs/atomic'
 import { formatBytes } from '../engine/volume/read-nifti'
-import type { FolderEntry, FolderListing } from './browser/files-client'
+import type { FolderEntry, FolderListing } from '../shared/folder-listing'
 
 /** Most entries one listing returns (a DICOM folder of thousands of slices is opened as a folder). */
 export const MAX_ENTRIES = 5000

@@ -4,7 +4,14 @@
  * bridge (src/bridge). Only plain, structured-cloneable data crosses: voxel buffers as ArrayBuffers
  * with their grid. No Node or DOM types here: both sides include this file.
  */
-export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
+import type { SegErrorCode } from './errors'
+
+/**
+ * Where inference runs ('auto': the GPU provider when there is one, else CPU). Written once: the
+ * argument validation (src/app-core/validation.ts), the engine and the CLI all take this list.
+ */
+export const DEVICE_CHOICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number]
 
 /** The voxel component types a buffer can carry (the engine's VoxelArray kinds). */
 export type VoxelType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64'
@@ -148,7 +155,8 @@ export interface ProgressEvent {
  * What can be exported from a run; the file format follows the extension of the path:
  * labels .nii.gz/.nii/.nrrd, statistics .csv/.json, mesh .obj (one object per label) or .stl.
  */
-export type ExportKind = 'labels' | 'statistics' | 'mesh'
+export const EXPORT_KINDS = ['labels', 'statistics', 'mesh'] as const
+export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 export interface ExportOptions {
   /**
@@ -173,16 +181,24 @@ export interface EditedLabels {
   runs: number[]
   labels: LabelDef[]
 }
+/** The three slice views, each named by the plane it shows. */
+export const SLICE_PLANES = ['axial', 'coronal', 'sagittal'] as const
+export type SlicePlane = (typeof SLICE_PLANES)[number]
+/** How loadLabelFile may bring a segmentation on another grid onto the scan's (labels: nearest neighbour only). */
+export const LABEL_RESAMPLINGS = ['nearest'] as const
+export type LabelResampling = (typeof LABEL_RESAMPLINGS)[number]
 /** Interpolate one label of an edited map (EditedLabels) between the slices that hold it. */
 export interface InterpolateRequest extends EditedLabels {
   /** The label value to interpolate. */
   label: number
   /** Interpolate between slices of this view (along its normal). */
-  plane: 'axial' | 'coronal' | 'sagittal'
+  plane: SlicePlane
 }
+/** What failed: a SegError's code, or INTERNAL for anything else (a bug). The UI acts on it, never on the message. */
+export type ApiErrorCode = SegErrorCode | 'INTERNAL'
 /** A failure the UI can show as is: the engine's error code and its one-line message. */
 export interface ApiError {
-  code: string
+  code: ApiErrorCode
   message: string
 }
 
@@ -279,7 +295,7 @@ export interface SegTransferApi {
    * with label names from a sidecar when there is one. Another grid is refused (GRID_MISMATCH) unless
    * `resample: 'nearest'`.
    */
-  loadLabelFile(volumeId: string, path: string, options?: { resample?: 'nearest' }): Promise<SegmentSummary>
+  loadLabelFile(volumeId: string, path: string, options?: { resample?: LabelResampling }): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
   onProgress(listener: (e: ProgressEvent) => void): () => void
@@ -315,7 +331,7 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ApiError 
 
 /** The Error a client throws for a failed call: the message is the engine's one line. */
 export class ApiCallError extends Error {
-  readonly code: string
+  readonly code: ApiErrorCode
   constructor(err: ApiError) {
     super(err.message)
     this.name = 'ApiCallError'

@@ -22,10 +22,10 @@ describe('layers', () => {
   const renderer = files(join(REPO, 'src/renderer'), ['.ts', '.vue'])
   const shared = files(join(REPO, 'src/shared'), ['.ts'])
 
-  it.each(renderer.map((f) => [relative(REPO, f), f]))('%s imports no Node, Electron, engine or main code', (_name, f) => {
+  it.each(renderer.map((f) => [relative(REPO, f), f]))('%s imports no Node, Electron, engine, app-core, bridge or main code (its host client lives in src/renderer/src/host)', (_name, f) => {
     for (const spec of importsOf(f)) {
       expect(spec, spec).not.toMatch(/^node:|^electron$|^(fs|path|os|child_process|worker_threads)$/)
-      expect(spec, spec).not.toMatch(/\/engine\/|\/main\/|\/preload\//)
+      expect(spec, spec).not.toMatch(/\/engine\/|\/main\/|\/preload\/|\/app-core\/|\/bridge\//)
     }
   })
 

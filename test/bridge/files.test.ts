@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, symli
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../../src/bridge/server'
 import { defaultRoots } from '../../src/bridge/files'
-import type { FolderListing } from '../../src/bridge/browser/files-client'
+import type { FolderListing } from '../../src/shared/folder-listing'
 import { data, tempDir } from '../helpers/data'
 
 const noRuns = () => {

@@ -12,7 +12,7 @@ import { conv3Bundle } from '../helpers/models'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { registerIpc } from '../../src/main/ipc'
 import { startBridge, tsxWorker, type Bridge } from '../../src/bridge/server'
-import { createHttpApi } from '../../src/bridge/browser/http-client'
+import { createHttpApi } from '../../src/renderer/src/host/http-client'
 import { createIpcApi } from '../../src/shared/ipc-client'
 import type { SegTransferApi } from '../../src/shared/contract'
 

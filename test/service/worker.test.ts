@@ -3,6 +3,7 @@
  * in-process run, streams progress, and can be cancelled.
  */
 import { describe, expect, it } from 'vitest'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO } from '../helpers/data'
 import { runSegmentationInWorker } from '../../src/engine/service/run-in-worker'
@@ -38,5 +39,10 @@ describe('segmentation in a worker thread', () => {
     const e = await run.result.catch((x) => x)
     expect((e as SegError).code).toBe('FILE_NOT_FOUND')
     expect((e as SegError).message).toMatch(/scan\.nii\.gz/)
+  })
+  it('speaks one typed protocol: both ends take their messages from messages.ts, and nothing in src/engine/service is `any`', () => {
+    const dir = join(REPO, 'src/engine/service')
+    for (const end of ['run-in-worker.ts', 'segment-worker.ts']) expect(readFileSync(join(dir, end), 'utf8'), end).toMatch(/from '\.\/messages'/)
+    for (const f of readdirSync(dir).filter((n) => /\.(ts|mjs)$/.test(n))) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/:\s*any\b|\bas any\b|<any>/)
   })
 })

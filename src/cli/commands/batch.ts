@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { SegError } from '../../engine/errors'
 import { loadBundle } from '../../engine/bundle/bundle'
 import type { Device } from '../../engine/pipeline/segment'
+import { DEVICE_CHOICES } from '../../shared/contract'
 import { listStudies } from '../../engine/batch/studies'
 import { runBatch } from '../../engine/batch/batch'
 import { MAX_WORKERS } from '../../engine/batch/pool'
@@ -9,15 +10,13 @@ import { progressBar, progressLine, type BatchCounts } from '../../engine/batch/
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer batch --model <bundle> --inputs <folder | list.csv> --out-dir <dir>
-        [--workers N] [--device auto|cpu|cuda|dml|coreml] [--no-refinement] [--retry-failed]
+        [--workers N] [--device ${DEVICE_CHOICES.join('|')}] [--no-refinement] [--retry-failed]
     Segment many studies on this machine with N worker processes (default 1), each with its own
     model session and floor(cores / N) threads. --inputs is a folder (one study per volume file) or
     a CSV 'id,<channel 1>,...' with one file per model channel. Writes studies/<id>.nii.gz,
     <id>_stats.csv and <id>_thumb.png, a journal, report.csv and report.html. Re-running skips the
     studies finished with the same inputs and bundle (failed ones too, unless --retry-failed);
     Ctrl-C stops cleanly and writes the report. Exit status 1 when a study failed.`
-
-export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
 /** A checked integer option: BAD_ARGUMENT naming the option and its range. */
 export function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -28,7 +27,7 @@ export function intOption(name: string, raw: string | undefined, fallback: numbe
 }
 
 export function checkDevice(device: string): Device {
-  if (!DEVICES.includes(device)) throw new SegError('BAD_ARGUMENT', `--device ${device} is not known; expected one of ${DEVICES.join(', ')}`)
+  if (!(DEVICE_CHOICES as readonly string[]).includes(device)) throw new SegError('BAD_ARGUMENT', `--device ${device} is not known; expected one of ${DEVICE_CHOICES.join(', ')}`)
   return device as Device
 }
 

@@ -4,7 +4,9 @@ import { SegError } from '../../engine/errors'
 import { boundedInt } from '../../engine/limits'
 import { VOLUME_FLAG_HELP, joinVolumeValue, parseVolumeFlag } from '../volume-flag'
 import { loadBundle } from '../../engine/bundle/bundle'
-import { segment, type Device } from '../../engine/pipeline/segment'
+import { segment } from '../../engine/pipeline/segment'
+import { DEVICE_CHOICES } from '../../shared/contract'
+import { checkDevice } from './batch'
 import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
 import { createProgressBar } from '../progress'
 import { canonicalPath, checkOutputPath, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../../engine/fs/atomic'
@@ -12,7 +14,7 @@ import type { CommandIO } from '../io'
 import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
 export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [--input <b.nii.gz> ...] --out <mask.nii.gz>
-        [--device auto|cpu|cuda|dml|coreml] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite] [--force]
+        [--device ${DEVICE_CHOICES.join('|')}] [--stats <stats.csv|stats.json>] [--threads N] [--no-refinement] [--overwrite] [--force]
         [--series <number or UID>] [--volume N]
     Segment one case: one --input per model channel, in the bundle's channel order. The mask is
     written on exactly the first input's grid (.nii.gz, .nii or .nrrd; .dcm writes DICOM-SEG
@@ -23,8 +25,6 @@ export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [-
     are written together at the end, or none. Ctrl-C stops at once and writes nothing (status 130).
     A scan that grossly mismatches what the bundle accepts (manifest "accepts", e.g. CT for an MRI
     model) is refused unless --force; smaller mismatches print "warning:" lines.`
-
-const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml']
 
 /** Refuses bad outputs (extension, same file twice, the rules of checkOutputPath) before any work. */
 function checkOutputs(out: string, stats: string | undefined, rules: OutputRules): void {
@@ -73,7 +73,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!values.model) throw new SegError('BAD_ARGUMENT', 'missing --model <bundle folder>')
   if (!values.input?.length) throw new SegError('BAD_ARGUMENT', 'missing --input <volume> (one per model channel)')
   if (!values.out) throw new SegError('BAD_ARGUMENT', 'missing --out <mask.nii.gz>')
-  if (!DEVICES.includes(values.device!)) throw new SegError('BAD_ARGUMENT', `--device ${values.device} is not known; expected one of ${DEVICES.join(', ')}`)
+  const device = checkDevice(values.device!)
   const threads = values.threads === undefined ? undefined : Number(values.threads)
   if (threads !== undefined) boundedInt('--threads', threads, 'threads')
   const volume = parseVolumeFlag(values.volume)
@@ -90,7 +90,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const result = await segment({
     bundle,
     inputs: resolved.inputs,
-    device: values.device as Device,
+    device,
     threads,
     volume,
     refinement: !values['no-refinement'],

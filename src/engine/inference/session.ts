@@ -13,8 +13,10 @@ import * as ort from 'onnxruntime-node'
 import type { Manifest } from '../bundle/manifest'
 import { SegError } from '../errors'
 import { boundedInt } from '../limits'
+import type { DeviceChoice } from '../../shared/contract'
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
+/** The app's device choices (the list is written once, in the contract). */
+export type Device = DeviceChoice
 type Provider = Exclude<Device, 'auto'>
 
 export interface OpenSessionOptions {

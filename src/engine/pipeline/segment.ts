@@ -16,7 +16,7 @@ import { conform } from '../volume/conform'
 import { normalize } from '../volume/intensity'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { openSession, checkModelIO } from '../inference/session'
+import { openSession, checkModelIO, type Device } from '../inference/session'
 import { runModelWithHeads } from '../inference/run'
 import { volumeToTensor, tensorToVolume, tensorSpatial } from '../inference/layout'
 import {
@@ -36,7 +36,7 @@ import { targetSpacingGrid } from './grids'
 import { checkSegmentFits } from './memory'
 import { assessModelFit } from './model-fit'
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml'
+export type { Device }
 
 export interface SegmentProgress {
   stage: 'read' | 'preprocess' | 'load-model' | 'inference' | 'postprocess'

@@ -1,26 +1,15 @@
 /**
  * Runs a segmentation in a worker thread and resolves with the label map, or rejects with the
- * engine's SegError. Cancelling terminates cooperatively first, then hard after a grace period, so a
+ * engine's SegError (a plain Error for a bug, which the core reports as INTERNAL). Cancelling terminates cooperatively first, then hard after a grace period, so a
  * stuck native call can never hold the app.
  */
 import { Worker } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
-import { SegError, type SegErrorCode } from '../errors'
-import type { Grid, Volume } from '../volume/volume'
+import { SegError } from '../errors'
 import type { SegmentProgress } from '../pipeline/segment'
-import type { WorkerRequest } from './segment-worker'
+import type { FromWorker, ToWorker, WorkerRequest, WorkerResult } from './messages'
 
-export interface WorkerResult {
-  labels: Volume
-  /** The first input's grid and source (header, path): what export needs; its voxels stay in the worker. */
-  reference: Grid & Pick<Volume, 'source'>
-  provider: string
-  notes: string[]
-  /** What the user must see (model-fit findings, an unconverged refinement): SegmentResult.warnings. */
-  warnings: string[]
-  classification?: { classes: string[]; probabilities: number[] }
-  timingsMs: Record<string, number>
-}
+export type { WorkerRequest, WorkerResult } from './messages'
 
 export interface WorkerRun {
   result: Promise<WorkerResult>
@@ -38,25 +27,14 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
     : new Worker(workerUrl)
   let settled = false
   const result = new Promise<WorkerResult>((resolve, reject) => {
-    worker.on('message', (m: any) => {
-      if (m.type === 'progress') onProgress(m.progress)
-      else if (m.type === 'result') {
-        settled = true
-        resolve({
-          labels: m.labels,
-          reference: { ...m.referenceGrid, source: m.referenceSource },
-          provider: m.provider,
-          notes: m.notes,
-          warnings: m.warnings,
-          classification: m.classification,
-          timingsMs: m.timingsMs
-        })
-        void worker.terminate()
-      } else if (m.type === 'error') {
-        settled = true
-        reject(new SegError(m.code as SegErrorCode, m.message))
-        void worker.terminate()
-      }
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'progress') return onProgress(m.progress)
+      settled = true
+      void worker.terminate()
+      if (m.type === 'result') {
+        const { type: _, ...r } = m
+        resolve(r)
+      } else reject(m.code === 'INTERNAL' ? new Error(m.message) : new SegError(m.code, m.message)) // INTERNAL: the core reports it as such
     })
     worker.on('error', (e) => {
       settled = true
@@ -66,11 +44,12 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
       if (!settled) reject(new SegError('CANCELLED', code === 1 ? 'segmentation cancelled by the user' : `the segmentation worker stopped (exit ${code})`))
     })
   })
-  worker.postMessage(request)
+  const send = (m: ToWorker): void => worker.postMessage(m)
+  send({ type: 'segment', ...request })
   return {
     result,
     cancel() {
-      worker.postMessage('cancel')
+      send({ type: 'cancel' })
       setTimeout(() => {
         if (!settled) void worker.terminate()
       }, 2000).unref()

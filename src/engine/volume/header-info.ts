@@ -12,17 +12,13 @@ import { NIFTI2_HEADER_BYTES, niftiBytesPerVoxel, niftiIsScaled, parseNiftiHeade
 import { niftiGeometryWithNotes, niftiVolumeCount } from './read-nifti'
 import { analyzeAsNifti, isAnalyze, pairPaths, spmOrientation } from './analyze'
 import { itkGrid } from './itk-image'
-import { formatOfPath } from './read'
+import { BYTES_PER_COMPONENT, formatOfPath } from './read'
 
 export interface HeaderInfo extends Grid {
   /** Bytes of one decoded voxel in memory (a scaled NIfTI decodes to float32, 64-bit integers to float64). */
   voxelBytes: number
   /** 3D volumes in the file (4D files: more than 1; the reader needs a choice then). */
   volumes: number
-}
-
-const ITK_COMPONENT_BYTES: Record<string, number> = {
-  uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, float64: 8, uint64: 8, int64: 8
 }
 
 /**
@@ -55,7 +51,7 @@ async function headerOf(abs: string): Promise<HeaderInfo | null> {
       }
     }
     const info = await readImageNode(abs, { informationOnly: true })
-    const bytes = ITK_COMPONENT_BYTES[info.imageType.componentType] ?? 8
+    const bytes = BYTES_PER_COMPONENT[info.imageType.componentType] ?? 8
     const frames = format === 'mgh' ? info.imageType.components : 1 // itk-wasm hands MGH frames as components
     const volumes = info.size.slice(3).reduce((a, b) => a * b, 1) * frames
     return { ...itkGrid(info), voxelBytes: (bytes * info.imageType.components) / frames, volumes }

@@ -57,7 +57,8 @@ export function formatOfPath(path: string): VolumeSource['format'] | null {
   return null
 }
 
-const BYTES_PER_COMPONENT: Record<string, number> = {
+/** Bytes per component of each itk-wasm component type (unknown types count 8, the largest). */
+export const BYTES_PER_COMPONENT: Record<string, number> = {
   uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, float64: 8, uint64: 8, int64: 8
 }
 

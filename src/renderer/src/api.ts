@@ -2,9 +2,9 @@
  * The one SegTransferApi the UI talks to: Electron's preload when present, else the local HTTP bridge
  * of the browser build. Nothing else in the renderer knows which host it runs in.
  */
-import type { SegTransferApi, VoxelBuffer } from '../../shared/contract'
-import { createHttpApi } from '../../bridge/browser/http-client'
-import { createBridgeFiles, type BridgeFiles } from '../../bridge/browser/files-client'
+import type { ApiErrorCode, SegTransferApi, VoxelBuffer } from '../../shared/contract'
+import { createHttpApi } from './host/http-client'
+import { createBridgeFiles, type BridgeFiles } from './host/files-client'
 
 export const api: SegTransferApi = window.segtransfer ?? createHttpApi()
 /** The browser build's file browser and uploads; undefined in Electron (native dialogs, dropped files have paths). */
@@ -24,13 +24,16 @@ export function typedVoxels(b: VoxelBuffer): ArrayLike<number> {
   }
 }
 
-/** The message of anything thrown by an API call (always the engine's one line when it is a SegError). */
+/**
+ * The message of anything thrown by an API call (the engine's one line: both hosts answer with an
+ * envelope, so Electron never wraps it). For display only: the UI acts on codeOf, never on this text.
+ */
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '') : String(e)
+  return e instanceof Error ? e.message : String(e)
 }
 
-/** The ApiError code of anything thrown by an API call ('' when it carries none). */
-export function codeOf(e: unknown): string {
+/** The envelope's ApiError code of anything thrown by an API call (both clients copy it onto the Error); '' when it carries none. */
+export function codeOf(e: unknown): ApiErrorCode | '' {
   const code = (e as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' ? code : ''
+  return typeof code === 'string' ? (code as ApiErrorCode) : ''
 }

@@ -11,11 +11,11 @@
  * - Canvas coordinates: x to the right, y down, in canvas pixels; pixel (px, py) covers
  *   [px, px+1) × [py, py+1), its centre is (px + 0.5, py + 0.5).
  */
-import type { GridInfo } from '../../../shared/contract'
+import { SLICE_PLANES, type GridInfo, type SlicePlane } from '../../../shared/contract'
 
 export type Vec3 = [number, number, number]
-export type ViewKind = 'axial' | 'coronal' | 'sagittal'
-export const VIEWS: readonly ViewKind[] = ['axial', 'coronal', 'sagittal']
+export type ViewKind = SlicePlane
+export const VIEWS: readonly ViewKind[] = SLICE_PLANES
 
 /** The world (LPS) unit vectors of a view's screen axes and of its slice normal (the "next slice"). */
 export interface ViewAxes {

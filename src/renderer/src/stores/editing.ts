@@ -11,7 +11,7 @@ import {
   changeRuns, defaultColor, deltaFrom, discBrush, labelCounts, sphereBrush, updateCounts, voxelMl, UndoStack,
   type Delta, type LabelArray, type LabelMap, type PaintRule, type Vec3
 } from '../../../shared/editing'
-import { api, messageOf } from '../api'
+import { api } from '../api'
 import type { ViewKind } from '../geometry/space'
 import { labelsOf, setLabels, useSessionStore, voxelsOf } from './session'
 import { sourceName } from '../workspace/document'
@@ -141,7 +141,7 @@ export const useEditingStore = defineStore('editing', {
         this.changed(e.run, e.layer, d, 1)
         this.lastDab = center
       } catch (err) {
-        s.error = messageOf(err)
+        s.fail(err)
       }
       this.lastDabMs = performance.now() - t0
     },

@@ -1,9 +1,10 @@
 import { defineStore } from 'pinia'
 import { bridgeFiles } from '../api'
-import type { FolderListing } from '../../../bridge/browser/files-client'
-import { newBatchId } from '../../../bridge/browser/files-client'
+import type { FolderListing } from '../../../shared/folder-listing'
+import { newBatchId } from '../host/files-client'
 import { loadRecent, openablePaths, saveRecent, withRecent } from '../workspace/recent'
 import { useSessionStore } from './session'
+import { SegError } from '../../../shared/errors'
 
 /**
  * Opening files without typing paths: the bridge's file browser (browser build), files dropped on
@@ -42,7 +43,7 @@ export const useFilesStore = defineStore('files', {
       const s = useSessionStore()
       const local = files.map(pathOf).filter(Boolean)
       if (local.length) return s.openVolumes(openablePaths(local))
-      if (!bridgeFiles) return void (s.error = 'the dropped file has no path on this machine; open it with File ▸ Open instead')
+      if (!bridgeFiles) return s.fail(new SegError('BAD_ARGUMENT', 'the dropped file has no path on this machine; open it with File ▸ Open instead'))
       const batch = newBatchId()
       const paths = await s.guard('uploading', async () => {
         const out: string[] = []

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import type { BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, OpenChoice, PathContents, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
+import type { ApiErrorCode, BundleInfo, DeviceChoice, ExportKind, HostInfo, LabelDef, OpenChoice, PathContents, ScanDocument, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import { api, codeOf, messageOf, typedVoxels } from '../api'
 import type { Voxels } from '../render/slice'
 import { captionOf, compatibleScans } from '../workspace/document'
@@ -64,7 +64,7 @@ export const useSessionStore = defineStore('session', {
     busy: '',
     error: '',
     /** The code of the failure in `error` (ApiError.code), which the store acts on rather than the text. */
-    errorCode: '',
+    errorCode: '' as ApiErrorCode | '',
     lastExport: '',
     confirmReplace: undefined as PendingReplace | undefined,
     /** A run refused because the scan grossly mismatches the model (MODEL_UNFIT): what was found, awaiting "run anyway?". */
@@ -104,12 +104,16 @@ export const useSessionStore = defineStore('session', {
       try {
         return await fn()
       } catch (e) {
-        this.error = messageOf(e)
-        this.errorCode = codeOf(e)
+        this.fail(e)
         return undefined
       } finally {
         this.busy = ''
       }
+    },
+    /** Shows a failure: its one line in the banner, and its code, which the store acts on. */
+    fail(e: unknown): void {
+      this.error = messageOf(e)
+      this.errorCode = codeOf(e)
     },
     async init(): Promise<void> {
       this.host = await this.guard('connecting', () => api.hostInfo())

@@ -4,26 +4,9 @@
  * keeps it in a folder of its own and answers with its path (src/bridge/files.ts). Runs in the page:
  * fetch only, no Node.
  */
-import { ApiCallError, type Envelope } from '../../shared/contract'
+import { ApiCallError, type Envelope } from '../../../shared/contract'
+import type { FolderListing } from '../../../shared/folder-listing'
 import { tokenFromLocation } from './http-client'
-
-export interface FolderEntry {
-  name: string
-  kind: 'folder' | 'file'
-  /** Bytes (files). */
-  size?: number
-}
-
-export interface FolderListing {
-  /** The folder listed; '' for the list of allowed roots. */
-  path: string
-  /** Its parent, when still inside an allowed root ('' = the roots). */
-  parent: string | null
-  /** Folders first, then files, by name; hidden (dot) entries and links leaving the roots are left out. */
-  entries: FolderEntry[]
-  /** The listing was cut at its bound (the folder holds more). */
-  truncated: boolean
-}
 
 /** Largest upload the page sends (the bridge enforces its own bound, which may be lower). */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3

@@ -2,7 +2,7 @@
  * The browser-side SegTransferApi: the same contract as Electron's preload, over the local HTTP bridge
  * (src/bridge/server.ts). Runs in the renderer: DOM APIs only (fetch, EventSource), no Node.
  */
-import { ApiCallError, BINARY_METHODS, type ApiMethod, type Envelope, type ProgressEvent, type SegTransferApi, type VoxelBuffer, type VoxelType } from '../../shared/contract'
+import { ApiCallError, BINARY_METHODS, type ApiMethod, type Envelope, type ProgressEvent, type SegTransferApi, type VoxelBuffer, type VoxelType } from '../../../shared/contract'
 
 /** The bridge token from the page's link (`…/#token=…`), when running in a page. */
 export function tokenFromLocation(): string {
