@@ -113,15 +113,17 @@ function bounded(max: number, name: string): Transform {
 
 /**
  * Writes an uploaded file atomically to `<uploadDir>/<batch>/<name>` (never over an existing one) and
- * returns its path. Refused in one line: a name with odd characters or a leading dot, a bad batch id,
- * a declared or actual size above `maxBytes`.
+ * returns its path. Refused in one line before a byte is read: a name with odd characters or a
+ * leading dot, a bad batch id, no declared size or one above `maxBytes` (a browser always declares a
+ * file's size; Node then holds the body to it, and the byte counter is a second guard).
  * @param body the request body (the file's bytes)
- * @param declared the Content-Length, when the client sent one (checked before reading anything)
+ * @param declared the Content-Length
  */
-export async function saveUpload(uploadDir: string, batch: string, name: string, body: Readable, maxBytes: number, declared?: number): Promise<string> {
+export async function saveUpload(uploadDir: string, batch: string, name: string, body: Readable, maxBytes: number, declared: number | undefined): Promise<string> {
   if (!UPLOAD_NAME.test(name)) throw new SegError('BAD_ARGUMENT', `upload name ${JSON.stringify(name.slice(0, 80))} is not a plain file name; expected letters, digits, spaces and . _ - + ( ) , not starting with a dot`)
   if (!BATCH_ID.test(batch)) throw new SegError('BAD_ARGUMENT', 'upload batch id is malformed; expected 8-64 hex digits')
-  if (declared !== undefined && declared > maxBytes) throw new SegError('TOO_LARGE', `${name} is ${formatBytes(declared)}, above the upload limit of ${formatBytes(maxBytes)}; expected a smaller file, or open it by its path`)
+  if (declared === undefined || !Number.isSafeInteger(declared)) throw new SegError('BAD_ARGUMENT', `upload of ${name} without a Content-Length; expected the file's size up front`)
+  if (declared > maxBytes) throw new SegError('TOO_LARGE', `${name} is ${formatBytes(declared)}, above the upload limit of ${formatBytes(maxBytes)}; expected a smaller file, or open it by its path`)
   const dir = path.join(uploadDir, batch)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out = path.join(dir, name)

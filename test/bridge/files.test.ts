@@ -97,6 +97,13 @@ describe('bridge file browser: confined to the allowed roots', () => {
     expect(readdirSync(bridge.uploadDir).filter((d) => d !== '0123abcd0123abcd')).toEqual([])
   })
 
+  it('refuses an upload without a declared size (a chunked body) in one line', async () => {
+    const body = new ReadableStream({ start(c) { c.enqueue(new Uint8Array(10)); c.close() } })
+    const res = await fetch(`${bridge.origin}/api/files/upload?name=x.nii&batch=abcdabcd`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', 'X-SegTransfer-Token': bridge.token }, body, duplex: 'half' } as RequestInit)
+    const r = (await res.json()) as { ok: boolean; error: { message: string } }
+    expect([r.ok, r.error.message]).toEqual([false, "upload of x.nii without a Content-Length; expected the file's size up front"])
+  })
+
   it('refuses an upload above the limit before writing anything', async () => {
     const r = (await (await post(small, 'upload?name=big.nii&batch=feedfeed', Buffer.alloc(5000), 'application/octet-stream')).json()) as { ok: boolean; error: { code: string; message: string } }
     expect(r.ok).toBe(false)
