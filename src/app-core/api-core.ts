@@ -29,6 +29,7 @@ import { interpolateLabel } from '../engine/labelmap/interpolate'
 import { loadLabels } from '../engine/labelmap/load-labels'
 import { algorithmName, writeDicomSeg } from '../engine/dicom/seg'
 import { dicomSegSource, EDITED, LOADED, type SegProvenance } from './dicom-seg-export'
+import { modalityFamily } from '../engine/pipeline/model-fit'
 
 export interface CoreDeps {
   host: HostInfo
@@ -156,7 +157,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
         const info: VolumeInfo = {
           id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
-          orientation: orientationOf(v), range: rangeOf(v.data), dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? [],
+          orientation: orientationOf(v), range: rangeOf(v.data), modality: modalityFamily(v.data).family, dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? [],
           ...(series ? { series } : {})
         }
         volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })

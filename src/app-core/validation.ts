@@ -7,8 +7,21 @@
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
 import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, type ApiMethod } from '../shared/contract'
+import { normaliseUserPath } from './user-path'
 
-const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+/** A path as typed (quotes, `~`, file:// URLs accepted: normaliseUserPath); an empty one refused in one line. */
+const Path = z
+  .string()
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+  .transform((p, ctx) => {
+    try {
+      return normaliseUserPath(p)
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message })
+      return z.NEVER
+    }
+  })
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
 /** Bounds of an edited label map's description (the bridge's 1 MiB body bounds it further). */
 const MAX_EDIT_RUNS = 3 * 1_000_000

@@ -8,6 +8,9 @@
  *                        readVoxels/readLabels answer raw bytes (application/octet-stream) with the
  *                        voxel type in `X-Voxel-Type`, or a JSON envelope on failure.
  *   GET  /api/events     server-sent events: one `data:` line per ProgressEvent.
+ *   POST /api/files/list    {"path"} (JSON) → envelope of a FolderListing, confined to the allowed roots.
+ *   POST /api/files/upload?name=&batch=   the file's bytes (application/octet-stream, bounded) → envelope
+ *                        {path} of the copy in the bridge's upload folder (files.ts).
  *   GET  /*              the static renderer (index.html for unknown paths).
  *
  * Local only: it binds 127.0.0.1, refuses other Host headers (DNS rebinding) and cross-origin calls,
@@ -18,13 +21,16 @@
  */
 import http from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { promises as fs } from 'node:fs'
+import { mkdtempSync, promises as fs } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { BINARY_METHODS, type ApiMethod, type HostInfo, type ProgressEvent, type VoxelBuffer } from '../shared/contract'
 import { createApiCore, dispatch, type CoreDeps } from '../app-core/api-core'
 import { CONTENT_SECURITY_POLICY } from '../app-core/security'
 import { runSegmentationInWorker } from '../engine/service/run-in-worker'
+import { isSegError, SegError } from '../engine/errors'
+import { DEFAULT_MAX_UPLOAD, defaultRoots, listFolder, MAX_UPLOAD_LIMIT, realRoots, saveUpload } from './files'
 
 export interface BridgeOptions {
   /** 0 picks a free port. */
@@ -37,6 +43,12 @@ export interface BridgeOptions {
   token?: string
   /** Override how segmentations run (tests); default: the engine's worker through tsx. */
   runWorker?: CoreDeps['runWorker']
+  /** Folders the file browser may show; default: the user's home folder. */
+  roots?: string[]
+  /** Where dropped files are kept; default: a new private temp folder, removed on close. */
+  uploadDir?: string
+  /** Largest upload, bytes (default DEFAULT_MAX_UPLOAD, at most MAX_UPLOAD_LIMIT). */
+  maxUploadBytes?: number
 }
 
 export interface Bridge {
@@ -44,6 +56,10 @@ export interface Bridge {
   url: string
   origin: string
   token: string
+  /** The real paths of the folders the file browser may show. */
+  roots: string[]
+  /** The folder that holds uploaded files. */
+  uploadDir: string
   close(): Promise<void>
 }
 
@@ -111,8 +127,44 @@ async function serveStatic(res: http.ServerResponse, staticDir: string, urlPath:
   res.end(body)
 }
 
+/** The envelope of a file-browser call: its value, or its SegError as `{ ok: false, error }`. */
+async function envelopeOf(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: true, value: await fn() }
+  } catch (e) {
+    return { ok: false, error: isSegError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) } }
+  }
+}
+
+/** The file browser and uploads (files.ts) behind `/api/files/…`; the caller checked token and origin. */
+async function serveFiles(req: http.IncomingMessage, res: http.ServerResponse, url: URL, files: { roots: string[]; uploadDir: string; maxUpload: number }): Promise<void> {
+  const type = req.headers['content-type'] ?? ''
+  if (url.pathname === '/api/files/list') {
+    if (!type.startsWith('application/json')) return refuse(res, 415, 'expected application/json')
+    const body = await envelopeOf(async () => {
+      const { path: p } = JSON.parse((await readBody(req)) || '{}') as { path?: unknown }
+      if (p !== undefined && typeof p !== 'string') throw new SegError('BAD_ARGUMENT', 'path must be a string; expected a folder from the listing')
+      return listFolder(files.roots, p ?? '')
+    })
+    return sendJson(res, 200, body)
+  }
+  if (url.pathname === '/api/files/upload') {
+    if (!type.startsWith('application/octet-stream')) return refuse(res, 415, 'expected application/octet-stream')
+    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length'])
+    const q = url.searchParams
+    const body = await envelopeOf(async () => ({ path: await saveUpload(files.uploadDir, q.get('batch') ?? '', q.get('name') ?? '', req, files.maxUpload, declared) }))
+    res.setHeader('Connection', 'close') // a refused body is not read: the connection goes with it
+    return sendJson(res, 200, body)
+  }
+  return refuse(res, 404, `no such file route ${url.pathname}`)
+}
+
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const listeners = new Set<http.ServerResponse>()
+  const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD
+  if (!(maxUpload > 0 && maxUpload <= MAX_UPLOAD_LIMIT)) throw new SegError('BAD_ARGUMENT', `upload limit ${maxUpload} bytes is out of range; expected 1 byte to ${MAX_UPLOAD_LIMIT / 1024 ** 3} GiB`)
+  const ownUploads = !opts.uploadDir
+  const files = { roots: opts.roots ? realRoots(opts.roots) : defaultRoots(os.homedir()), uploadDir: opts.uploadDir ?? mkdtempSync(path.join(os.tmpdir(), 'segtransfer-uploads-')), maxUpload }
   const host: HostInfo = { kind: 'browser', defaultBundleDir: opts.defaultBundleDir }
   const core = createApiCore({
     host,
@@ -149,6 +201,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (url.startsWith('/api/')) {
         if (req.method !== 'POST') return refuse(res, 405, 'API calls are POST')
         if (req.headers.origin && req.headers.origin !== origin && req.headers.origin !== origin.replace('127.0.0.1', 'localhost')) return refuse(res, 403, 'cross-origin call refused')
+        if (url.startsWith('/api/files/')) return serveFiles(req, res, new URL(url, origin), files)
         if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'expected application/json')
         const method = url.slice('/api/'.length)
         let args: unknown
@@ -184,12 +237,16 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     url: `${origin}/#token=${token}`,
     origin,
     token,
-    close: () =>
-      new Promise<void>((resolve) => {
+    roots: files.roots,
+    uploadDir: files.uploadDir,
+    close: async () => {
+      await new Promise<void>((resolve) => {
         for (const res of listeners) res.end()
         listeners.clear()
         server.closeAllConnections()
         server.close(() => resolve())
       })
+      if (ownUploads) await fs.rm(files.uploadDir, { recursive: true, force: true })
+    }
   }
 }

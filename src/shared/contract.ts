@@ -34,6 +34,8 @@ export interface VolumeInfo extends GridInfo {
   /** nibabel axis code, e.g. 'LPS', 'RAS', 'PSR'. */
   orientation: string
   range: [number, number]
+  /** 'CT' (intensities in HU: the readout says HU, CT windows apply) or 'MRI' (anything else); the engine's modalityFamily decides. */
+  modality: 'CT' | 'MRI'
   /** Storage type of the voxels readVoxels returns. */
   dtype: VoxelType
   notes: string[]

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { REPO } from './data'
-import { startBridge, type Bridge } from '../../src/bridge/server'
+import { startBridge, type Bridge, type BridgeOptions } from '../../src/bridge/server'
 
 export const CHROMIUM = process.env.SEGTRANSFER_CHROMIUM ?? '/usr/bin/chromium'
 export const HAVE_CHROMIUM = existsSync(CHROMIUM)
@@ -25,12 +25,12 @@ export interface E2eApp {
   close(): Promise<void>
 }
 
-/** Builds the renderer into `dir`/renderer, starts the bridge and opens its link in a headless chromium. */
-export async function startE2eApp(dir: string): Promise<E2eApp> {
+/** Builds the renderer into `dir`/renderer, starts the bridge (with `bridge` options) and opens its link in a headless chromium. */
+export async function startE2eApp(dir: string, bridgeOptions: Partial<BridgeOptions> = {}): Promise<E2eApp> {
   mkdirSync(ARTIFACTS, { recursive: true })
   const staticDir = join(dir, 'renderer')
   await build({ configFile: join(REPO, 'vite.browser.config.ts'), logLevel: 'error', build: { outDir: staticDir, emptyOutDir: true } })
-  const bridge = await startBridge({ port: 0, staticDir })
+  const bridge = await startBridge({ port: 0, staticDir, ...bridgeOptions })
   const ctx: BrowserContext = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

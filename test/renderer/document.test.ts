@@ -12,7 +12,7 @@ import { captionOf, compatibleScans, exportPaths, ordinalOf, segmentationTitle, 
 
 async function info(rel: string, id: string): Promise<VolumeInfo> {
   const v = await readVolume(data(rel))
-  return { id, path: data(rel), name: basename(rel), size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, orientation: '', range: [0, 1], dtype: 'float32', notes: [] }
+  return { id, path: data(rel), name: basename(rel), size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction, orientation: '', range: [0, 1], modality: 'MRI', dtype: 'float32', notes: [] }
 }
 const seg = (runId: string, bundleDir: string, bundleName: string): SegmentSummary => ({
   runId, volumeId: 'v', labels: [], createdAt: '', provider: 'cpu', notes: [], elapsedMs: 0, stats: [],

@@ -1,6 +1,6 @@
 /** Window/level presets and the automatic (percentile) window. */
 import { describe, expect, it } from 'vitest'
-import { autoWindow, CT_PRESETS, looksLikeCt, percentiles } from '../../src/renderer/src/render/window'
+import { autoWindow, CT_PRESETS, percentiles } from '../../src/renderer/src/render/window'
 import { makeBuffers, makeLut, renderSlice } from '../../src/renderer/src/render/slice'
 import { fitViewport } from '../../src/renderer/src/geometry/space'
 
@@ -17,12 +17,6 @@ describe('window/level', () => {
     const w = autoWindow(ramp)
     expect(w.level - w.width / 2).toBeCloseTo(10, 6)
     expect(w.level + w.width / 2).toBeCloseTo(995, 6)
-  })
-
-  it('tells CT (HU) from MRI by the intensity range', () => {
-    expect(looksLikeCt([-1024, 3071])).toBe(true)
-    expect(looksLikeCt([0, 255])).toBe(false)
-    expect(looksLikeCt([-3, 1200])).toBe(false)
   })
 
   it('maps level − width/2 to black and level + width/2 to white', () => {

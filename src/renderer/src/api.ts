@@ -4,8 +4,11 @@
  */
 import type { ApiErrorCode, SegTransferApi, VoxelBuffer } from '../../shared/contract'
 import { createHttpApi } from './host/http-client'
+import { createBridgeFiles, type BridgeFiles } from './host/files-client'
 
 export const api: SegTransferApi = window.segtransfer ?? createHttpApi()
+/** The browser build's file browser and uploads; undefined in Electron (native dialogs, dropped files have paths). */
+export const bridgeFiles: BridgeFiles | undefined = window.segtransfer ? undefined : createBridgeFiles()
 
 /** Typed-array view of a voxel buffer (no copy). */
 export function typedVoxels(b: VoxelBuffer): ArrayLike<number> {

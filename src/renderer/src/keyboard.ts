@@ -6,6 +6,7 @@ import { useSessionStore, voxelsOf } from './stores/session'
 import { useViewerStore } from './stores/viewer'
 import { CT_PRESETS } from './render/window'
 import { useEditingStore } from './stores/editing'
+import { useFilesStore } from './stores/files'
 
 /** Keys go to a focused text field, number field, list or slider, not to the shortcuts. */
 function isEditing(el: EventTarget | null): boolean {
@@ -24,6 +25,8 @@ export function attachShortcuts(target: Window): () => void {
     if (key === 'Escape') {
       if (s.confirmReplace) void s.answerReplace(false)
       v.showShortcuts = false
+      v.ruler = null
+      useFilesStore().close()
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts
     else if (key === 'Enter' && (e.ctrlKey || e.metaKey)) void s.runModel()
@@ -40,6 +43,8 @@ export function attachShortcuts(target: Window): () => void {
     else if (key === 'o') v.outline = !v.outline
     else if (key === 'r') v.resetViews()
     else if (key === 'p') v.showPlanes = !v.showPlanes
+    else if (key === 'l') v.rulerMode = !v.rulerMode
+    else if (key === 's') void v.screenshot(vol.name)
     else return
     e.preventDefault()
   }

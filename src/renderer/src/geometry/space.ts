@@ -160,16 +160,21 @@ export function fitViewport(g: GridInfo, view: ViewKind, width: number, height: 
   return { width, height, center: e.center, mmPerPixel: Math.max(e.width / width, e.height / height) * 1.04 }
 }
 
-/** One slice step along a view's normal: the spacing of the index axis closest to it (mm). */
-export function sliceStep(g: GridInfo, view: ViewKind): number {
+/** The index axis (0 = i, 1 = j, 2 = k) closest to a view's normal: the axis its slices step along. */
+export function sliceAxis(g: GridInfo, view: ViewKind): number {
   const n = VIEW_AXES[view].normal
-  let best = 0
-  let step = g.spacing[0]
+  let best = -1
+  let axis = 0
   for (let c = 0; c < 3; c++) {
     const cos = Math.abs(n[0] * g.direction[c] + n[1] * g.direction[3 + c] + n[2] * g.direction[6 + c])
-    if (cos > best) [best, step] = [cos, g.spacing[c]]
+    if (cos > best) [best, axis] = [cos, c]
   }
-  return step
+  return axis
+}
+
+/** One slice step along a view's normal: the spacing of the index axis closest to it (mm). */
+export function sliceStep(g: GridInfo, view: ViewKind): number {
+  return g.spacing[sliceAxis(g, view)]
 }
 
 /** The anatomical letter of a world (LPS) direction: its dominant axis and sign. */

@@ -39,7 +39,5 @@ export function autoWindow(data: Voxels): WindowLevel {
   return { level: p1 + width / 2, width }
 }
 
-/** Whether a volume looks like CT (Hounsfield units: air near -1000). */
-export function looksLikeCt(range: [number, number]): boolean {
-  return range[0] <= -900 && range[0] >= -3100 && range[1] > 200
-}
+/** The unit of a scan's intensities as the readout shows it: HU for CT, none for MRI (arbitrary units). */
+export const intensityUnit = (modality: 'CT' | 'MRI'): string => (modality === 'CT' ? 'HU' : '')

@@ -1,9 +1,11 @@
 import { defineStore } from 'pinia'
-import type { GridInfo, LabelDef } from '../../../shared/contract'
+import type { GridInfo, LabelDef, VolumeInfo } from '../../../shared/contract'
 import { add, centerOf, gridTransform, scale, sliceStep, VIEW_AXES, VIEWS, voxelAt, type Vec3, type ViewKind } from '../geometry/space'
 import type { Interpolation, WindowLevel } from '../render/slice'
-import { autoWindow, CT_PRESETS, looksLikeCt } from '../render/window'
+import { autoWindow, CT_PRESETS } from '../render/window'
 import type { Voxels } from '../render/slice'
+import { ontoSlice, type Ruler } from '../geometry/reading'
+import { saveScreenshot } from '../canvas/screenshot'
 
 const perView = <T>(f: () => T): Record<ViewKind, T> => ({ axial: f(), coronal: f(), sagittal: f() })
 
@@ -31,19 +33,32 @@ export const useViewerStore = defineStore('viewer', {
     /** What is under the pointer: world point (LPS mm) and the view it is in; null when outside. */
     hover: null as { view: ViewKind; world: Vec3 } | null,
     showShortcuts: false,
+    /** Left-drag draws a ruler instead of moving the crosshair (`L`); Esc clears the ruler. */
+    rulerMode: false,
+    ruler: null as Ruler | null,
+    /** The file name the last screenshot was saved as. */
+    lastScreenshot: '',
     /** 3D view: the three slice planes through the crosshair; Taubin-smoothed surfaces. */
     showPlanes: true,
     smoothSurfaces: true
   }),
+  getters: {
+    /**
+     * Where the readout reads: the pointer's point moved onto its view's current slice (so a slice
+     * change by wheel, keys or another view updates it without a mouse move), else the crosshair.
+     */
+    readoutAt: (s): Vec3 => (s.hover ? ontoSlice(s.hover.view, s.hover.world, s.crosshair) : s.crosshair)
+  },
   actions: {
     /** Choose a window for a newly shown volume; centre the crosshair and fit the views unless the crosshair is inside it. */
-    resetForVolume(grid: GridInfo, range: [number, number], data: Voxels | undefined, keepIfInside = false): void {
+    resetForVolume(vol: VolumeInfo, data: Voxels | undefined, keepIfInside = false): void {
       // Switching between scans of the same patient keeps the cursor where it is (if it is inside).
-      if (!keepIfInside || !voxelAt(grid, gridTransform(grid), this.crosshair)) {
-        this.crosshair = centerOf(grid)
+      if (!keepIfInside || !voxelAt(vol, gridTransform(vol), this.crosshair)) {
+        this.crosshair = centerOf(vol)
         this.resetViews()
       }
-      if (looksLikeCt(range)) this.applyPreset('abdomen')
+      this.ruler = null
+      if (vol.modality === 'CT') this.applyPreset('abdomen')
       else if (data) {
         this.window = autoWindow(data)
         this.presetId = 'auto'
@@ -70,6 +85,10 @@ export const useViewerStore = defineStore('viewer', {
       const clamp = (z: number) => Math.min(40, Math.max(0.25, z))
       const applied = clamp(this.zoom[view] * factor) / this.zoom[view]
       for (const w of this.linkZoom ? VIEWS : [view]) this.zoom[w] = clamp(this.zoom[w] * applied)
+    },
+    /** Saves a PNG of the view under the pointer (or last under it), named after the scan. */
+    async screenshot(scanName: string): Promise<void> {
+      this.lastScreenshot = (await saveScreenshot(this.activeView, scanName)) ?? ''
     },
     toggleLabel(value: number): void {
       const i = this.hidden.indexOf(value)

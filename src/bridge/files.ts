@@ -1,0 +1,133 @@
+/**
+ * Local files for the browser build, where a page cannot see paths: (1) a folder listing confined to
+ * the roots the user allowed (`--root`, SEGTRANSFER_ROOTS; default: the home folder), and (2) files
+ * dropped on the page, uploaded into a folder the bridge owns.
+ *
+ * Confinement is decided on real paths: a requested path is resolved (`..` collapsed) and its
+ * symlinks followed (realpath) before it is compared with the roots' own real paths, so neither
+ * `..` nor a link pointing out of a root reaches outside; such a request is refused in one line.
+ * Hidden entries (dot names: ~/.ssh, ~/.config…) are never listed nor listed into.
+ */
+import { createWriteStream, realpathSync, statSync } from 'node:fs'
+import { mkdir, readdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { SegError } from '../engine/errors'
+import { produceAtomically } from '../engine/fs/atomic'
+import { formatBytes } from '../engine/volume/read-nifti'
+import type { FolderEntry, FolderListing } from '../shared/folder-listing'
+
+/** Most entries one listing returns (a DICOM folder of thousands of slices is opened as a folder). */
+export const MAX_ENTRIES = 5000
+/** Default and largest upload bounds (bytes): a CT series as one NIfTI fits well within the default. */
+export const DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3
+export const MAX_UPLOAD_LIMIT = 16 * 1024 ** 3
+/** An uploaded file's name: plain characters, no leading dot, at most 200 of them. */
+const UPLOAD_NAME = /^[A-Za-z0-9_][A-Za-z0-9 _.,+()-]{0,199}$/
+const BATCH_ID = /^[a-f0-9]{8,64}$/
+
+const isInside = (p: string, root: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+
+/** The default root, the home folder; none when it is missing (a service account): the browser then lists nothing. */
+export function defaultRoots(home: string): string[] {
+  try {
+    return realRoots([home])
+  } catch {
+    return []
+  }
+}
+
+/** The real paths of the allowed roots; each must be an existing folder. */
+export function realRoots(roots: readonly string[]): string[] {
+  if (!roots.length) throw new SegError('BAD_ARGUMENT', 'no folder allowed for the file browser; expected at least one --root folder')
+  return roots.map((r) => {
+    let real: string
+    try {
+      real = realpathSync(path.resolve(r))
+    } catch {
+      throw new SegError('FILE_NOT_FOUND', `file browser root ${r} does not exist; expected an existing folder`)
+    }
+    if (!statSync(real).isDirectory()) throw new SegError('BAD_ARGUMENT', `file browser root ${r} is a file; expected a folder`)
+    return real
+  })
+}
+
+/**
+ * The real path of `requested` if it lies inside one of `roots` (real paths, see realRoots) and
+ * crosses no hidden (dot) name; otherwise a one-line BAD_ARGUMENT. A missing path is FILE_NOT_FOUND.
+ */
+export function confine(roots: readonly string[], requested: string): string {
+  if (!path.isAbsolute(requested)) throw new SegError('BAD_ARGUMENT', `${requested} is not an absolute path; expected a folder listed by the file browser`)
+  let real: string
+  try {
+    real = realpathSync(path.resolve(requested))
+  } catch {
+    throw new SegError('FILE_NOT_FOUND', `${requested} does not exist; expected a folder listed by the file browser`)
+  }
+  const root = roots.find((r) => isInside(real, r))
+  if (!root) throw new SegError('BAD_ARGUMENT', `${requested} is outside the folders this bridge may show (${roots.join(', ')}); expected a path inside them`)
+  if (path.relative(root, real).split(path.sep).some((part) => part.startsWith('.'))) {
+    throw new SegError('BAD_ARGUMENT', `${requested} is a hidden folder or file; the file browser shows no hidden entries`)
+  }
+  return real
+}
+
+/** One entry of a folder, following links; undefined for hidden ones, links leaving the roots, and the unreadable. */
+async function entryOf(roots: readonly string[], dir: string, name: string): Promise<FolderEntry | undefined> {
+  if (name.startsWith('.')) return undefined
+  try {
+    const real = confine(roots, path.join(dir, name))
+    const st = await stat(real)
+    return st.isDirectory() ? { name, kind: 'folder' } : st.isFile() ? { name, kind: 'file', size: st.size } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The allowed roots (no `requested`) or one folder inside them: folders first, then files, by name. */
+export async function listFolder(roots: readonly string[], requested = ''): Promise<FolderListing> {
+  if (!requested) return { path: '', parent: null, entries: roots.map((r) => ({ name: r, kind: 'folder' as const })), truncated: false }
+  const dir = confine(roots, requested)
+  if (!(await stat(dir)).isDirectory()) throw new SegError('BAD_ARGUMENT', `${requested} is a file; expected a folder to list`)
+  const names = (await readdir(dir)).sort((a, b) => a.localeCompare(b))
+  const truncated = names.length > MAX_ENTRIES
+  const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, n)))).filter((e): e is FolderEntry => !!e)
+  entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
+  const up = path.dirname(dir)
+  const parent = roots.includes(dir) ? '' : up
+  return { path: dir, parent, entries, truncated }
+}
+
+/** A byte counter that fails the stream past `max` bytes. */
+function bounded(max: number, name: string): Transform {
+  let n = 0
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      n += chunk.length
+      if (n > max) done(new SegError('TOO_LARGE', `${name} is larger than the upload limit of ${formatBytes(max)}; expected a smaller file, or open it by its path`))
+      else done(null, chunk)
+    }
+  })
+}
+
+/**
+ * Writes an uploaded file atomically to `<uploadDir>/<batch>/<name>` (never over an existing one) and
+ * returns its path. Refused in one line before a byte is read: a name with odd characters or a
+ * leading dot, a bad batch id, no declared size or one above `maxBytes` (a browser always declares a
+ * file's size; Node then holds the body to it, and the byte counter is a second guard).
+ * @param body the request body (the file's bytes)
+ * @param declared the Content-Length
+ */
+export async function saveUpload(uploadDir: string, batch: string, name: string, body: Readable, maxBytes: number, declared: number | undefined): Promise<string> {
+  if (!UPLOAD_NAME.test(name)) throw new SegError('BAD_ARGUMENT', `upload name ${JSON.stringify(name.slice(0, 80))} is not a plain file name; expected letters, digits, spaces and . _ - + ( ) , not starting with a dot`)
+  if (!BATCH_ID.test(batch)) throw new SegError('BAD_ARGUMENT', 'upload batch id is malformed; expected 8-64 hex digits')
+  if (declared === undefined || !Number.isSafeInteger(declared)) throw new SegError('BAD_ARGUMENT', `upload of ${name} without a Content-Length; expected the file's size up front`)
+  if (declared > maxBytes) throw new SegError('TOO_LARGE', `${name} is ${formatBytes(declared)}, above the upload limit of ${formatBytes(maxBytes)}; expected a smaller file, or open it by its path`)
+  const dir = path.join(uploadDir, batch)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const out = path.join(dir, name)
+  const ext = /\.nii\.gz$/i.test(name) ? '.nii.gz' : path.extname(name)
+  await produceAtomically(out, ext, (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 })))
+  return out
+}
