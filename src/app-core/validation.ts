@@ -23,6 +23,27 @@ const SeriesUid = z.string().min(1).max(64).regex(/^[0-9.]+$/, 'expected a Serie
 const VolumeIndex = z.number().int().min(0).max(100_000)
 const Choice = z.object({ series: SeriesUid.optional(), volume: VolumeIndex.optional() }).strict()
 
+/** Teach bounds: a slice step or number beyond any scan's axis, an epoch cap beyond useful training. */
+const MAX_SLICE = 100_000
+const MAX_TEACH_EPOCHS = 1000
+const Plane = z.enum(['axial', 'coronal', 'sagittal'])
+const CompleteSlices = z
+  .object({ plane: Plane, every: z.number().int().min(1).max(MAX_SLICE).optional(), list: z.array(z.number().int().min(0).max(MAX_SLICE)).min(1).max(MAX_SLICE).optional() })
+  .strict()
+  .refine((c) => (c.every === undefined) !== (c.list === undefined), 'give either every or list')
+const TeachRequest = z
+  .object({
+    volumeId: Id, runId: Id, baseBundleDir: Path,
+    // 65535 is the teach labels' "unknown" marker (app-core/teach-labels.ts).
+    learn: z.array(z.number().int().min(1).max(65534)).min(1).max(255),
+    slices: CompleteSlices.optional(),
+    head: z.enum(['linear', 'mlp']),
+    maxEpochs: z.number().int().min(1).max(MAX_TEACH_EPOCHS).optional(),
+    largestComponent: z.boolean().optional(),
+    seed: z.number().int().min(0).max(0xffffffff).optional()
+  })
+  .strict()
+
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
   openVolumes: z.tuple([z.array(Path).min(1).max(16), z.array(Choice).max(16).optional()]),
@@ -47,6 +68,9 @@ export const IpcSchemas = {
   forgetRun: z.tuple([Id]),
   putEditedLabels: z.tuple([EditedLabels.strict()]),
   loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.literal('nearest').optional() }).strict().optional()]),
+  summarizeBase: z.tuple([Path]),
+  teach: z.tuple([TeachRequest]),
+  saveTaught: z.tuple([Id, Path, z.object({ overwrite: z.boolean().optional(), name: z.string().min(1).max(255).optional() }).strict().optional()]),
   interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(['axial', 'coronal', 'sagittal']) }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 

@@ -1,6 +1,6 @@
 /**
- * Runs a segmentation in a worker thread and resolves with the label map, or rejects with the
- * engine's SegError. Cancelling terminates cooperatively first, then hard after a grace period, so a
+ * Runs an engine job (a segmentation, a teach run: teach-worker.ts) in a worker thread and resolves
+ * with its result (a segmentation: the label map), or rejects with the engine's SegError. Cancelling terminates cooperatively first, then hard after a grace period, so a
  * stuck native call can never hold the app.
  */
 import { Worker } from 'node:worker_threads'
@@ -9,6 +9,8 @@ import { SegError, type SegErrorCode } from '../errors'
 import type { Grid, Volume } from '../volume/volume'
 import type { SegmentProgress } from '../pipeline/segment'
 import type { WorkerRequest } from './segment-worker'
+import type { TeachWorkerRequest, TeachWorkerResult } from './teach-worker'
+import type { TeachProgress } from '../teach/teach'
 
 export interface WorkerResult {
   labels: Volume
@@ -22,35 +24,39 @@ export interface WorkerResult {
   timingsMs: Record<string, number>
 }
 
-export interface WorkerRun {
-  result: Promise<WorkerResult>
+export interface WorkerRun<T = WorkerResult> {
+  result: Promise<T>
   cancel(): void
 }
 
+/** How one kind of worker job reports and cancels. */
+export interface WorkerJob<T> {
+  /** What runs, for messages ("segmentation", "teaching"). */
+  what: string
+  /** After a cancel, how long the worker may stop by itself before it is terminated (ms). */
+  graceMs: number
+  onProgress(progress: any): void
+  /** The worker's 'result' message as the job's result. */
+  onResult(message: any): T
+}
+
 /**
+ * Runs one request in a worker thread: messages out are { type: 'progress' | 'result' | 'error' }.
  * @param workerUrl the compiled worker script (electron-vite `?modulePath` in the app), or the .ts
  *   source (dev, tests, the browser bridge), which is then started through tsx.
  */
-export function runSegmentationInWorker(workerUrl: string | URL, request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun {
+export function runJobInWorker<T>(workerUrl: string | URL, request: unknown, job: WorkerJob<T>): WorkerRun<T> {
   const entry = String(workerUrl)
   const worker = entry.endsWith('.ts')
     ? new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), { workerData: { entry: entry.startsWith('file:') ? entry : pathToFileURL(entry).href } })
     : new Worker(workerUrl)
   let settled = false
-  const result = new Promise<WorkerResult>((resolve, reject) => {
+  const result = new Promise<T>((resolve, reject) => {
     worker.on('message', (m: any) => {
-      if (m.type === 'progress') onProgress(m.progress)
+      if (m.type === 'progress') job.onProgress(m.progress)
       else if (m.type === 'result') {
         settled = true
-        resolve({
-          labels: m.labels,
-          reference: { ...m.referenceGrid, source: m.referenceSource },
-          provider: m.provider,
-          notes: m.notes,
-          warnings: m.warnings,
-          classification: m.classification,
-          timingsMs: m.timingsMs
-        })
+        resolve(job.onResult(m))
         void worker.terminate()
       } else if (m.type === 'error') {
         settled = true
@@ -60,10 +66,10 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
     })
     worker.on('error', (e) => {
       settled = true
-      reject(new SegError('UNSUPPORTED', `the segmentation worker crashed: ${e.message}`))
+      reject(new SegError('UNSUPPORTED', `the ${job.what} worker crashed: ${e.message}`))
     })
     worker.on('exit', (code) => {
-      if (!settled) reject(new SegError('CANCELLED', code === 1 ? 'segmentation cancelled by the user' : `the segmentation worker stopped (exit ${code})`))
+      if (!settled) reject(new SegError('CANCELLED', code === 1 ? `${job.what} cancelled by the user` : `the ${job.what} worker stopped (exit ${code})`))
     })
   })
   worker.postMessage(request)
@@ -73,7 +79,29 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
       worker.postMessage('cancel')
       setTimeout(() => {
         if (!settled) void worker.terminate()
-      }, 2000).unref()
+      }, job.graceMs).unref()
     }
   }
+}
+
+export function runSegmentationInWorker(workerUrl: string | URL, request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun {
+  return runJobInWorker(workerUrl, request, {
+    what: 'segmentation',
+    graceMs: 2000,
+    onProgress,
+    onResult: (m): WorkerResult => ({
+      labels: m.labels,
+      reference: { ...m.referenceGrid, source: m.referenceSource },
+      provider: m.provider,
+      notes: m.notes,
+      warnings: m.warnings,
+      classification: m.classification,
+      timingsMs: m.timingsMs
+    })
+  })
+}
+
+/** A Teach panel run (teach-worker.ts): it writes nothing, so a cancel terminates it at once. */
+export function runTeachInWorker(workerUrl: string | URL, request: TeachWorkerRequest, onProgress: (p: TeachProgress) => void): WorkerRun<TeachWorkerResult> {
+  return runJobInWorker(workerUrl, request, { what: 'teaching', graceMs: 0, onProgress, onResult: (m): TeachWorkerResult => m })
 }
