@@ -22,7 +22,7 @@ import type { WorkerRun } from '../engine/service/run-in-worker'
 import type { TeachWorkerRequest, TeachWorkerResult } from '../engine/service/teach-worker'
 import { teachLabelsOf } from './teach-labels'
 
-export type TeachWorkerRunner = (request: TeachWorkerRequest, onProgress: (p: TeachProgress) => void) => WorkerRun<TeachWorkerResult>
+export type TeachWorkerRunner = (request: Omit<TeachWorkerRequest, 'cancelFlag'>, onProgress: (p: TeachProgress) => void) => WorkerRun<TeachWorkerResult>
 
 /** What the handlers borrow from the app core. */
 export interface TeachHost {

@@ -33,8 +33,12 @@ export interface WorkerRun<T = WorkerResult> {
 export interface WorkerJob<T> {
   /** What runs, for messages ("segmentation", "teaching"). */
   what: string
-  /** After a cancel, how long the worker may stop by itself before it is terminated (ms). */
-  graceMs: number
+  /**
+   * After a cancel, how long the worker may stop by itself before it is terminated (ms); 'detach':
+   * never terminated (terminating a worker inside an onnxruntime call aborts the whole process), the
+   * result rejects with CANCELLED at once and the worker ends at its next cancel check.
+   */
+  graceMs: number | 'detach'
   onProgress(progress: any): void
   /** The worker's 'result' message as the job's result. */
   onResult(message: any): T
@@ -51,9 +55,16 @@ export function runJobInWorker<T>(workerUrl: string | URL, request: unknown, job
     ? new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), { workerData: { entry: entry.startsWith('file:') ? entry : pathToFileURL(entry).href } })
     : new Worker(workerUrl)
   let settled = false
+  let detach = () => {}
   const result = new Promise<T>((resolve, reject) => {
+    detach = () => {
+      settled = true
+      reject(new SegError('CANCELLED', `${job.what} cancelled by the user`))
+    }
     worker.on('message', (m: any) => {
-      if (m.type === 'progress') job.onProgress(m.progress)
+      if (settled) {
+        if (m.type !== 'progress') void worker.terminate() // a detached worker that has finished: idle, safe to end
+      } else if (m.type === 'progress') job.onProgress(m.progress)
       else if (m.type === 'result') {
         settled = true
         resolve(job.onResult(m))
@@ -77,9 +88,11 @@ export function runJobInWorker<T>(workerUrl: string | URL, request: unknown, job
     result,
     cancel() {
       worker.postMessage('cancel')
+      const grace = job.graceMs
+      if (grace === 'detach') return void (settled || detach())
       setTimeout(() => {
         if (!settled) void worker.terminate()
-      }, job.graceMs).unref()
+      }, grace).unref()
     }
   }
 }
@@ -101,7 +114,19 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
   })
 }
 
-/** A Teach panel run (teach-worker.ts): it writes nothing, so a cancel terminates it at once. */
-export function runTeachInWorker(workerUrl: string | URL, request: TeachWorkerRequest, onProgress: (p: TeachProgress) => void): WorkerRun<TeachWorkerResult> {
-  return runJobInWorker(workerUrl, request, { what: 'teaching', graceMs: 0, onProgress, onResult: (m): TeachWorkerResult => m })
+/**
+ * A Teach panel run (teach-worker.ts). Training is synchronous between epochs, so the worker cannot
+ * read a 'cancel' message then: the cancel also raises a shared flag that the worker checks at every
+ * progress report (each slab of features, each epoch). The run rejects at once; the worker writes nothing.
+ */
+export function runTeachInWorker(workerUrl: string | URL, request: Omit<TeachWorkerRequest, 'cancelFlag'>, onProgress: (p: TeachProgress) => void): WorkerRun<TeachWorkerResult> {
+  const cancelFlag = new Int32Array(new SharedArrayBuffer(4))
+  const run = runJobInWorker(workerUrl, { ...request, cancelFlag }, { what: 'teaching', graceMs: 'detach', onProgress, onResult: (m): TeachWorkerResult => m })
+  return {
+    result: run.result,
+    cancel() {
+      Atomics.store(cancelFlag, 0, 1)
+      run.cancel()
+    }
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { loadBundle } from '../bundle/bundle'
-import { isSegError } from '../errors'
+import { isSegError, SegError } from '../errors'
 import type { ManifestInput } from '../bundle/manifest'
 import type { Volume } from '../volume/volume'
 import { predictInMemory, teach, type LabelName, type TeachProgress } from '../teach/teach'
@@ -26,6 +26,8 @@ export interface TeachWorkerRequest {
   maxEpochs?: number
   largestComponent?: boolean
   seed?: number
+  /** Set to 1 (Atomics) by the caller to cancel: read at every progress report, even inside the synchronous training loop. */
+  cancelFlag: Int32Array
 }
 
 export interface TeachWorkerResult {
@@ -43,13 +45,19 @@ export interface TeachWorkerResult {
 const port = parentPort
 if (!port) throw new Error('teach-worker must run in a worker thread')
 const controller = new AbortController()
-const progress = (p: TeachProgress) => port.postMessage({ type: 'progress', progress: p })
+let cancelFlag: Int32Array | undefined
+/** Reports progress, and turns a raised cancel flag into the abort teach() checks next (the next slab or epoch). */
+const progress = (p: TeachProgress) => {
+  if (cancelFlag && Atomics.load(cancelFlag, 0)) controller.abort()
+  port.postMessage({ type: 'progress', progress: p })
+}
 
 port.on('message', async (msg: TeachWorkerRequest | 'cancel') => {
   if (msg === 'cancel') {
     controller.abort()
     return
   }
+  cancelFlag = msg.cancelFlag
   try {
     const base = await loadBundle(msg.baseDir)
     const r = await teach({
@@ -58,6 +66,7 @@ port.on('message', async (msg: TeachWorkerRequest | 'cancel') => {
       signal: controller.signal, onProgress: progress
     })
     progress({ stage: 'bake', fraction: 1, message: 'predicting the scan' })
+    if (controller.signal.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
     const preview = await predictInMemory(r, msg.image, { head: 'graph' })
     const { data, ...grid } = preview
     port.postMessage(
