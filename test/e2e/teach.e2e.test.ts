@@ -94,6 +94,7 @@ describe.skipIf(!HAVE_CHROMIUM)('teach panel: learn the cord from every 3rd axia
     const dice = diceWhere(preview.data, reference.data, other)
     console.log(`teach panel, spine/t2 cord, axial every 3rd (${sel.slices.length} slices, axis ${'ijk'[sel.axis]}), linear head: ${points} curve points (live while running: ${liveWhileRunning}); Dice on the other slices ${dice.toFixed(4)}`)
     expect(dice).toBeGreaterThan(0.7)
+    await page.evaluate(`document.querySelector('[data-testid=teach-panel]').scrollIntoView({ block: 'start' })`)
     await page.screenshot({ path: join(ARTIFACTS, 'teach.png') })
     if (UPDATE_DOCS) await page.screenshot({ path: join(REPO, 'docs/screenshot-teach.png') })
 
