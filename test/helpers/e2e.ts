@@ -71,5 +71,6 @@ export async function composePngs(page: Page, pngs: Buffer[], f: number): Promis
 export async function exportShownLabels(page: Page, out: string): Promise<void> {
   await page.fill('[data-testid=export-labels-path]', out)
   await page.click('[data-testid=export-labels]')
-  await page.waitForFunction(`document.querySelector('[data-testid=last-export]')?.textContent === ${JSON.stringify(`Saved ${out}`)}`)
+  // Polled from here: the app's CSP forbids the string evaluation waitForFunction needs.
+  await page.locator('[data-testid=last-export]', { hasText: `Saved ${out}` }).waitFor()
 }
