@@ -74,6 +74,9 @@ describe('teach in the app core', () => {
     const req = { volumeId: scan.id, runId: layer.runId, baseBundleDir: base, learn: [1], head: 'linear' }
     expect(await failure('teach', { ...req, learn: [65535] })).toMatch(/^BAD_ARGUMENT: invalid arguments to teach: 0\.learn\.0: /)
     expect(await failure('teach', { ...req, slices: { plane: 'axial', every: 0 } })).toMatch(/^BAD_ARGUMENT: invalid arguments to teach: 0\.slices\.every: /)
+    expect(await failure('teach', { ...req, slices: { plane: 'axial', every: 2, list: [3] } })).toBe('BAD_ARGUMENT: invalid arguments to teach: 0.slices: give either every or list')
+    expect(await failure('teach', { ...req, maxEpochs: 1e6 })).toMatch(/^BAD_ARGUMENT: invalid arguments to teach: 0\.maxEpochs: /)
+    expect(await failure('saveTaught', 'id-1', '/tmp/x', { overwrite: 'yes' })).toMatch(/^BAD_ARGUMENT: invalid arguments to saveTaught: 2\.overwrite: /)
     expect(await failure('teach', { ...req, slices: { plane: 'axial', list: [3, 500] } })).toBe("BAD_ARGUMENT: --labelled-slices 'axial:3,500': slice 500 is outside the volume; axial slices run along voxel axis j from 0 to 54")
     expect(await failure('teach', { ...req, learn: [2] })).toBe('BAD_ARGUMENT: label 2 is not painted in this segmentation; expected labels it holds to learn')
     expect(await failure('teach', req)).toMatch(/^BAD_ARGUMENT: nothing is painted as background/)
