@@ -9,24 +9,17 @@ import { createApiCore } from '../src/app-core/api-core'
 import { tsxTeachWorker, tsxWorker } from '../src/bridge/server'
 import { readVolume } from '../src/engine/volume/read'
 import { parseLabelledSlices, sliceMask } from '../src/engine/teach/labelled-slices'
+import { dice } from '../src/engine/labelmap/metrics'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DATA = path.resolve(ROOT, '../shared/data')
 const BASE = path.join(ROOT, 'resources/models/brain-tissue-resunet')
 const TASKS = [['spine/t2.nii.gz', 'spine/t2_cord_seg.nii.gz', 3], ['ct/spleen_ct.nii.gz', 'ct/spleen_ct_seg.nii.gz', 4]] as const
 
-/** Dice of label > 0 over the voxels where `where` is 1. */
+/** Dice of label > 0 between `a` and `b` over the voxels where `where` is 1 (the engine's dice on the rest zeroed). */
 function diceWhere(a: ArrayLike<number>, b: ArrayLike<number>, where: Uint8Array): number {
-  let both = 0
-  let sum = 0
-  for (let o = 0; o < where.length; o++) {
-    if (!where[o]) continue
-    const x = a[o] > 0 ? 1 : 0
-    const y = b[o] > 0 ? 1 : 0
-    both += x & y
-    sum += x + y
-  }
-  return (2 * both) / sum
+  const only = (d: ArrayLike<number>) => Uint16Array.from(where, (w, o) => (w ? d[o] : 0))
+  return dice(only(a), only(b), (v) => v > 0, (v) => v > 0)
 }
 
 async function main(): Promise<void> {
