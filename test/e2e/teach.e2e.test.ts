@@ -4,8 +4,8 @@
  * linear head is trained in the core's worker with a live curve; the preview becomes a segmentation
  * of the scan whose Dice against the mask on the other slices is printed; Save writes the bundle
  * (a second Save asks first, and Keep leaves it byte-identical); the saved bundle, opened in the
- * Model panel and run on the scan through the app core, gives exactly the preview's labels. Cancel
- * stops a run within a second.
+ * Model panel and run on the scan through the app core, gives exactly the preview's labels. The
+ * preview, corrected with the brush, trains again. Cancel stops a run within a second.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, readFileSync } from 'node:fs'
@@ -110,6 +110,20 @@ describe.skipIf(!HAVE_CHROMIUM)('teach panel: learn the cord from every 3rd axia
     expect(differing).toBe(0)
     expect(app.errors).toEqual([])
   }, 180_000)
+
+  it('a corrected preview (an edited copy, painted with the brush) trains again into a second preview', async () => {
+    await page.selectOption('[data-testid=segmentation-select]', { label: 'taught label 1 (linear)' })
+    await page.click('[data-testid=tool-paint]')
+    await page.click('[data-testid=brush-3d]')
+    const box = (await page.locator('[data-view=axial] canvas').boundingBox())!
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await page.click('[data-testid=tool-none]')
+    await expect.poll(shownSegmentation).toBe('taught label 1 (linear) edited')
+    await page.click('[data-testid=teach-train]')
+    await expect.poll(shownSegmentation, { timeout: 60_000 }).toBe('taught label 1 (linear) #2')
+    expect(Number(await page.getAttribute('[data-testid=teach-curve]', 'data-points'))).toBeGreaterThanOrEqual(2)
+    expect(app.errors).toEqual([])
+  }, 90_000)
 
   it('Cancel stops a training run within a second and adds no segmentation', async () => {
     await page.selectOption('[data-testid=segmentation-select]', { label: 't2_cord_seg.nii.gz' })
