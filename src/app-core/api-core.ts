@@ -28,13 +28,16 @@ import { applyEditRuns } from './edited-labels'
 import { interpolateLabel } from '../engine/labelmap/interpolate'
 import { loadLabels } from '../engine/labelmap/load-labels'
 import { algorithmName, writeDicomSeg } from '../engine/dicom/seg'
-import { dicomSegSource, EDITED, LOADED, type SegProvenance } from './dicom-seg-export'
+import { dicomSegSource, EDITED, LOADED, TAUGHT, type SegProvenance } from './dicom-seg-export'
 import { modalityFamily } from '../engine/pipeline/model-fit'
+import { createTeachHandlers, type TeachWorkerRunner } from './teach'
 
 export interface CoreDeps {
   host: HostInfo
   /** Starts one segmentation off the caller's thread (a worker thread in both hosts). */
   runWorker(request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun
+  /** Starts one Teach run off the caller's thread; without it, teach is refused (UNSUPPORTED). */
+  runTeachWorker?: TeachWorkerRunner
   /** Progress of the running segmentation, to every listening renderer. */
   emit(e: ProgressEvent): void
   /** Called with each volume path opened (Electron's recent documents). */
@@ -142,6 +145,21 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   /** Every file open in the workspace: never written over, even with overwrite. */
   /** Every file the open volumes were read from (a DICOM series' slices, an .hdr/.img pair...). */
   const openPaths = () => [...volumes.values()].flatMap((v) => [v.info.path, ...(v.volume.source?.files ?? [])])
+  const teaching = createTeachHandlers({
+    scan: openVolume,
+    layer: (runId, volumeId) => {
+      const r = runOf(runId, volumeId)
+      return { data: r.result.labels.data, names: r.names }
+    },
+    keepRun: (volumeId, labels, names, bundleDir, table) => {
+      const scan = openVolume(volumeId)
+      const { data: _voxels, ...reference } = scan.volume
+      const runId = randomUUID()
+      runs.set(runId, { result: { labels, reference, provider: 'taught', notes: [], warnings: [], timingsMs: {} }, inputs: [scan.info.path], bundleDir, volumeId, names, seg: { labels: table, ...TAUGHT } })
+      return runId
+    },
+    checkRoom, openPaths, emit: deps.emit, runTeachWorker: deps.runTeachWorker
+  })
 
   return {
     hostInfo: async () => deps.host,
@@ -173,6 +191,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
 
     closeVolume: async (id) => {
       volumes.delete(id)
+      teaching.forgetScan(id)
       // A scan owns its segmentations: they go with it.
       for (const [runId, r] of runs) if (r.volumeId === id) runs.delete(runId)
     },
@@ -219,7 +238,12 @@ export function createApiCore(deps: CoreDeps): ApiCore {
       // A cancel that arrives while the run is still starting (loading the bundle) is kept for it.
       if (busy) cancelRequested = true
       current?.cancel()
+      teaching.cancel()
     },
+
+    summarizeBase: teaching.summarizeBase,
+    teach: teaching.teach,
+    saveTaught: teaching.saveTaught,
 
     readLabels: async (runId, volumeId?: string) => toVoxelBuffer(runOf(runId, volumeId).result.labels.data),
 

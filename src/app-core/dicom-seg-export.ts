@@ -16,6 +16,8 @@ import type { Volume } from '../engine/volume/volume'
 export type SegProvenance = Pick<SegMeta, 'labels' | 'algorithm' | 'algorithmType'>
 
 export const EDITED: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algorithm: 'edited in SegTransfer', algorithmType: 'MANUAL' }
+/** A Teach panel preview: a model the user taught from their own labels on this scan. */
+export const TAUGHT: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algorithm: 'taught in SegTransfer', algorithmType: 'SEMIAUTOMATIC' }
 export const LOADED: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algorithm: 'label file loaded in SegTransfer', algorithmType: 'MANUAL' }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
-import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, type ApiMethod } from '../shared/contract'
+import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_HEADS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
 
 /** A path as typed (quotes, `~`, file:// URLs accepted: normaliseUserPath); an empty one refused in one line. */
@@ -37,6 +37,27 @@ const SeriesUid = z.string().min(1).max(64).regex(/^[0-9.]+$/, 'expected a Serie
 const VolumeIndex = z.number().int().min(0).max(100_000)
 const Choice = z.object({ series: SeriesUid.optional(), volume: VolumeIndex.optional() }).strict()
 
+/** Teach bounds: a slice step or number beyond any scan's axis, an epoch cap beyond useful training. */
+const MAX_SLICE = 100_000
+const MAX_TEACH_EPOCHS = 1000
+const Plane = z.enum(SLICE_PLANES)
+const CompleteSlices = z
+  .object({ plane: Plane, every: z.number().int().min(1).max(MAX_SLICE).optional(), list: z.array(z.number().int().min(0).max(MAX_SLICE)).min(1).max(MAX_SLICE).optional() })
+  .strict()
+  .refine((c) => (c.every === undefined) !== (c.list === undefined), 'give either every or list')
+const TeachRequest = z
+  .object({
+    volumeId: Id, runId: Id, baseBundleDir: Path,
+    // 65535 is the teach labels' "unknown" marker (app-core/teach-labels.ts).
+    learn: z.array(z.number().int().min(1).max(65534)).min(1).max(255),
+    slices: CompleteSlices.optional(),
+    head: z.enum(TEACH_HEADS),
+    maxEpochs: z.number().int().min(1).max(MAX_TEACH_EPOCHS).optional(),
+    largestComponent: z.boolean().optional(),
+    seed: z.number().int().min(0).max(0xffffffff).optional()
+  })
+  .strict()
+
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
   openVolumes: z.tuple([z.array(Path).min(1).max(16), z.array(Choice).max(16).optional()]),
@@ -61,7 +82,10 @@ export const IpcSchemas = {
   forgetRun: z.tuple([Id]),
   putEditedLabels: z.tuple([EditedLabels.strict()]),
   loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.enum(LABEL_RESAMPLINGS).optional() }).strict().optional()]),
-  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: z.enum(SLICE_PLANES) }).strict()])
+  summarizeBase: z.tuple([Path]),
+  teach: z.tuple([TeachRequest]),
+  saveTaught: z.tuple([Id, Path, z.object({ overwrite: z.boolean().optional(), name: z.string().min(1).max(255).optional() }).strict().optional()]),
+  interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: Plane }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 
 export type IpcMethod = keyof typeof IpcSchemas

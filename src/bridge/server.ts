@@ -28,9 +28,10 @@ import type { AddressInfo } from 'node:net'
 import { BINARY_METHODS, type ApiMethod, type HostInfo, type ProgressEvent, type VoxelBuffer } from '../shared/contract'
 import { createApiCore, dispatch, type CoreDeps } from '../app-core/api-core'
 import { CONTENT_SECURITY_POLICY } from '../app-core/security'
-import { runSegmentationInWorker } from '../engine/service/run-in-worker'
+import { runSegmentationInWorker, runTeachInWorker } from '../engine/service/run-in-worker'
 import { isSegError, SegError } from '../engine/errors'
 import { DEFAULT_MAX_UPLOAD, defaultRoots, listFolder, MAX_UPLOAD_LIMIT, realRoots, saveUpload } from './files'
+import type { TeachWorkerRunner } from '../app-core/teach'
 
 export interface BridgeOptions {
   /** 0 picks a free port. */
@@ -74,6 +75,9 @@ const workerEntry = new URL('../engine/service/segment-worker.ts', import.meta.u
 
 /** The engine's worker from its .ts source (run-in-worker starts it through tsx, as the CLI runs). */
 export const tsxWorker: CoreDeps['runWorker'] = (request, onProgress) => runSegmentationInWorker(workerEntry, request, onProgress)
+const teachEntry = new URL('../engine/service/teach-worker.ts', import.meta.url)
+/** The Teach panel's worker from its .ts source. */
+export const tsxTeachWorker: TeachWorkerRunner = (request, onProgress) => runTeachInWorker(teachEntry, request, onProgress)
 
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -169,6 +173,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const core = createApiCore({
     host,
     runWorker: opts.runWorker ?? tsxWorker,
+    runTeachWorker: tsxTeachWorker,
     emit: (e: ProgressEvent) => {
       const line = `data: ${JSON.stringify(e)}\n\n`
       for (const res of listeners) res.write(line)

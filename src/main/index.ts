@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs'
 import { CONTENT_SECURITY_POLICY, WEB_PREFERENCES, isAllowedNavigation } from '../app-core/security'
 import { registerIpc } from './ipc'
 import segmentWorkerPath from '../engine/service/segment-worker?modulePath'
-import { runSegmentationInWorker } from '../engine/service/run-in-worker'
+import teachWorkerPath from '../engine/service/teach-worker?modulePath'
+import { runSegmentationInWorker, runTeachInWorker } from '../engine/service/run-in-worker'
 import readWorkerPath from '../engine/volume/read-worker?modulePath'
 
 // The volume reader decodes in a worker under a deadline; in the built app it loads the compiled
@@ -94,6 +95,7 @@ app.whenReady().then(() => {
   registerIpc(ipcMain, win, {
     host: { kind: 'electron', ...(existsSync(defaultBundle) ? { defaultBundleDir: defaultBundle } : {}) },
     runWorker: (request, onProgress) => runSegmentationInWorker(segmentWorkerPath, request, onProgress),
+    runTeachWorker: (request, onProgress) => runTeachInWorker(teachWorkerPath, request, onProgress),
     addRecent: (path) => app.addRecentDocument(path)
   })
 })

@@ -19,6 +19,7 @@ export interface IpcWindow {
 
 export interface RegisterOptions {
   runWorker: CoreDeps['runWorker']
+  runTeachWorker?: CoreDeps['runTeachWorker']
   host?: HostInfo
   addRecent?: (p: string) => void
 }
@@ -27,6 +28,7 @@ export function registerIpc(ipc: IpcRegistry, win: IpcWindow, opts: RegisterOpti
   const core = createApiCore({
     host: opts.host ?? { kind: 'electron' },
     runWorker: opts.runWorker,
+    runTeachWorker: opts.runTeachWorker,
     addRecent: opts.addRecent,
     emit: (e) => win.webContents.send(CHANNELS.progress, e)
   })

@@ -123,12 +123,22 @@ export interface FileSource {
   /** The file's name, for titles. */
   name: string
 }
+/** A taught model's prediction on the scan (the Teach panel's preview): not saved until saveTaught. */
+export interface TaughtSource {
+  kind: 'taught'
+  /** The taught model (teach()'s answer) that made it. */
+  teachId: string
+  baseBundleName: string
+  head: TeachHead
+  /** What it is called in titles: "taught <labels> (<head>)". */
+  name: string
+}
 /** One segmentation, owned by one scan: its label map lies on that scan's grid. */
 export interface SegmentSummary {
   runId: string
   /** The scan that owns this segmentation (the first input): its label map is on this volume's grid. */
   volumeId: string
-  source: ModelSource | EditedSource | FileSource
+  source: ModelSource | EditedSource | FileSource | TaughtSource
   /** The labels with their names and colours, as the model declared them. */
   labels: LabelDef[]
   /** When the result was made (ISO 8601, UTC). */
@@ -159,6 +169,77 @@ export interface ProgressEvent {
   stage: string
   fraction: number
   message: string
+  /** Teaching only: the epoch just finished (the Teach panel's live curve). */
+  epoch?: TeachEpoch
+}
+
+/** The head a Teach run trains on the filter-bank features. */
+export const TEACH_HEADS = ['linear', 'mlp'] as const
+export type TeachHead = (typeof TEACH_HEADS)[number]
+
+/**
+ * Which slices are complete (as the CLI's --labelled-slices): only those slices are training data and
+ * their unpainted voxels are background. Without it, every painted voxel is data and every unpainted
+ * one unknown; background is then whatever is painted with a label not learned.
+ */
+export interface CompleteSlices {
+  plane: SlicePlane
+  /** Slices 0, every, 2·every, … along the voxel axis closest to the plane's normal. */
+  every?: number
+  /** Or these slice numbers. */
+  list?: number[]
+}
+
+export interface TeachRequest {
+  /** The shown scan. */
+  volumeId: string
+  /** The segmentation of that scan whose labels are the training data (a loaded file, an edited layer). */
+  runId: string
+  baseBundleDir: string
+  /** The label values to learn, each a class; painted voxels of other labels count as background. */
+  learn: number[]
+  slices?: CompleteSlices
+  head: TeachHead
+  /** Cap on the training epochs (early stopping may end sooner). */
+  maxEpochs?: number
+  /** The bundle keeps each label's largest connected part. */
+  largestComponent?: boolean
+  seed?: number
+}
+
+/** One training epoch: loss on the training voxels, loss and Dice per class on the held-out slices (null: no voxels). */
+export interface TeachEpoch {
+  epoch: number
+  trainLoss: number
+  validationLoss: number | null
+  validationDice: (number | null)[]
+}
+
+/** A taught model, kept by the app core until saved or its scan is closed; its preview is a segmentation of the scan. */
+export interface TeachSummary {
+  teachId: string
+  preview: SegmentSummary
+  history: TeachEpoch[]
+  /** The epoch whose weights were kept (lowest validation loss). */
+  best: TeachEpoch
+  /** Label value of each class index (0 = background first). */
+  values: number[]
+  /** Labelled voxels per label value, in model space. */
+  labelledVoxels: Record<string, number>
+  elapsedMs: number
+}
+
+/** The base bundle's network as a torchinfo-style table; teaching trains only the new head. */
+export interface BaseSummary {
+  name: string
+  /** The transfer toolkit's table, every row of the base network frozen (Trainable False). */
+  table: string
+  /** Top-level modules of the base network, all frozen. */
+  frozen: string[]
+  /** Filter-bank features the head reads, and the MLP head's hidden units. */
+  features: number
+  hidden: number
+  note: string
 }
 
 /**
@@ -310,6 +391,19 @@ export interface SegTransferApi {
   loadLabelFile(volumeId: string, path: string, options?: { resample?: LabelResampling }): Promise<SegmentSummary>
   /** Frees a run's label map in the app; its id is unknown afterwards (forgetting it again is harmless). */
   forgetRun(runId: string): Promise<void>
+  /** The base bundle's network summary for the Teach panel (what stays frozen). */
+  summarizeBase(bundleDir: string): Promise<BaseSummary>
+  /**
+   * Trains a head on the labels of a segmentation of the scan (in a worker; progress events carry each
+   * epoch; cancel() stops it) and adds its prediction on the scan as a new segmentation (`preview`).
+   */
+  teach(req: TeachRequest): Promise<TeachSummary>
+  /**
+   * Writes the taught model as a bundle folder. An existing bundle is replaced only with
+   * `overwrite` (else OUTPUT_EXISTS, so the app can ask); the base bundle, an open scan or a non-bundle
+   * folder never (OUTPUT_CONFLICT).
+   */
+  saveTaught(teachId: string, outDir: string, options?: { overwrite?: boolean; name?: string }): Promise<string>
   onProgress(listener: (e: ProgressEvent) => void): () => void
 }
 
@@ -335,6 +429,9 @@ export const CHANNELS = {
   putEditedLabels: 'segtransfer:put-edited-labels',
   interpolateLabels: 'segtransfer:interpolate-labels',
   loadLabelFile: 'segtransfer:load-label-file',
+  summarizeBase: 'segtransfer:summarize-base',
+  teach: 'segtransfer:teach',
+  saveTaught: 'segtransfer:save-taught',
   progress: 'segtransfer:progress'
 } as const satisfies Record<ApiMethod | 'progress', string>
 

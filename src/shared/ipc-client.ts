@@ -30,6 +30,9 @@ export function createIpcApi(invoke: Invoke, subscribe: Subscribe): SegTransferA
     putEditedLabels: (edit) => call(CHANNELS.putEditedLabels, edit),
     interpolateLabels: (req) => call(CHANNELS.interpolateLabels, req),
     loadLabelFile: (volumeId, path, options) => call(CHANNELS.loadLabelFile, volumeId, path, options),
+    summarizeBase: (dir) => call(CHANNELS.summarizeBase, dir),
+    teach: (req) => call(CHANNELS.teach, req),
+    saveTaught: (teachId, out, options) => call(CHANNELS.saveTaught, teachId, out, options ?? {}),
     onProgress: (listener) => subscribe(CHANNELS.progress, listener)
   }
 }

@@ -66,3 +66,11 @@ export async function composePngs(page: Page, pngs: Buffer[], f: number): Promis
   })()`)) as string
   return Buffer.from(b64, 'base64')
 }
+
+/** Exports the shown segmentation's label map through the Export panel to `out` and waits until it is written. */
+export async function exportShownLabels(page: Page, out: string): Promise<void> {
+  await page.fill('[data-testid=export-labels-path]', out)
+  await page.click('[data-testid=export-labels]')
+  // Polled from here: the app's CSP forbids the string evaluation waitForFunction needs.
+  await page.locator('[data-testid=last-export]', { hasText: `Saved ${out}` }).waitFor()
+}

@@ -22,6 +22,8 @@ describe('electron-vite build', () => {
     expect(main).toMatch(/sandbox: true/)
     // The segmentation worker is bundled next to main, so inference never runs on the main thread.
     expect(readdirSync(join(out, 'main/chunks')).some((f) => f.startsWith('segment-worker'))).toBe(true)
+    // So is the Teach panel's training worker.
+    expect(readdirSync(join(out, 'main/chunks')).some((f) => f.startsWith('teach-worker'))).toBe(true)
     expect(existsSync(join(out, 'renderer/index.html'))).toBe(true)
   })
 })

@@ -1,12 +1,15 @@
 /**
- * Every message between the app and the segmentation worker (segment-worker.ts), as one discriminated
- * union on `type`: the app sends `segment` then maybe `cancel`; the worker answers `progress`s, then
- * one `result` or one `error`. Both ends import these types, so neither can send what the other
+ * Every message between the app and its workers (segment-worker.ts, teach-worker.ts), as
+ * discriminated unions on `type`: the app sends the job (`segment` / `teach`) then maybe `cancel`;
+ * the worker answers `progress`s, then one `result` or one `error`. Both ends import these types, so neither can send what the other
  * does not read. Only structured-cloneable data: label voxels are transferred, not copied.
  */
 import type { ApiErrorCode } from '../../shared/contract'
 import type { Device, SegmentProgress } from '../pipeline/segment'
 import type { Grid, Volume } from '../volume/volume'
+import type { ManifestInput } from '../bundle/manifest'
+import type { LabelName, TeachProgress } from '../teach/teach'
+import type { EpochReport, HeadKind } from '../teach/head'
 
 /** One segmentation to run. */
 export interface WorkerRequest {
@@ -33,15 +36,55 @@ export interface WorkerResult {
   timingsMs: Record<string, number>
 }
 
-export type WorkerMessage =
-  | ({ type: 'segment' } & WorkerRequest)
-  | { type: 'cancel' }
-  | { type: 'progress'; progress: SegmentProgress }
-  | ({ type: 'result' } & WorkerResult)
+/** One Teach panel run: train a head on one scan's sparse labels, then predict the scan. */
+export interface TeachWorkerRequest {
+  baseDir: string
+  /** The scan (its path, for provenance) and its voxels. */
+  name: string
+  image: Volume
+  /** Label values on the scan's grid, as teach() takes them (labelledSlices or ignoreValue). */
+  labels: Volume
+  labelledSlices?: string
+  ignoreValue?: number
+  labelNames: LabelName[]
+  head: HeadKind
+  maxEpochs?: number
+  largestComponent?: boolean
+  seed?: number
+  /** Set to 1 (Atomics) by the caller to cancel: read at every progress report, even inside the synchronous training loop. */
+  cancelFlag: Int32Array
+}
+
+/** A taught model, kept by the app core until saved. */
+export interface TeachWorkerResult {
+  onnx: Uint8Array
+  manifest: ManifestInput
+  history: EpochReport[]
+  best: EpochReport
+  values: number[]
+  counts: Record<number, number>
+  /** The taught model's labels on the scan's grid (the baked graph's own arithmetic). */
+  preview: Volume
+  timingsMs: Record<string, number>
+}
+
+/** What any worker answers: progress reports, then one result or one error. */
+export type JobReply<P, R> =
+  | { type: 'progress'; progress: P }
+  | ({ type: 'result' } & R)
   /** 'INTERNAL': not a SegError (a bug), its message as is. */
   | { type: 'error'; code: ApiErrorCode; message: string }
 
-/** What the app sends to the worker. */
+export type Cancel = { type: 'cancel' }
+
+/** The segmentation worker's messages. */
+export type WorkerMessage = ({ type: 'segment' } & WorkerRequest) | Cancel | JobReply<SegmentProgress, WorkerResult>
+/** What the app sends to the segmentation worker. */
 export type ToWorker = Extract<WorkerMessage, { type: 'segment' | 'cancel' }>
-/** What the worker sends back. */
+/** What the segmentation worker sends back. */
 export type FromWorker = Exclude<WorkerMessage, ToWorker>
+
+/** What the app sends to the teach worker. */
+export type ToTeachWorker = ({ type: 'teach' } & TeachWorkerRequest) | Cancel
+/** What the teach worker sends back. */
+export type FromTeachWorker = JobReply<TeachProgress, TeachWorkerResult>

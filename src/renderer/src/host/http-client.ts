@@ -50,6 +50,9 @@ export function createHttpApi(base = '', token = tokenFromLocation()): SegTransf
     putEditedLabels: (edit) => call('putEditedLabels', edit),
     interpolateLabels: (req) => call('interpolateLabels', req),
     loadLabelFile: (volumeId, path, options) => call('loadLabelFile', volumeId, path, options),
+    summarizeBase: (dir) => call('summarizeBase', dir),
+    teach: (req) => call('teach', req),
+    saveTaught: (teachId, out, options) => call('saveTaught', teachId, out, options ?? {}),
     onProgress(listener) {
       listeners.add(listener)
       if (!source) {

@@ -18,6 +18,7 @@ export function sourceName(seg: SegmentSummary): string {
 export function describeSource(seg: SegmentSummary): string {
   const src = seg.source
   if (src.kind === 'edited') return `${src.name} · edited by hand`
+  if (src.kind === 'taught') return `${src.name} · taught on ${src.baseBundleName}'s preprocessing, not saved until Save in the Teach panel`
   if (src.kind === 'file') return `loaded from ${src.path}${seg.notes.length ? ` · ${seg.notes.join('; ')}` : ''}`
   return `${src.bundleName} · ${seg.provider} (asked: ${src.device})${src.refinement ? ' · refined' : ''}`
 }

@@ -1,0 +1,156 @@
+/**
+ * The app core's Teach handlers (contract: summarizeBase, teach, saveTaught): a head trained on the
+ * labels of one segmentation of the shown scan, in a worker thread (engine/service/teach-worker.ts),
+ * its prediction kept as a new segmentation of that scan, and the model saved as a bundle only when
+ * asked. api-core.ts wires these to the contract and lends the scans and runs through TeachHost.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import type { BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachRequest, TeachSummary, VolumeInfo } from '../shared/contract'
+import { SegError } from '../engine/errors'
+import type { Volume, VoxelArray } from '../engine/volume/volume'
+import { loadBundle, readBoundedFile, writeBundle } from '../engine/bundle/bundle'
+import { MANIFEST_FILE, type ManifestInput } from '../engine/bundle/manifest'
+import { canonicalPath, checkFolderOutput } from '../engine/fs/atomic'
+import { labelStatistics } from '../engine/export'
+import { formatSummary, summarizeModel } from '../engine/transfer/summary'
+import { DEFAULT_SCALES_MM, featureNames } from '../engine/teach/filter-bank'
+import { DEFAULT_TRAIN, type EpochReport } from '../engine/teach/head'
+import type { TeachProgress } from '../engine/teach/teach'
+import type { WorkerRun } from '../engine/service/run-in-worker'
+import type { TeachWorkerRequest, TeachWorkerResult } from '../engine/service/teach-worker'
+import { teachLabelsOf } from './teach-labels'
+
+export type TeachWorkerRunner = (request: Omit<TeachWorkerRequest, 'cancelFlag'>, onProgress: (p: TeachProgress) => void) => WorkerRun<TeachWorkerResult>
+
+/** What the handlers borrow from the app core. */
+export interface TeachHost {
+  scan(volumeId: string): { info: VolumeInfo; volume: Volume }
+  /** A segmentation of that scan: its label map (on the scan's grid) and label names. */
+  layer(runId: string, volumeId: string): { data: VoxelArray; names: Record<number, string> }
+  /** Keeps a label map as a segmentation of the scan (made from `bundleDir`, never written into; `table`: its labels with colours); returns its runId. */
+  keepRun(volumeId: string, labels: Volume, names: Record<number, string>, bundleDir: string, table: readonly { value: number; name: string; color: [number, number, number] }[]): string
+  checkRoom(bytes: number, what: string): void
+  /** Every file the open scans were read from: never written over. */
+  openPaths(): string[]
+  emit(e: ProgressEvent): void
+  runTeachWorker?: TeachWorkerRunner
+}
+
+/** The summary's input size [N, C, D, H, W]: the CLI's `summary` default. */
+const SUMMARY_SIZE = 64
+
+interface TaughtModel {
+  volumeId: string
+  baseDir: string
+  onnx: Uint8Array
+  manifest: ManifestInput
+}
+
+/** NaN (no validation voxels) crosses JSON as null. */
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
+export const epochOf = (e: EpochReport): TeachEpoch => ({ epoch: e.epoch, trainLoss: e.trainLoss, validationLoss: finite(e.validationLoss), validationDice: e.validationDice.map(finite) })
+
+export function createTeachHandlers(host: TeachHost) {
+  const models = new Map<string, TaughtModel>()
+  let current: WorkerRun<TeachWorkerResult> | undefined
+  let busy = false
+  let cancelRequested = false
+
+  /** The base network's torchinfo-style table with every layer frozen: teaching trains only the new head. */
+  const summarizeBase = async (dir: string): Promise<BaseSummary> => {
+    const b = await loadBundle(dir)
+    const onnx = await readBoundedFile(b.modelPath, 'an ONNX model', 'modelBytes')
+    const shape = [1, b.manifest.channels.length, SUMMARY_SIZE, SUMMARY_SIZE, SUMMARY_SIZE]
+    const frozen = summarizeModel(onnx, shape, { maxDepth: 1 }).rows.filter((r) => r.depth === 0).map((r) => r.path)
+    const table = formatSummary(summarizeModel(onnx, shape, { frozen, maxDepth: 2 }))
+    return {
+      name: b.manifest.name, table, frozen,
+      features: featureNames({ spacing: [1, 1, 1], scalesMm: DEFAULT_SCALES_MM }).length,
+      hidden: DEFAULT_TRAIN.hidden,
+      note: `Teaching trains only a new head on the multi-scale filter bank; ${b.manifest.name}'s layers stay frozen, and only its intensity normalisation is used (network features are not built yet; docs/teach.md).`
+    }
+  }
+
+  const teach = async (req: TeachRequest): Promise<TeachSummary> => {
+    if (busy) throw new SegError('BAD_ARGUMENT', 'teaching is already running; wait for it or cancel it')
+    if (!host.runTeachWorker) throw new SegError('UNSUPPORTED', 'this host cannot teach (no teach worker)')
+    busy = true
+    cancelRequested = false
+    try {
+      const t0 = Date.now()
+      const scan = host.scan(req.volumeId)
+      const layer = host.layer(req.runId, req.volumeId)
+      const given = teachLabelsOf(layer.data, req.learn, req.slices)
+      host.checkRoom(scan.volume.data.length * 2, 'keeping the taught preview')
+      const base = await loadBundle(req.baseBundleDir)
+      if (cancelRequested) throw new SegError('CANCELLED', 'teaching cancelled by the user')
+      const teachId = randomUUID()
+      const v = scan.volume
+      const grid = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction }
+      const labelNames = [{ value: 0, name: 'background' }, ...req.learn.map((value) => ({ value, name: layer.names[value] ?? `label ${value}` }))]
+      current = host.runTeachWorker(
+        { baseDir: base.dir, name: scan.info.path, image: { ...grid, data: v.data }, labels: { ...grid, data: given.data }, labelledSlices: given.labelledSlices, ignoreValue: given.ignoreValue,
+          labelNames, head: req.head, maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
+        (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
+      )
+      const r = await current.result
+      models.set(teachId, { volumeId: req.volumeId, baseDir: base.dir, onnx: r.onnx, manifest: r.manifest })
+      const labels = r.manifest.output.labels ?? []
+      const names = Object.fromEntries(labels.map((l) => [l.value, l.name]))
+      const preview: Volume = { ...grid, data: r.preview.data }
+      const table = labels.map((l) => ({ value: l.value, name: l.name, color: l.color as [number, number, number] }))
+      const runId = host.keepRun(req.volumeId, preview, names, base.dir, table)
+      const learned = labels.filter((l) => l.value !== 0).map((l) => l.name).join(', ')
+      const summary: SegmentSummary = {
+        runId, volumeId: req.volumeId,
+        source: { kind: 'taught', teachId, baseBundleName: base.manifest.name, head: req.head, name: `taught ${learned} (${req.head})` },
+        labels: table,
+        createdAt: new Date().toISOString(), provider: 'taught, not saved', notes: [`${r.history.length} epochs, best ${r.best.epoch}`], elapsedMs: Date.now() - t0,
+        stats: labelStatistics(preview, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
+      }
+      return {
+        teachId, preview: summary, history: r.history.map(epochOf), best: epochOf(r.best), values: r.values,
+        labelledVoxels: Object.fromEntries(Object.entries(r.counts).map(([k, n]) => [k, n])), elapsedMs: summary.elapsedMs
+      }
+    } finally {
+      current = undefined
+      busy = false
+    }
+  }
+
+  /** Writes the taught model as a bundle: an existing bundle only with overwrite, the base bundle or an open scan never. */
+  const saveTaught = async (teachId: string, outDir: string, options: { overwrite?: boolean; name?: string } = {}): Promise<string> => {
+    const m = models.get(teachId)
+    if (!m) throw new SegError('BAD_ARGUMENT', `no taught model ${teachId}; train one first`)
+    const abs = path.resolve(outDir)
+    const base = canonicalPath(m.baseDir)
+    const out = canonicalPath(abs)
+    if (out === base || out.startsWith(base + path.sep)) {
+      throw new SegError('OUTPUT_CONFLICT', `${abs} is or lies in the base bundle ${m.baseDir}; expected a folder outside it (the base bundle is never written into)`)
+    }
+    const rules = { inputs: [m.baseDir, ...host.openPaths()], overwrite: options.overwrite ?? false }
+    checkFolderOutput(abs, { ...rules, overwrite: true }) // every refusal no confirmation lifts
+    if (!rules.overwrite && existsSync(path.join(abs, MANIFEST_FILE))) {
+      throw new SegError('OUTPUT_EXISTS', `${abs} is an existing model bundle; expected a new folder, or replacing it confirmed (overwrite)`)
+    }
+    const bundle = await writeBundle(abs, { ...m.manifest, name: options.name ?? path.basename(abs) }, m.onnx, rules)
+    return bundle.dir
+  }
+
+  return {
+    summarizeBase,
+    teach,
+    saveTaught,
+    /** Stops a teach run (the worker writes nothing, so it is terminated at once). */
+    cancel(): void {
+      if (busy) cancelRequested = true
+      current?.cancel()
+    },
+    /** A closed scan's taught models go with it. */
+    forgetScan(volumeId: string): void {
+      for (const [id, m] of models) if (m.volumeId === volumeId) models.delete(id)
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Pure helpers of the Teach panel: the live curve's geometry, the new head's parameter count and the
+ * default folder of a taught bundle. No state here; stores/teach.ts holds it.
+ */
+import type { TeachEpoch, TeachHead } from '../../../shared/contract'
+import { slugOf } from './document'
+
+export interface CurveLines {
+  /** SVG polyline points of the training loss, scaled to the largest loss shown. */
+  loss: string
+  /** SVG polyline points of the mean validation Dice of the learned labels (0 at the bottom, 1 at the top). */
+  dice: string
+  /** The largest loss shown (the top of the loss scale). */
+  lossTop: number
+}
+
+/** Mean Dice of the foreground classes (index ≥ 1) of one epoch; null when none was measured. */
+export function foregroundDice(e: TeachEpoch): number | null {
+  const d = e.validationDice.slice(1).filter((x): x is number => x !== null)
+  return d.length ? d.reduce((a, x) => a + x, 0) / d.length : null
+}
+
+/**
+ * The curve of `history` in a `width`×`height` box (pixels, y down): epoch 1 at the left, `maxEpochs`
+ * at the right, so the curve grows towards the epoch cap.
+ */
+export function curveLines(history: readonly TeachEpoch[], maxEpochs: number, width: number, height: number): CurveLines {
+  const lossTop = Math.max(1e-9, ...history.map((e) => e.trainLoss))
+  const x = (epoch: number) => (maxEpochs > 1 ? ((epoch - 1) / (maxEpochs - 1)) * width : 0)
+  const y = (fraction: number) => height - Math.min(1, Math.max(0, fraction)) * height
+  const pt = (a: number, b: number) => `${a.toFixed(1)},${b.toFixed(1)}`
+  const loss = history.map((e) => pt(x(e.epoch), y(e.trainLoss / lossTop))).join(' ')
+  const dice = history.flatMap((e) => {
+    const d = foregroundDice(e)
+    return d === null ? [] : [pt(x(e.epoch), y(d))]
+  }).join(' ')
+  return { loss, dice, lossTop }
+}
+
+/**
+ * Trainable parameters of the new head: `features` inputs, `classes` outputs (background included),
+ * weights and biases; the MLP has one hidden layer of `hidden` units.
+ */
+export function headParams(head: TeachHead, features: number, hidden: number, classes: number): number {
+  return head === 'linear' ? features * classes + classes : features * hidden + hidden + hidden * classes + classes
+}
+
+/** The default folder of a taught bundle: beside the scan, `<scan folder>/taught-<labels>`. */
+export function taughtBundlePath(scanPath: string, labelNames: readonly string[]): string {
+  const cut = Math.max(scanPath.lastIndexOf('/'), scanPath.lastIndexOf('\\'))
+  return `${scanPath.slice(0, cut + 1)}taught-${slugOf(labelNames.join(' '))}`
+}
