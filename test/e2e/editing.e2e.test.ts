@@ -7,49 +7,34 @@
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
  * Prints the time of one dab with its redraw.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyFileSync, readFileSync, statSync } from 'node:fs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { data, tempDir } from '../helpers/data'
-import { ARTIFACTS, HAVE_CHROMIUM, startE2eApp, type E2eApp } from '../helpers/e2e'
+import { data } from '../helpers/data'
+import { ARTIFACTS, HAVE_CHROMIUM, type E2eApp } from '../helpers/e2e'
+import { exportLabels, spleenSession } from './editing-session'
 import { readVolume } from '../../src/engine/volume/read'
 import { nonzeroOffsets as nonzero, voxelsWithinMm as withinRadius } from '../helpers/grid'
 import type { Volume } from '../../src/engine/volume/volume'
 
 
 describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the scan grid', () => {
-  const tmp = tempDir('segtransfer-e2e-edit-')
-  const ct = join(tmp.dir, 'spleen_ct.nii.gz')
-  let app: E2eApp
+  const session = spleenSession('segtransfer-e2e-edit-')
   let page: Page
   let scan: Volume
-
-  beforeAll(async () => {
-    copyFileSync(data('ct/spleen_ct.nii.gz'), ct)
-    scan = await readVolume(ct)
-    app = await startE2eApp(tmp.dir)
-    page = app.page
-  })
-  afterAll(async () => {
-    await app?.close()
-    tmp.cleanup()
-  })
+  let app: E2eApp
+  beforeAll(() => void ({ page, scan, app } = session))
 
   /** Exports the shown segmentation's label map to `out` and returns its labelled voxel offsets. */
-  const exportTo = async (out: string) => {
-    await page.fill('[data-testid=export-labels-path]', out)
-    await page.click('[data-testid=export-labels]')
-    await expect.poll(() => page.textContent('[data-testid=last-export]').catch(() => '')).toBe(`Saved ${out}`)
-    return nonzero((await readVolume(out)).data)
-  }
+  const exportTo = async (out: string) => nonzero(await exportLabels(page, out))
   const axialCentre = async () => {
     const box = (await page.locator('[data-view=axial] canvas').boundingBox())!
     return [box.x + box.width / 2, box.y + box.height / 2]
   }
 
   it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back', async () => {
-    await page.fill('[data-testid=volume-path]', ct)
+    await page.fill('[data-testid=volume-path]', session.ct)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
     await page.click('[data-testid=tool-paint]')
@@ -66,11 +51,12 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(await page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual([want.length.toLocaleString('en-US')])
     expect(await page.textContent('[data-testid=segmentation-select] option')).toBe('edited')
 
-    const out = join(tmp.dir, 'edited.nii.gz')
+    const out = join(session.dir, 'edited.nii.gz')
     expect(await exportTo(out)).toEqual(want)
 
     await page.keyboard.press('Control+z')
-    await expect.poll(() => page.locator('[data-testid=label-table] tbody tr').count()).toBe(0)
+    // The edited copy keeps label 1 in its table, now with no voxels.
+    await expect.poll(() => page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual(['0'])
     const [bytes, mtime] = [readFileSync(out), statSync(out).mtimeMs]
     await page.click('[data-testid=export-labels]')
     await page.click('[data-testid=confirm-keep]') // the existing file is replaced only when confirmed
@@ -80,7 +66,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await expect.poll(async () => nonzero((await readVolume(out)).data).length).toBe(0)
 
     await page.keyboard.press('Control+y')
-    expect(await exportTo(join(tmp.dir, 'redone.nii.gz'))).toEqual(want)
+    expect(await exportTo(join(session.dir, 'redone.nii.gz'))).toEqual(want)
     await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
     expect(app.errors).toEqual([])
   }, 120_000)
@@ -103,7 +89,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await page.selectOption('[data-testid=interpolate-plane]', 'axial')
     await page.click('[data-testid=interpolate]')
     await page.waitForSelector('[data-testid=interpolate]:not([disabled])')
-    const out = join(tmp.dir, 'filled.nii.gz')
+    const out = join(session.dir, 'filled.nii.gz')
     await exportTo(out)
     const labels = (await readVolume(out)).data
     const [nx, ny] = scan.size

@@ -7,6 +7,7 @@
  * pixel). Intensities: nearest or trilinear; labels: always nearest (they are categories).
  */
 import type { GridInfo } from '../../../shared/contract'
+import { displayColor } from '../../../shared/editing/labels'
 import { gridTransform, screenToWorld, VIEW_AXES, type Vec3, type Viewport, type ViewKind } from '../geometry/space'
 
 export type Interpolation = 'nearest' | 'linear'
@@ -175,13 +176,14 @@ export function renderSlice(input: SliceInput, buf: SliceBuffers): void {
   }
 }
 
-/** A label LUT from label definitions, hiding the values in `hidden`. */
+/** A label LUT from label definitions, hiding the values in `hidden`; a colour too close to grey is drawn in its palette colour (displayColor). */
 export function makeLut(labels: { value: number; color: [number, number, number] }[], hidden: ReadonlySet<number> = new Set()): Uint8Array {
   const max = labels.reduce((m, l) => Math.max(m, l.value), 0)
   const lut = new Uint8Array((max + 1) * 4)
   for (const l of labels) {
     if (l.value === 0) continue
-    lut.set([l.color[0], l.color[1], l.color[2], hidden.has(l.value) ? 0 : 255], l.value * 4)
+    const c = displayColor(l)
+    lut.set([c[0], c[1], c[2], hidden.has(l.value) ? 0 : 255], l.value * 4)
   }
   return lut
 }
