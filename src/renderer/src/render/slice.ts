@@ -161,15 +161,34 @@ export function blendLabels(labelsOnScreen: Uint16Array, width: number, height: 
 export interface SliceBuffers {
   rgba: Uint8ClampedArray
   labels: Uint16Array
+  /** With `keepGrey`: the last grey image and what it was drawn from, reused while only the labels change (an edit). */
+  grey?: { rgba: Uint8ClampedArray; from: readonly unknown[] }
 }
 
-export function makeBuffers(width: number, height: number): SliceBuffers {
-  return { rgba: new Uint8ClampedArray(width * height * 4), labels: new Uint16Array(width * height) }
+/** `keepGrey`: keep the grey image between frames (a live view: a brush dab then redraws only the labels). */
+export function makeBuffers(width: number, height: number, keepGrey = false): SliceBuffers {
+  const n = width * height
+  return { rgba: new Uint8ClampedArray(n * 4), labels: new Uint16Array(n), grey: keepGrey ? { rgba: new Uint8ClampedArray(n * 4), from: [] } : undefined }
+}
+
+/** Everything the grey image depends on (compared by identity and value). */
+const greySource = (i: SliceInput): unknown[] => [i.view, i.image.data, i.image.grid, i.window.level, i.window.width, i.interpolation, i.viewport.width, i.viewport.height, i.viewport.mmPerPixel, ...i.viewport.center, ...i.crosshair]
+
+/** The grey image into `buf.rgba`: sampled, or copied from `buf.grey` when nothing it depends on changed. */
+function greyImage(input: SliceInput, buf: SliceBuffers): void {
+  const keep = buf.grey
+  if (!keep) return sampleImage(input, buf.rgba)
+  const from = greySource(input)
+  if (from.length !== keep.from.length || from.some((x, k) => x !== keep.from[k])) {
+    sampleImage(input, keep.rgba)
+    keep.from = from
+  }
+  buf.rgba.set(keep.rgba)
 }
 
 /** One whole frame: grey image, then the label overlay. */
 export function renderSlice(input: SliceInput, buf: SliceBuffers): void {
-  sampleImage(input, buf.rgba)
+  greyImage(input, buf)
   if (input.labels) {
     sampleLabels(input, buf.labels)
     blendLabels(buf.labels, input.viewport.width, input.viewport.height, input.overlay, buf.rgba)

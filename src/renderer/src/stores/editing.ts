@@ -3,17 +3,18 @@
  * segmentation its UndoStack and label counts. Editing a model result first makes an "edited copy"
  * segmentation of the same scan (the result stays as it was); the copy's label map lives in the
  * session's label cache and is changed in place by the shared tools' deltas. Only the delta is used
- * afterwards: counts (label table), the overlay redraw (labelsVersion) and the core copy on export.
+ * afterwards: counts (label table), the redraw of the views whose slice it touched (viewEdits), the
+ * edited labels' surfaces (takeEditedLabels) and the core copy on export.
  */
 import { defineStore } from 'pinia'
 import type { EditedLabels, LabelDef, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import {
-  addLabel as tableAdd, changeRuns, check, clearLabel, defaultColor, deleteLabel as tableDelete, deltaFrom, discBrush, editedLabels, islandEdit,
+  addLabel as tableAdd, changeRuns, check, clearLabel, defaultColor, deleteLabel as tableDelete, deltaBox, deltaFrom, discBrush, editedLabels, islandEdit,
   labelCounts, indexToWorld, planeAxis, polygonFill, recolorLabel as tableRecolor, ruleValue, renameLabel as tableRename, setLocked as tableLock, sphereBrush, updateCounts, visibleOnGrey, voxelMl, worldPolygon, worldToIndex, UndoStack,
-  type Connectivity, type Delta, type LabelDef as SharedLabel, type LabelArray, type LabelMap, type PaintRule, type Rgb, type Vec3
+  type Box, type Connectivity, type Delta, type LabelDef as SharedLabel, type LabelArray, type LabelMap, type PaintRule, type Rgb, type Vec3
 } from '../../../shared/editing'
 import { api, messageOf } from '../api'
-import type { ViewKind } from '../geometry/space'
+import { VIEWS, type ViewKind } from '../geometry/space'
 import { labelsOf, setLabels, useSessionStore, voxelsOf } from './session'
 import { useViewerStore } from './viewer'
 import { sourceName } from '../workspace/document'
@@ -45,6 +46,20 @@ export function takeEditedLabels(runId: string): number[] {
   const set = edited.get(runId)
   edited.delete(runId)
   return set ? [...set].sort((a, b) => a - b) : []
+}
+
+/**
+ * Whether a view must redraw after an edit whose changed voxels lie in `box` (index box): the view's
+ * slice through the crosshair crosses it. Exact when an index axis is the view's normal; an oblique
+ * grid's view cuts several index slices, so it always redraws.
+ */
+/** The LPS axis across each view's slices (axial → S, coronal → P, sagittal → L). */
+const NORMAL_WORLD_AXIS: Record<ViewKind, 0 | 1 | 2> = { axial: 2, coronal: 1, sagittal: 0 }
+function viewSees(vol: VolumeInfo, view: ViewKind, crosshair: Vec3, box: Box): boolean {
+  const axis = planeAxis(vol, view)
+  if (Math.abs(vol.direction[NORMAL_WORLD_AXIS[view] * 3 + axis]) < 1 - 1e-6) return true
+  const k = worldToIndex(vol, crosshair)[axis]
+  return k >= box.min[axis] - 0.5 - 1e-6 && k <= box.max[axis] + 0.5 + 1e-6
 }
 
 /** The tools: Navigate, the brush (paint / erase), polygon fill, island remove/keep. */
@@ -92,6 +107,10 @@ export const useEditingStore = defineStore('editing', {
     polygon: null as { view: ViewKind; points: Vec3[] } | null,
     /** The vertices of the last polygon filled (LPS mm), for tests. */
     lastPolygon: null as Vec3[] | null,
+    /** Bumped by every change of an edited map (the 3D view's surfaces and planes follow it once the edits rest). */
+    edits: 0,
+    /** Per slice view, bumped when a change touched the slice it shows: only those views redraw. */
+    viewEdits: { axial: 0, coronal: 0, sagittal: 0 } as Record<ViewKind, number>,
     /** Locked label values per segmentation (runId): never painted over, erased or cleared. */
     locks: {} as Record<string, number[]>,
     /** Milliseconds of the last dab's tool work (the redraw follows on the next frame). */
@@ -143,7 +162,10 @@ export const useEditingStore = defineStore('editing', {
       const set = edited.get(run.runId) ?? new Set<number>()
       for (const v of editedLabels(d)) set.add(v)
       edited.set(run.runId, set)
-      s.labelsVersion++
+      const box = deltaBox(d, s.active!.size)
+      const crosshair = useViewerStore().crosshair
+      for (const view of VIEWS) if (box && viewSees(s.active!, view, crosshair, box)) this.viewEdits[view]++
+      this.edits++
     },
     /** Applies a tool's delta to the shown edited layer as one undoable edit. */
     record(e: { run: SegmentSummary; layer: Layer; map: LabelMap }, d: Delta): void {
