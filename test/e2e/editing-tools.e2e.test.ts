@@ -51,6 +51,18 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
   /** The in-progress polygon's vertex count drawn on the axial view, or null when none is drawn (no waiting). */
   const vertices = () => page.evaluate(`document.querySelector('[data-view=axial] [data-testid=polygon-overlay]')?.getAttribute('data-vertices') ?? null`)
   const voxelsColumn = () => page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => `${r.getAttribute('data-value')}:${r.children[3].textContent}`))
+  /** Sets an Edit panel field; the app takes the value when the field is left. */
+  const setField = async (id: string, value: string) => {
+    await page.fill(`[data-testid=${id}]`, value)
+    await page.press(`[data-testid=${id}]`, 'Tab')
+  }
+  /** The paint brush: disc or sphere, radius (mm), and the active label when given. */
+  const brush = async (shape: '2d' | '3d', radiusMm: string, label?: string) => {
+    await page.click('[data-testid=tool-paint]')
+    await page.click(`[data-testid=brush-${shape}]`)
+    await setField('brush-radius', radiusMm)
+    if (label) await setField('brush-label', label)
+  }
   const CORNERS: [number, number][] = [[-40, -30], [30, -35], [45, 20], [-10, 40], [-45, 10]]
 
   it('a polygon clicked on the axial slice fills exactly the shared polygon tool\'s voxels, also within an intensity range; Esc cancels one', async () => {
@@ -73,10 +85,8 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     // Three slices up, with the range [90, 3000] HU, closed by Enter: only the in-range voxels.
     for (let n = 0; n < 3; n++) await page.keyboard.press('ArrowUp') // the pointer is over the axial view
     await page.check('[data-testid=brush-range]')
-    await page.fill('[data-testid=brush-min]', '90')
-    await page.press('[data-testid=brush-min]', 'Tab')
-    await page.fill('[data-testid=brush-max]', '3000')
-    await page.press('[data-testid=brush-max]', 'Tab')
+    await setField('brush-min', '90')
+    await setField('brush-max', '3000')
     for (const [dx, dy] of CORNERS) await page.mouse.click(x + dx * 1.5, y + dy * 1.5)
     await page.keyboard.press('Enter')
     await expect.poll(vertices).toBe(null)
@@ -138,20 +148,14 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     // Lock label 1; paint label 2 with a 3D sphere over polygon A: the map is unchanged.
     await page.check(`${row1} [data-testid=label-lock]`)
     const before = await exported()
-    await page.click('[data-testid=tool-paint]')
-    await page.click('[data-testid=brush-3d]')
-    await page.fill('[data-testid=brush-radius]', '4')
-    await page.press('[data-testid=brush-radius]', 'Tab')
-    await page.fill('[data-testid=brush-label]', '2')
-    await page.press('[data-testid=brush-label]', 'Tab')
+    await brush('3d', '4', '2')
     await page.mouse.click(...insideA)
     await expect.poll(() => page.locator('[data-testid=label-table] tr[data-value="2"]').count()).toBe(1)
     const after = await exported()
     expect(offsetsOf(after, 2)).toEqual([]) // 5 mm slices: the 4 mm sphere stays on slice k, inside polygon A
     expect(offsetsOf(after, 1)).toEqual(offsetsOf(before, 1))
     // Erasing the locked label is refused.
-    await page.fill('[data-testid=brush-label]', '1')
-    await page.press('[data-testid=brush-label]', 'Tab')
+    await setField('brush-label', '1')
     await page.click('[data-testid=tool-erase]')
     await page.mouse.click(...insideA)
     await expect.poll(() => page.textContent('[data-testid=error]')).toContain('label 1 is locked')
@@ -172,10 +176,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.waitForTimeout(600) // past the settle time of the edits before
     const asked = async () => Number(await page.getAttribute(view3d, 'data-mesh-asked'))
     const before = await asked()
-    await page.click('[data-testid=tool-paint]')
-    await page.click('[data-testid=brush-2d]')
-    await page.fill('[data-testid=brush-radius]', '5')
-    await page.press('[data-testid=brush-radius]', 'Tab')
+    await brush('2d', '5')
     const [x, y] = await axialCentre()
     await page.mouse.click(x + 90, y) // outside polygon A: label 3's own voxels
     await expect.poll(() => page.getAttribute(view3d, 'data-mesh-last'), { timeout: 10_000 }).toBe('3')
@@ -194,12 +195,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.fill('[data-testid=volume-path]', big)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count(), { timeout: 20_000 }).toBe(2)
-    await page.click('[data-testid=tool-paint]')
-    await page.click('[data-testid=brush-2d]')
-    await page.fill('[data-testid=brush-radius]', '3')
-    await page.press('[data-testid=brush-radius]', 'Tab')
-    await page.fill('[data-testid=brush-label]', '1')
-    await page.press('[data-testid=brush-label]', 'Tab')
+    await brush('2d', '3', '1')
     const [x, y] = await axialCentre()
     const opened = Date.now()
     const { dabs: t, frameMs } = (await page.evaluate(`(async () => {
