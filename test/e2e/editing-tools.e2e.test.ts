@@ -104,8 +104,6 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.mouse.click(x + 30, y - 30)
     await page.mouse.click(x, y + 30)
     expect(await vertices()).toBe('3')
-    await page.screenshot({ path: join(ARTIFACTS, 'editing-polygon.png') })
-    if (UPDATE_DOCS) writeFileSync(join(REPO, 'docs/screenshot-editing.png'), await composePngs(page, [await page.screenshot()], 0.6))
     await page.keyboard.press('Escape')
     await expect.poll(vertices).toBe(null)
     expect(await voxelsColumn()).toEqual([`1:${(polyA.length + polyB.length).toLocaleString('en-US')}`])
@@ -183,6 +181,14 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.waitForSelector(`${view3d}[data-status*="(label 3)"]`, { timeout: 30_000 })
     console.log(`3D view after the edit: ${await page.getAttribute(view3d, 'data-status')}; label surfaces asked: ${before} before, ${await asked()} after`)
     expect(await asked()).toBe(before + 1)
+
+    // The editing tools at work, for docs/screenshot-editing.png: a polygon in progress over the edits.
+    await page.click('[data-testid=tool-polygon]')
+    for (const [dx, dy] of CORNERS.slice(0, 4)) await page.mouse.click(x + 90 + dx * 0.6, y - 60 + dy * 0.6)
+    await page.mouse.move(x + 90 + CORNERS[4][0] * 0.6, y - 60 + CORNERS[4][1] * 0.6)
+    await page.screenshot({ path: join(ARTIFACTS, 'editing-tools.png') })
+    if (UPDATE_DOCS) writeFileSync(join(REPO, 'docs/screenshot-editing.png'), await composePngs(page, [await page.screenshot()], 0.6))
+    await page.keyboard.press('Escape')
     expect(app.errors).toEqual([])
   }, 60_000)
 

@@ -5,7 +5,7 @@
  * of the dab's world point (the set computed here by brute force over the file's own grid). Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
- * Prints the time of one dab with its redraw.
+ * (The dab time is printed by editing-tools.e2e.test.ts, on a 512² slice.)
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, statSync } from 'node:fs'
@@ -108,31 +108,6 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     }
     expect(app.errors).toEqual([])
   }, 120_000)
-
-  it('one brush dab with its redraw on the axial view (printed)', async () => {
-    await page.click('[data-testid=brush-2d]')
-    const [x, y] = await axialCentre()
-    const ms = (await page.evaluate(`(async () => {
-      const c = document.querySelector('[data-view=axial] canvas')
-      const frame = () => new Promise((r) => requestAnimationFrame(() => r()))
-      const t = []
-      for (let n = 0; n < 5; n++) {
-        const o = { clientX: ${x} + 3 * n, clientY: ${y}, button: 0, bubbles: true, pointerId: 1 }
-        const t0 = performance.now()
-        c.dispatchEvent(new PointerEvent('pointerdown', o))
-        await frame()
-        t.push(performance.now() - t0)
-        c.dispatchEvent(new PointerEvent('pointerup', o))
-      }
-      return t
-    })()`)) as number[]
-    const toolMs = await page.getAttribute('[data-testid=edit-toolbar]', 'data-dab-ms')
-    const renderMs = await page.getAttribute('[data-view=axial]', 'data-render-ms')
-    const size = await page.evaluate(`(() => { const c = document.querySelector('[data-view=axial] canvas'); return c.width + 'x' + c.height })()`)
-    console.log(`brush dab + redraw on the ${size} axial view: ${ms.map((t) => t.toFixed(1)).join(', ')} ms (to the next frame); last dab's tool work ${toolMs} ms, its slice render ${renderMs} ms`)
-    expect(ms.length).toBe(5)
-    expect(app.errors).toEqual([])
-  }, 60_000)
 
   it('loading spleen_ct_seg onto spleen_ct shows a label layer whose mL is the file voxel count times the voxel volume', async () => {
     const file = data('ct/spleen_ct_seg.nii.gz')
