@@ -32,6 +32,12 @@ interface Layer {
   /** The core's copy made at the last export (replaced at the next). */
   coreRunId?: string
 }
+/** The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change). */
+interface Editable {
+  run: SegmentSummary
+  layer: Layer
+  map: LabelMap
+}
 /** Per edited segmentation (local runId); outside the reactive state (the stack holds typed arrays). */
 const layers = new Map<string, Layer>()
 let copies = 0
@@ -48,13 +54,14 @@ export function takeEditedLabels(runId: string): number[] {
   return set ? [...set].sort((a, b) => a - b) : []
 }
 
+/** The LPS axis across each view's slices (axial → S, coronal → P, sagittal → L). */
+const NORMAL_WORLD_AXIS: Record<ViewKind, 0 | 1 | 2> = { axial: 2, coronal: 1, sagittal: 0 }
+
 /**
  * Whether a view must redraw after an edit whose changed voxels lie in `box` (index box): the view's
  * slice through the crosshair crosses it. Exact when an index axis is the view's normal; an oblique
  * grid's view cuts several index slices, so it always redraws.
  */
-/** The LPS axis across each view's slices (axial → S, coronal → P, sagittal → L). */
-const NORMAL_WORLD_AXIS: Record<ViewKind, 0 | 1 | 2> = { axial: 2, coronal: 1, sagittal: 0 }
 function viewSees(vol: VolumeInfo, view: ViewKind, crosshair: Vec3, box: Box): boolean {
   const axis = planeAxis(vol, view)
   if (Math.abs(vol.direction[NORMAL_WORLD_AXIS[view] * 3 + axis]) < 1 - 1e-6) return true
@@ -120,7 +127,7 @@ export const useEditingStore = defineStore('editing', {
   }),
   actions: {
     /** The shown segmentation as an editable layer: itself when it is an edited copy, else a new copy of it (or an empty one). */
-    editableLayer(): { run: SegmentSummary; layer: Layer; map: LabelMap } | undefined {
+    editableLayer(): Editable | undefined {
       const s = useSessionStore()
       const doc = s.activeScan
       if (!doc) return undefined
@@ -168,7 +175,7 @@ export const useEditingStore = defineStore('editing', {
       this.edits++
     },
     /** Applies a tool's delta to the shown edited layer as one undoable edit. */
-    record(e: { run: SegmentSummary; layer: Layer; map: LabelMap }, d: Delta): void {
+    record(e: Editable, d: Delta): void {
       e.layer.stack.edit(e.map, d)
       this.changed(e.run, e.layer, d, 1)
     },
@@ -186,7 +193,7 @@ export const useEditingStore = defineStore('editing', {
       return (runId && this.locks[runId]) || []
     },
     /** Runs a tool on the shown segmentation's editable layer; a refusal (SegError) shows as the error line. */
-    withLayer(tool: (e: { run: SegmentSummary; layer: Layer; map: LabelMap }, vol: VolumeInfo) => Delta | undefined): void {
+    withLayer(tool: (e: Editable, vol: VolumeInfo) => Delta | undefined): void {
       const s = useSessionStore()
       const vol = s.active
       if (!vol) return
@@ -208,8 +215,8 @@ export const useEditingStore = defineStore('editing', {
      */
     dab(view: ViewKind, at: Vec3): void {
       const vol = useSessionStore().active
-      // A 2D tool edits one slice: the one the view shows, with the crosshair on its centre.
-      const center = vol && (this.tool === 'polygon' || this.shape === '2d') ? this.onShownSlice(vol, view, at) : at
+      // Every tool but the 3D sphere acts on one slice: the one the view shows, with the crosshair on its centre.
+      const center = vol && !(this.dragRepeats() && this.shape === '3d') ? this.onShownSlice(vol, view, at) : at
       if (this.tool === 'polygon') return this.addVertex(view, center)
       if (this.tool === 'island') return this.island(center)
       if (this.tool !== 'paint' && this.tool !== 'erase') return
@@ -289,7 +296,7 @@ export const useEditingStore = defineStore('editing', {
       this.refreshStats(run, useSessionStore().active!)
     },
     /** A label-table change: made on the editable layer (a model result gets its edited copy first). */
-    editTable(change: (table: SharedLabel[], e: { run: SegmentSummary; layer: Layer; map: LabelMap }) => SharedLabel[]): void {
+    editTable(change: (table: SharedLabel[], e: Editable) => SharedLabel[]): void {
       this.withLayer((e) => {
         this.setTable(e.run, change(this.table(e.run), e))
         return undefined
