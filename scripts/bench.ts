@@ -5,7 +5,8 @@
  *
  * - read:    readVolume (checks, our NIfTI decoder, in the reader worker) vs itk-wasm's readImageNode alone, t1_crop 256^3
  * - resample: t1_crop 256^3 onto a grid rotated by 10°, trilinear vs nearest neighbour
- * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node)
+ * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node);
+ *            and the redraw after a brush dab (labels changed in place, grey image kept) vs the whole redraw
  * - meshnet: MeshNet whole volume vs 128^3 sliding windows (50 % overlap) through the engine
  * - shipped: the shipped bundle on t1_crop through segment(): with vs without its intensity refinement,
  *            and labels brought back onto the 1 mm grid by interpolated probabilities vs nearest-neighbour
@@ -104,6 +105,13 @@ async function benchRender(): Promise<void> {
   const linear = await timeIt(() => renderSlice(base, buf), 20)
   const nearest = await timeIt(() => renderSlice({ ...base, interpolation: 'nearest' }, buf), 20)
   row('render', ['512² trilinear+overlay', linear], ['nearest', nearest])
+  // A brush dab changes only the labels: a live view keeps its grey image (makeBuffers keepGrey) and redraws the overlay.
+  const kept = makeBuffers(512, 512, true)
+  const dab = () => {
+    labels[(labels.length >> 1) + 3] ^= 1 // an edit in place, as the tools make them
+    renderSlice(base, kept)
+  }
+  row('render', ['512² after a dab, grey image kept', await timeIt(dab, 20)], ['whole redraw', linear])
 }
 
 async function benchMeshNet(): Promise<void> {

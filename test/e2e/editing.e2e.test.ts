@@ -5,51 +5,36 @@
  * of the dab's world point (the set computed here by brute force over the file's own grid). Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
- * Prints the time of one dab with its redraw.
+ * (The dab time is printed by editing-tools.e2e.test.ts, on a 512² slice.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyFileSync, readFileSync, statSync } from 'node:fs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { data, tempDir } from '../helpers/data'
-import { ARTIFACTS, HAVE_CHROMIUM, startE2eApp, type E2eApp } from '../helpers/e2e'
+import { data } from '../helpers/data'
+import { ARTIFACTS, HAVE_CHROMIUM, type E2eApp } from '../helpers/e2e'
+import { exportLabels, spleenSession } from './editing-session'
 import { readVolume } from '../../src/engine/volume/read'
 import { nonzeroOffsets as nonzero, voxelsWithinMm as withinRadius } from '../helpers/grid'
 import type { Volume } from '../../src/engine/volume/volume'
 
 
 describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the scan grid', () => {
-  const tmp = tempDir('segtransfer-e2e-edit-')
-  const ct = join(tmp.dir, 'spleen_ct.nii.gz')
-  let app: E2eApp
+  const session = spleenSession('segtransfer-e2e-edit-')
   let page: Page
   let scan: Volume
-
-  beforeAll(async () => {
-    copyFileSync(data('ct/spleen_ct.nii.gz'), ct)
-    scan = await readVolume(ct)
-    app = await startE2eApp(tmp.dir)
-    page = app.page
-  })
-  afterAll(async () => {
-    await app?.close()
-    tmp.cleanup()
-  })
+  let app: E2eApp
+  beforeAll(() => void ({ page, scan, app } = session))
 
   /** Exports the shown segmentation's label map to `out` and returns its labelled voxel offsets. */
-  const exportTo = async (out: string) => {
-    await page.fill('[data-testid=export-labels-path]', out)
-    await page.click('[data-testid=export-labels]')
-    await expect.poll(() => page.textContent('[data-testid=last-export]').catch(() => '')).toBe(`Saved ${out}`)
-    return nonzero((await readVolume(out)).data)
-  }
+  const exportTo = async (out: string) => nonzero(await exportLabels(page, out))
   const axialCentre = async () => {
     const box = (await page.locator('[data-view=axial] canvas').boundingBox())!
     return [box.x + box.width / 2, box.y + box.height / 2]
   }
 
   it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back', async () => {
-    await page.fill('[data-testid=volume-path]', ct)
+    await page.fill('[data-testid=volume-path]', session.ct)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
     await page.click('[data-testid=tool-paint]')
@@ -66,11 +51,12 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(await page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual([want.length.toLocaleString('en-US')])
     expect(await page.textContent('[data-testid=segmentation-select] option')).toBe('edited')
 
-    const out = join(tmp.dir, 'edited.nii.gz')
+    const out = join(session.dir, 'edited.nii.gz')
     expect(await exportTo(out)).toEqual(want)
 
     await page.keyboard.press('Control+z')
-    await expect.poll(() => page.locator('[data-testid=label-table] tbody tr').count()).toBe(0)
+    // The edited copy keeps label 1 in its table, now with no voxels.
+    await expect.poll(() => page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual(['0'])
     const [bytes, mtime] = [readFileSync(out), statSync(out).mtimeMs]
     await page.click('[data-testid=export-labels]')
     await page.click('[data-testid=confirm-keep]') // the existing file is replaced only when confirmed
@@ -80,7 +66,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await expect.poll(async () => nonzero((await readVolume(out)).data).length).toBe(0)
 
     await page.keyboard.press('Control+y')
-    expect(await exportTo(join(tmp.dir, 'redone.nii.gz'))).toEqual(want)
+    expect(await exportTo(join(session.dir, 'redone.nii.gz'))).toEqual(want)
     await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
     expect(app.errors).toEqual([])
   }, 120_000)
@@ -103,7 +89,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await page.selectOption('[data-testid=interpolate-plane]', 'axial')
     await page.click('[data-testid=interpolate]')
     await page.waitForSelector('[data-testid=interpolate]:not([disabled])')
-    const out = join(tmp.dir, 'filled.nii.gz')
+    const out = join(session.dir, 'filled.nii.gz')
     await exportTo(out)
     const labels = (await readVolume(out)).data
     const [nx, ny] = scan.size
@@ -122,31 +108,6 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     }
     expect(app.errors).toEqual([])
   }, 120_000)
-
-  it('one brush dab with its redraw on the axial view (printed)', async () => {
-    await page.click('[data-testid=brush-2d]')
-    const [x, y] = await axialCentre()
-    const ms = (await page.evaluate(`(async () => {
-      const c = document.querySelector('[data-view=axial] canvas')
-      const frame = () => new Promise((r) => requestAnimationFrame(() => r()))
-      const t = []
-      for (let n = 0; n < 5; n++) {
-        const o = { clientX: ${x} + 3 * n, clientY: ${y}, button: 0, bubbles: true, pointerId: 1 }
-        const t0 = performance.now()
-        c.dispatchEvent(new PointerEvent('pointerdown', o))
-        await frame()
-        t.push(performance.now() - t0)
-        c.dispatchEvent(new PointerEvent('pointerup', o))
-      }
-      return t
-    })()`)) as number[]
-    const toolMs = await page.getAttribute('[data-testid=edit-toolbar]', 'data-dab-ms')
-    const renderMs = await page.getAttribute('[data-view=axial]', 'data-render-ms')
-    const size = await page.evaluate(`(() => { const c = document.querySelector('[data-view=axial] canvas'); return c.width + 'x' + c.height })()`)
-    console.log(`brush dab + redraw on the ${size} axial view: ${ms.map((t) => t.toFixed(1)).join(', ')} ms (to the next frame); last dab's tool work ${toolMs} ms, its slice render ${renderMs} ms`)
-    expect(ms.length).toBe(5)
-    expect(app.errors).toEqual([])
-  }, 60_000)
 
   it('loading spleen_ct_seg onto spleen_ct shows a label layer whose mL is the file voxel count times the voxel volume', async () => {
     const file = data('ct/spleen_ct_seg.nii.gz')

@@ -14,6 +14,15 @@ import type { GridInfo } from '../../../shared/contract'
 import { centerOf, linearOf } from '../geometry/space'
 import { SlicePlanes } from '../render/planes'
 
+/** One label's surface in LPS mm, with its colour (0..255). */
+export interface LabelMesh {
+  value: number
+  positions: Float32Array
+  indices: Uint32Array
+  normals?: Float32Array
+  color: readonly number[]
+}
+
 export class LabelScene {
   private readonly renderer: WebGLRenderer
   private readonly scene = new Scene()
@@ -80,8 +89,27 @@ export class LabelScene {
   }
 
   /** Replaces the label meshes. */
-  setMeshes(items: { value: number; positions: Float32Array; indices: Uint32Array; normals?: Float32Array; color: [number, number, number] }[]): void {
+  setMeshes(items: LabelMesh[]): void {
     this.clearMeshes()
+    this.addMeshes(items)
+  }
+
+  /** Replaces the meshes of the labels `values` only (a label with no item loses its mesh); the others stay. */
+  replaceMeshes(values: readonly number[], items: LabelMesh[]): void {
+    this.clearMeshes((m) => values.includes(m.userData.value as number))
+    this.addMeshes(items)
+  }
+
+  /** Recolours the meshes in place (a label's colour changed). */
+  setColors(colorOf: (value: number) => readonly number[]): void {
+    for (const m of this.meshes.children as Mesh[]) {
+      const c = colorOf(m.userData.value as number)
+      ;(m.material as MeshPhongMaterial).color.setRGB(c[0] / 255, c[1] / 255, c[2] / 255)
+    }
+    this.requestRender()
+  }
+
+  private addMeshes(items: LabelMesh[]): void {
     for (const it of items) {
       const g = new BufferGeometry()
       g.setAttribute('position', new BufferAttribute(it.positions, 3))
@@ -101,8 +129,8 @@ export class LabelScene {
     this.requestRender()
   }
 
-  private clearMeshes(): void {
-    for (const m of [...this.meshes.children] as Mesh[]) {
+  private clearMeshes(which: (m: Mesh) => boolean = () => true): void {
+    for (const m of ([...this.meshes.children] as Mesh[]).filter(which)) {
       this.meshes.remove(m)
       m.geometry.dispose()
       ;(m.material as MeshPhongMaterial).dispose()

@@ -7,6 +7,7 @@
  * pixel). Intensities: nearest or trilinear; labels: always nearest (they are categories).
  */
 import type { GridInfo } from '../../../shared/contract'
+import { displayColor } from '../../../shared/editing/labels'
 import { gridTransform, screenToWorld, VIEW_AXES, type Vec3, type Viewport, type ViewKind } from '../geometry/space'
 
 export type Interpolation = 'nearest' | 'linear'
@@ -160,28 +161,48 @@ export function blendLabels(labelsOnScreen: Uint16Array, width: number, height: 
 export interface SliceBuffers {
   rgba: Uint8ClampedArray
   labels: Uint16Array
+  /** With `keepGrey`: the last grey image and what it was drawn from, reused while only the labels change (an edit). */
+  grey?: { rgba: Uint8ClampedArray; from: readonly unknown[] }
 }
 
-export function makeBuffers(width: number, height: number): SliceBuffers {
-  return { rgba: new Uint8ClampedArray(width * height * 4), labels: new Uint16Array(width * height) }
+/** `keepGrey`: keep the grey image between frames (a live view: a brush dab then redraws only the labels). */
+export function makeBuffers(width: number, height: number, keepGrey = false): SliceBuffers {
+  const n = width * height
+  return { rgba: new Uint8ClampedArray(n * 4), labels: new Uint16Array(n), grey: keepGrey ? { rgba: new Uint8ClampedArray(n * 4), from: [] } : undefined }
+}
+
+/** Everything the grey image depends on (compared by identity and value). */
+const greySource = (i: SliceInput): unknown[] => [i.view, i.image.data, i.image.grid, i.window.level, i.window.width, i.interpolation, i.viewport.width, i.viewport.height, i.viewport.mmPerPixel, ...i.viewport.center, ...i.crosshair]
+
+/** The grey image into `buf.rgba`: sampled, or copied from `buf.grey` when nothing it depends on changed. */
+function greyImage(input: SliceInput, buf: SliceBuffers): void {
+  const keep = buf.grey
+  if (!keep) return sampleImage(input, buf.rgba)
+  const from = greySource(input)
+  if (from.length !== keep.from.length || from.some((x, k) => x !== keep.from[k])) {
+    sampleImage(input, keep.rgba)
+    keep.from = from
+  }
+  buf.rgba.set(keep.rgba)
 }
 
 /** One whole frame: grey image, then the label overlay. */
 export function renderSlice(input: SliceInput, buf: SliceBuffers): void {
-  sampleImage(input, buf.rgba)
+  greyImage(input, buf)
   if (input.labels) {
     sampleLabels(input, buf.labels)
     blendLabels(buf.labels, input.viewport.width, input.viewport.height, input.overlay, buf.rgba)
   }
 }
 
-/** A label LUT from label definitions, hiding the values in `hidden`. */
+/** A label LUT from label definitions, hiding the values in `hidden`; a colour too close to grey is drawn in its palette colour (displayColor). */
 export function makeLut(labels: { value: number; color: [number, number, number] }[], hidden: ReadonlySet<number> = new Set()): Uint8Array {
   const max = labels.reduce((m, l) => Math.max(m, l.value), 0)
   const lut = new Uint8Array((max + 1) * 4)
   for (const l of labels) {
     if (l.value === 0) continue
-    lut.set([l.color[0], l.color[1], l.color[2], hidden.has(l.value) ? 0 : 255], l.value * 4)
+    const c = displayColor(l)
+    lut.set([c[0], c[1], c[2], hidden.has(l.value) ? 0 : 255], l.value * 4)
   }
   return lut
 }

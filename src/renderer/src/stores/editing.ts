@@ -3,17 +3,20 @@
  * segmentation its UndoStack and label counts. Editing a model result first makes an "edited copy"
  * segmentation of the same scan (the result stays as it was); the copy's label map lives in the
  * session's label cache and is changed in place by the shared tools' deltas. Only the delta is used
- * afterwards: counts (label table), the overlay redraw (labelsVersion) and the core copy on export.
+ * afterwards: counts (label table), the redraw of the views whose slice it touched (viewEdits), the
+ * edited labels' surfaces (takeEditedLabels) and the core copy on export.
  */
 import { defineStore } from 'pinia'
 import type { EditedLabels, LabelDef, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import {
-  changeRuns, defaultColor, deltaFrom, discBrush, labelCounts, sphereBrush, updateCounts, voxelMl, UndoStack,
-  type Delta, type LabelArray, type LabelMap, type PaintRule, type Vec3
+  addLabel as tableAdd, changeRuns, check, clearLabel, defaultColor, deleteLabel as tableDelete, deltaBox, deltaFrom, discBrush, editedLabels, islandEdit,
+  labelCounts, indexToWorld, planeAxis, polygonFill, recolorLabel as tableRecolor, ruleValue, renameLabel as tableRename, setLocked as tableLock, sphereBrush, updateCounts, visibleOnGrey, voxelMl, worldPolygon, worldToIndex, UndoStack,
+  type Box, type Connectivity, type Delta, type LabelDef as SharedLabel, type LabelArray, type LabelMap, type PaintRule, type Rgb, type Vec3
 } from '../../../shared/editing'
 import { api } from '../api'
-import type { ViewKind } from '../geometry/space'
+import { VIEWS, type ViewKind } from '../geometry/space'
 import { labelsOf, setLabels, useSessionStore, voxelsOf } from './session'
+import { useViewerStore } from './viewer'
 import { sourceName } from '../workspace/document'
 
 /** Brush radius bounds (mm): below a voxel is meaningless, above is a slip of the hand. */
@@ -29,9 +32,45 @@ interface Layer {
   /** The core's copy made at the last export (replaced at the next). */
   coreRunId?: string
 }
+/** The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change). */
+interface Editable {
+  run: SegmentSummary
+  layer: Layer
+  map: LabelMap
+}
 /** Per edited segmentation (local runId); outside the reactive state (the stack holds typed arrays). */
 const layers = new Map<string, Layer>()
 let copies = 0
+/** Per segmentation, the labels whose voxels changed since the 3D view last took them (takeEditedLabels). */
+const edited = new Map<string, Set<number>>()
+
+/**
+ * The labels of `runId` edited since the last call (and forgets them): the 3D view recomputes only
+ * these surfaces. Empty when nothing was edited.
+ */
+export function takeEditedLabels(runId: string): number[] {
+  const set = edited.get(runId)
+  edited.delete(runId)
+  return set ? [...set].sort((a, b) => a - b) : []
+}
+
+/** The LPS axis across each view's slices (axial → S, coronal → P, sagittal → L). */
+const NORMAL_WORLD_AXIS: Record<ViewKind, 0 | 1 | 2> = { axial: 2, coronal: 1, sagittal: 0 }
+
+/**
+ * Whether a view must redraw after an edit whose changed voxels lie in `box` (index box): the view's
+ * slice through the crosshair crosses it. Exact when an index axis is the view's normal; an oblique
+ * grid's view cuts several index slices, so it always redraws.
+ */
+function viewSees(vol: VolumeInfo, view: ViewKind, crosshair: Vec3, box: Box): boolean {
+  const axis = planeAxis(vol, view)
+  if (Math.abs(vol.direction[NORMAL_WORLD_AXIS[view] * 3 + axis]) < 1 - 1e-6) return true
+  const k = worldToIndex(vol, crosshair)[axis]
+  return k >= box.min[axis] - 0.5 - 1e-6 && k <= box.max[axis] + 0.5 + 1e-6
+}
+
+/** The tools: Navigate, the brush (paint / erase), polygon fill, island remove/keep. */
+export type EditTool = 'none' | 'paint' | 'erase' | 'polygon' | 'island'
 
 /** A label map of the scan's grid in a type the tools write (uint8, or uint16 when a value needs it). */
 function editableCopy(src: ArrayLike<number> | undefined, n: number): LabelArray {
@@ -55,7 +94,7 @@ function describe(run: SegmentSummary): EditedLabels {
 
 export const useEditingStore = defineStore('editing', {
   state: () => ({
-    tool: 'none' as 'none' | 'paint' | 'erase',
+    tool: 'none' as EditTool,
     /** Brush radius, mm. */
     radiusMm: 3,
     /** '2d': a disc in the view's plane; '3d': a sphere. */
@@ -67,6 +106,20 @@ export const useEditingStore = defineStore('editing', {
     rangeMax: 3000,
     canUndo: false,
     canRedo: false,
+    /** Island tool: remove the clicked island, or keep only it (of the active label). */
+    islandMode: 'remove' as 'remove' | 'keep',
+    /** Island tool: face neighbours (6) or face, edge and corner neighbours (26). */
+    connectivity: 6 as Connectivity,
+    /** The polygon being drawn: its view and vertices (LPS mm, on that view's slice); null when none. */
+    polygon: null as { view: ViewKind; points: Vec3[] } | null,
+    /** The vertices of the last polygon filled (LPS mm), for tests. */
+    lastPolygon: null as Vec3[] | null,
+    /** Bumped by every change of an edited map (the 3D view's surfaces and planes follow it once the edits rest). */
+    edits: 0,
+    /** Per slice view, bumped when a change touched the slice it shows: only those views redraw. */
+    viewEdits: { axial: 0, coronal: 0, sagittal: 0 } as Record<ViewKind, number>,
+    /** Locked label values per segmentation (runId): never painted over, erased or cleared. */
+    locks: {} as Record<string, number[]>,
     /** Milliseconds of the last dab's tool work (the redraw follows on the next frame). */
     lastDabMs: 0,
     /** The last dab's centre (LPS mm), for tests and the status line. */
@@ -74,7 +127,7 @@ export const useEditingStore = defineStore('editing', {
   }),
   actions: {
     /** The shown segmentation as an editable layer: itself when it is an edited copy, else a new copy of it (or an empty one). */
-    editableLayer(): { run: SegmentSummary; layer: Layer; map: LabelMap } | undefined {
+    editableLayer(): Editable | undefined {
       const s = useSessionStore()
       const doc = s.activeScan
       if (!doc) return undefined
@@ -106,44 +159,178 @@ export const useEditingStore = defineStore('editing', {
       const name = (v: number) => run.labels.find((l) => l.value === v)?.name ?? `label ${v}`
       run.stats = [...counts].filter(([v, n]) => v !== 0 && n > 0).sort((a, b) => a[0] - b[0]).map(([value, voxels]) => ({ value, name: name(value), voxels, volumeMl: voxels * ml }))
     },
-    /** After any change of the map: table, undo state, overlay redraw. */
+    /** After any change of the map: table, undo state, the edited labels' surfaces, overlay redraw. */
     changed(run: SegmentSummary, layer: Layer, d: Delta, sign: 1 | -1): void {
       const s = useSessionStore()
       layer.counts = updateCounts(layer.counts, d, sign)
       this.refreshStats(run, s.active!)
       this.canUndo = layer.stack.canUndo
       this.canRedo = layer.stack.canRedo
-      s.labelsVersion++
+      const set = edited.get(run.runId) ?? new Set<number>()
+      for (const v of editedLabels(d)) set.add(v)
+      edited.set(run.runId, set)
+      const box = deltaBox(d, s.active!.size)
+      const crosshair = useViewerStore().crosshair
+      for (const view of VIEWS) if (box && viewSees(s.active!, view, crosshair, box)) this.viewEdits[view]++
+      this.edits++
     },
-    /** The paint rule of the current settings on the shown scan. */
+    /** Applies a tool's delta to the shown edited layer as one undoable edit. */
+    record(e: Editable, d: Delta): void {
+      e.layer.stack.edit(e.map, d)
+      this.changed(e.run, e.layer, d, 1)
+    },
+    /** The paint rule of the current settings on the shown scan (the shown segmentation's locks included). */
     rule(vol: VolumeInfo): PaintRule {
       const scan = voxelsOf(vol.id)
       return {
         mode: this.tool === 'erase' ? 'erase' : 'paint',
         label: this.label,
+        locked: this.lockedOf(useSessionStore().run?.runId),
         intensity: this.rangeOn && scan ? { scan, min: this.rangeMin, max: this.rangeMax } : undefined
       }
     },
-    /** One brush dab at a world point (LPS mm) of a view: a disc in that view's plane, or a sphere. */
-    dab(view: ViewKind, center: Vec3): void {
+    lockedOf(runId: string | undefined): number[] {
+      return (runId && this.locks[runId]) || []
+    },
+    /** Runs a tool on the shown segmentation's editable layer; a refusal (SegError) shows as the error line. */
+    withLayer(tool: (e: Editable, vol: VolumeInfo) => Delta | undefined): void {
       const s = useSessionStore()
       const vol = s.active
-      if (this.tool === 'none' || !vol) return
-      const t0 = performance.now()
+      if (!vol) return
       try {
         const e = this.editableLayer()!
-        if (this.tool === 'paint' && !e.run.labels.some((l) => l.value === this.label)) {
-          e.run.labels.push({ value: this.label, name: `label ${this.label}`, color: defaultColor(this.label) })
-        }
-        const brush = { center, radiusMm: this.radiusMm }
-        const d = this.shape === '3d' ? sphereBrush(e.map, brush, this.rule(vol)) : discBrush(e.map, brush, view, this.rule(vol))
-        e.layer.stack.edit(e.map, d)
-        this.changed(e.run, e.layer, d, 1)
-        this.lastDab = center
+        const d = tool(e, vol)
+        if (d) this.record(e, d)
       } catch (err) {
         s.fail(err)
       }
+    },
+    /** The active label joins the table (default colour) when a tool first writes it. */
+    ensureLabel(run: SegmentSummary): void {
+      if (!run.labels.some((l) => l.value === this.label)) run.labels.push({ value: this.label, name: `label ${this.label}`, color: defaultColor(this.label) })
+    },
+    /**
+     * A press of the current tool at a world point (LPS mm) of a view, and for the brush each drag step:
+     * brush → a dab (a disc in that view's plane, or a sphere); polygon → a vertex; island → remove/keep.
+     */
+    dab(view: ViewKind, at: Vec3): void {
+      const vol = useSessionStore().active
+      // Every tool but the 3D sphere acts on one slice: the one the view shows, with the crosshair on its centre.
+      const center = vol && !(this.dragRepeats() && this.shape === '3d') ? this.onShownSlice(vol, view, at) : at
+      if (this.tool === 'polygon') return this.addVertex(view, center)
+      if (this.tool === 'island') return this.island(center)
+      if (this.tool !== 'paint' && this.tool !== 'erase') return
+      const t0 = performance.now()
+      this.withLayer((e, vol) => {
+        if (this.tool === 'paint') this.ensureLabel(e.run)
+        const brush = { center, radiusMm: this.radiusMm }
+        return this.shape === '3d' ? sphereBrush(e.map, brush, this.rule(vol)) : discBrush(e.map, brush, view, this.rule(vol))
+      })
+      this.lastDab = center
       this.lastDabMs = performance.now() - t0
+    },
+    /**
+     * `p` (on a view's slice) moved onto the nearest slice centre along the view's normal index axis,
+     * and the crosshair with it: a crosshair between two slices (the centre of a volume with an even
+     * number of slices) would leave the choice of slice to rounding, and the edit could land on the
+     * slice the view does not show.
+     */
+    onShownSlice(vol: VolumeInfo, view: ViewKind, p: Vec3): Vec3 {
+      const axis = planeAxis(vol, view)
+      const snap = (q: Vec3): Vec3 => {
+        const ijk = worldToIndex(vol, q)
+        ijk[axis] = Math.round(ijk[axis])
+        return indexToWorld(vol, ijk)
+      }
+      const v = useViewerStore()
+      const c = snap(v.crosshair)
+      if (c.some((x, a) => x !== v.crosshair[a])) v.crosshair = c // an unchanged crosshair redraws nothing
+      return snap(p)
+    },
+    /** Whether a drag repeats the tool (the brush) rather than acting once per press (polygon, island). */
+    dragRepeats(): boolean {
+      return this.tool === 'paint' || this.tool === 'erase'
+    },
+    /** A polygon vertex on a view's slice; a vertex on another view starts over there. A repeated point (a double-click's second press) is skipped. */
+    addVertex(view: ViewKind, p: Vec3): void {
+      const poly = this.polygon
+      if (!poly || poly.view !== view) return void (this.polygon = { view, points: [p] })
+      const last = poly.points[poly.points.length - 1]
+      if (Math.hypot(p[0] - last[0], p[1] - last[1], p[2] - last[2]) > 1e-6) poly.points.push(p)
+    },
+    /** Closes the polygon and fills it on its slice with the active label (one undoable edit). */
+    closePolygon(): void {
+      const poly = this.polygon
+      if (!poly) return
+      this.polygon = null
+      if (poly.points.length < 3) return void (useSessionStore().error = `a polygon needs at least 3 vertices, got ${poly.points.length}: click more points before closing it`)
+      this.withLayer((e, vol) => {
+        this.ensureLabel(e.run)
+        const d = polygonFill(e.map, worldPolygon(e.map, poly.view, poly.points), this.rule(vol))
+        this.lastPolygon = poly.points
+        return d
+      })
+    },
+    cancelPolygon(): void {
+      this.polygon = null
+    },
+    /** Removes the island of the active label at a world point, or keeps only it. */
+    island(at: Vec3): void {
+      this.withLayer((e) => {
+        const ijk = worldToIndex(e.map, at).map(Math.round) as Vec3
+        check(ijk.every((x, a) => x >= 0 && x < e.map.size[a]), 'the island tool needs a click inside the scan')
+        const value = e.map.data[ijk[0] + e.map.size[0] * (ijk[1] + e.map.size[1] * ijk[2])]
+        check(value === this.label, `the clicked voxel holds ${value === 0 ? 'background' : `label ${value}`}; click a voxel of the active label ${this.label}`)
+        return islandEdit(e.map, { seed: ijk, connectivity: this.connectivity, mode: this.islandMode, locked: this.lockedOf(e.run.runId) })
+      })
+    },
+    /** The label table of the shown segmentation as the shared tools' table (background left out, locks in). */
+    table(run: SegmentSummary): SharedLabel[] {
+      const locked = this.lockedOf(run.runId)
+      return run.labels.filter((l) => l.value > 0).map((l) => ({ ...l, locked: locked.includes(l.value) }))
+    },
+    /** Writes a changed table back to the shown (edited) segmentation: names, colours and locks. */
+    setTable(run: SegmentSummary, table: SharedLabel[]): void {
+      run.labels = [...run.labels.filter((l) => l.value === 0), ...table.map(({ value, name, color }) => ({ value, name, color }))]
+      this.locks[run.runId] = table.filter((l) => l.locked).map((l) => l.value)
+      this.refreshStats(run, useSessionStore().active!)
+    },
+    /** A label-table change: made on the editable layer (a model result gets its edited copy first). */
+    editTable(change: (table: SharedLabel[], e: Editable) => SharedLabel[]): void {
+      this.withLayer((e) => {
+        this.setTable(e.run, change(this.table(e.run), e))
+        return undefined
+      })
+    },
+    /** Adds a label with the lowest free value and makes it the active one. */
+    addLabel(): void {
+      this.editTable((t) => {
+        const next = tableAdd(t)
+        this.label = next.find((l) => !t.some((o) => o.value === l.value))!.value
+        return next
+      })
+    },
+    /** Deletes a label: its voxels are cleared (one undoable edit) and it leaves the table. */
+    deleteLabel(value: number): void {
+      this.editTable((t, e) => {
+        const next = tableDelete(t, value)
+        const d = clearLabel(e.map, value)
+        if (d.indices.length) this.record(e, d)
+        return next
+      })
+    },
+    renameLabel(value: number, name: string): void {
+      this.editTable((t) => tableRename(t, value, name))
+    },
+    /** Recolours a label; a colour too close to grey to show on a scan is refused. */
+    recolorLabel(value: number, color: Rgb): void {
+      this.editTable((t) => {
+        check(visibleOnGrey(color), `colour (${color.join(', ')}) is too close to grey to show on a scan; pick a more saturated colour`)
+        return tableRecolor(t, value, color)
+      })
+    },
+    setLocked(value: number, locked: boolean): void {
+      this.editTable((t) => tableLock(t, value, locked))
     },
     /** Undo (`redo` false) or redo the latest edit of the shown edited segmentation. */
     step(redo: boolean): void {
@@ -183,9 +370,9 @@ export const useEditingStore = defineStore('editing', {
       const label = this.label
       const filled = await s.guard('interpolating', () => api.interpolateLabels({ ...describe(e.run), label, plane }))
       if (!filled || s.run?.runId !== e.run.runId) return // failed, or the user moved on meanwhile
-      const d = deltaFrom(e.map, filled, () => label)
-      e.layer.stack.edit(e.map, d)
-      this.changed(e.run, e.layer, d, 1)
+      // Filled voxels follow the paint rule as the other tools do: locked labels are kept.
+      const d = deltaFrom(e.map, filled, ruleValue(e.map, { mode: 'paint', label, locked: this.lockedOf(e.run.runId) }))
+      this.record(e, d)
     },
     /** Loads a segmentation file as a new segmentation of the shown scan (on its grid; the core refuses another). */
     async loadFile(path: string): Promise<void> {
@@ -197,6 +384,8 @@ export const useEditingStore = defineStore('editing', {
     /** Frees an edited segmentation's undo history (its segmentation was removed or its scan closed). */
     forget(runId: string): void {
       layers.delete(runId)
+      edited.delete(runId)
+      delete this.locks[runId]
     }
   }
 })
