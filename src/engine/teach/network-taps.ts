@@ -12,8 +12,8 @@ import type { OnnxGraph, OnnxModel, OnnxNode } from '../onnx/proto'
 /** The tap name that means "the decoder's last feature map" (the input of the segmentation head). */
 export const DECODER_TAP = 'decoder'
 
-/** Ops that only move or resize a map between the segmentation head's Conv and the graph output. */
-const PASS_THROUGH = new Set(['Resize', 'Upsample', 'Identity'])
+/** Ops that only resize or squash the head's scores between its Conv and the graph output. */
+const PASS_THROUGH = new Set(['Resize', 'Upsample', 'Identity', 'Softmax', 'Sigmoid'])
 
 function producers(graph: OnnxGraph): Map<string, OnnxNode> {
   const by = new Map<string, OnnxNode>()
@@ -22,8 +22,9 @@ function producers(graph: OnnxGraph): Map<string, OnnxNode> {
 }
 
 /**
- * The decoder's last feature map: walking back from `output` over Resize/Identity nodes, the data
- * input of the first node, which must be a Conv with a 1×1×1 kernel (the segmentation head).
+ * The decoder's last feature map: walking back from `output` over Resize/Identity/Softmax/Sigmoid nodes, the data
+ * input of the first node, which must be a Conv with a 1×1×1 kernel (the segmentation head;
+ * Softmax/Sigmoid after it are passed too).
  * @throws SegError UNSUPPORTED when the graph does not end that way (no tappable decoder map).
  */
 export function decoderTapOf(graph: OnnxGraph, output: string, bundleName: string): string {

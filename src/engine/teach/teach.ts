@@ -98,9 +98,12 @@ export function teachGeometry(first: Volume): Manifest['geometry'] {
   return { mode: 'resample', orientation: orientationOf(first), spacing: [...first.spacing] as Vec3 }
 }
 
-/** Filter-bank spacing along the tensor dims (zyx order: d0 = k). */
-function filterSpec(geometry: Manifest['geometry'], scalesMm: number[]): FilterBankSpec {
-  const s = (geometry as { spacing: Vec3 }).spacing
+/**
+ * Filter-bank spacing along the tensor dims (zyx order: d0 = k): the geometry's, or where it fixes
+ * none (a network-only model on a 'native' base) the model grid's own, `fallback`.
+ */
+function filterSpec(geometry: Manifest['geometry'], scalesMm: number[], fallback: Vec3 = [1, 1, 1]): FilterBankSpec {
+  const s = 'spacing' in geometry ? (geometry.spacing as Vec3) : fallback
   return { spacing: [s[2], s[1], s[0]], scalesMm }
 }
 
@@ -229,7 +232,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const set = buildTeachSet(opts.scans, geometry, base.channels[0].normalization)
   const K = set.values.length
   const split = splitBySlice(set.scans, K, { ...DEFAULT_SPLIT, seed })
-  const spec = filterSpec(geometry, opts.scalesMm ?? DEFAULT_SCALES_MM)
+  const spec = filterSpec(geometry, opts.scalesMm ?? DEFAULT_SCALES_MM, set.scans[0].image.spacing)
   const graph = buildFeatureGraph(spec)
   const net = use.network ? await networkTapsOf(opts.base, opts.taps ?? [DECODER_TAP], set.scans[0].image.size) : undefined
   lap('prepare')
