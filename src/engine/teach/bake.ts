@@ -93,15 +93,15 @@ function addHead(g: GraphBuilder, features: string, layers: BakedLayer[], output
 }
 
 /**
- * The frozen base body (its nodes up to the taps) + the filter bank (optional) + the head, in one
- * graph: the base's input [N,1,d0,d1,d2] in the base's tensor order → `logits` [N,K,d0,d1,d2].
+ * The frozen base body (its nodes up to the taps; optional) + the filter bank (optional) + the head,
+ * in one graph: the base's input [N,1,d0,d1,d2] in the base's tensor order → `logits` [N,K,d0,d1,d2].
  * Features are concatenated as in training: filter bank first (`spec` in tensor order), then the taps.
  */
-export function buildNetworkBakedGraph(net: Pick<NetworkTaps, 'base' | 'input' | 'taps'>, spec: FilterBankSpec | undefined, layers: BakedLayer[], docString: string): Uint8Array {
+export function buildNetworkBakedGraph(input: string, net: Pick<NetworkTaps, 'base' | 'taps'> | undefined, spec: FilterBankSpec | undefined, layers: BakedLayer[], docString: string): Uint8Array {
   const g = new GraphBuilder('teach')
-  g.input(net.input, 'float32', ['N', 1, ...spatialDims])
-  const parts = spec ? [addFilterBank(g, net.input, spec)] : []
-  parts.push(addNetworkTaps(g, net.base, net.input, net.taps))
+  g.input(input, 'float32', ['N', 1, ...spatialDims])
+  const parts = spec ? [addFilterBank(g, input, spec)] : []
+  if (net) parts.push(addNetworkTaps(g, net.base, input, net.taps))
   let features = parts[0]
   if (parts.length > 1) {
     features = g.fresh('features')

@@ -53,6 +53,12 @@ export interface TeachOptions {
   head?: HeadKind
   /** Filter bank, network taps or both (default: filters). */
   features?: FeatureKind[]
+  /**
+   * Where the taught model runs: 'scan' (the first scan's own grid; filters only) or 'base' (the base
+   * bundle's model space, geometry and preprocessing). Default: 'base' with network features (their
+   * only space), else 'scan'. Filters in 'base' space measure what the network adds at equal resolution.
+   */
+  space?: 'scan' | 'base'
   /** Values of the base graph tapped for network features (default ['decoder']: the decoder's last feature map; encoder stage outputs by name, upsampled). */
   taps?: string[]
   /** Filter-bank σ values, mm. */
@@ -121,10 +127,10 @@ function featureKinds(features: FeatureKind[] | undefined): { filters: boolean; 
   return { filters: f.includes('filters'), network: f.includes('network') }
 }
 
-/** A bundle taught with network features runs the base's body: its model space is the base's. */
-export function usesNetwork(m: Pick<Manifest, 'architecture'>): boolean {
+/** A bundle taught in the base's model space (always so with network features: it runs the base's body). */
+export function inBaseSpace(m: Pick<Manifest, 'architecture'>): boolean {
   const f = m.architecture?.features
-  return Array.isArray(f) && f.includes('network')
+  return m.architecture?.space === 'base' || (Array.isArray(f) && f.includes('network'))
 }
 
 /** Filter-bank spec in a tensor order: 'zyx' as filterSpec gives it, 'xyz' reversed. */
@@ -168,6 +174,7 @@ async function samplesOf(src: FeatureSources, set: TeachSet, lists: VoxelRef[][]
 function checkOptions(o: TeachOptions): void {
   const { filters, network } = featureKinds(o.features)
   if (!filters && !network) throw new SegError('BAD_ARGUMENT', 'teach needs features: filters, network or both')
+  if (network && o.space === 'scan') throw new SegError('BAD_ARGUMENT', "network features exist only in the base bundle's model space; use space 'base' (the default with network features)")
   if (network && filters && !('spacing' in o.base.manifest.geometry)) {
     throw new SegError('UNSUPPORTED', `network and filter features together need a base bundle whose geometry fixes a voxel spacing; '${o.base.manifest.name}' has geometry mode '${o.base.manifest.geometry.mode}'`)
   }
@@ -180,13 +187,14 @@ function checkOptions(o: TeachOptions): void {
  * What baking decides: the graph and the manifest's model, inference, resampling and architecture.
  * Filters only: the teach geometry is the first scan's own grid, decoded there and copied back by
  * nearest neighbour (on the first scan the grids coincide, so the bundle's labels are exactly the
- * head's argmax). With network taps: the base's model space, tensor order and inference settings (the
- * body is the base's), and probabilities brought back to the scan's grid as the base bundle does it.
+ * head's argmax). In the base's space (network taps): its geometry, tensor order and inference
+ * settings (the body is the base's), and probabilities brought back to the scan's grid as the base
+ * bundle does it.
  */
-function bakeModel(baseBundle: Bundle, use: { filters: boolean; network: boolean }, net: NetworkTaps | undefined, spec: FilterBankSpec, layers: BakedLayer[], kind: HeadKind) {
+function bakeModel(baseBundle: Bundle, use: { filters: boolean; network: boolean }, inBase: boolean, net: NetworkTaps | undefined, spec: FilterBankSpec, layers: BakedLayer[], kind: HeadKind) {
   const filterNames = use.filters ? featureNames(spec) : []
   const filterText = `a multi-scale filter bank (${spec.scalesMm.join(', ')} mm)`
-  if (!net) {
+  if (!inBase) {
     return {
       onnx: buildBakedGraph(spec, layers, `segtransfer teach: ${kind} head on ${filterNames.length} filter-bank features`),
       model: { file: 'model.onnx', input: BAKED_INPUT, output: BAKED_OUTPUT, axisOrder: 'zyx' as const },
@@ -199,15 +207,16 @@ function bakeModel(baseBundle: Bundle, use: { filters: boolean; network: boolean
     }
   }
   const base = baseBundle.manifest
-  const tapNames = Array.from({ length: net.count }, (_, c) => `network tap channel ${c}`)
-  const what = `${use.filters ? `${filterText} and ` : ''}the taps ${net.taps.join(', ')} of '${base.name}' (frozen)`
+  const tapNames = Array.from({ length: net?.count ?? 0 }, (_, c) => `network tap channel ${c}`)
+  const parts = [...(use.filters ? [filterText] : []), ...(net ? [`the taps ${net.taps.join(', ')} of '${base.name}' (frozen)`] : [])]
+  const what = `${parts.join(' and ')} in the model space of '${base.name}'`
   return {
-    onnx: buildNetworkBakedGraph(net, use.filters ? tensorSpec(spec, base.model.axisOrder) : undefined, layers, `segtransfer teach: ${kind} head on ${what}`),
+    onnx: buildNetworkBakedGraph(base.model.input, net, use.filters ? tensorSpec(spec, base.model.axisOrder) : undefined, layers, `segtransfer teach: ${kind} head on ${what}`),
     model: { file: 'model.onnx', input: base.model.input, output: BAKED_OUTPUT, axisOrder: base.model.axisOrder },
     inference: base.inference,
     resampling: 'probabilities' as const,
-    architecture: { family: 'teach-head', head: kind, features: use.filters ? ['filters', 'network'] : ['network'], ...(use.filters ? { scalesMm: spec.scalesMm } : {}), taps: net.taps, featureCount: filterNames.length + net.count },
-    frozen: `the base network's nodes up to ${net.taps.join(', ')} (weights unchanged)${use.filters ? ' and the filter bank (fixed kernels)' : ''}`,
+    architecture: { family: 'teach-head', head: kind, space: 'base', features: [...(use.filters ? ['filters'] : []), ...(net ? ['network'] : [])], ...(use.filters ? { scalesMm: spec.scalesMm } : {}), ...(net ? { taps: net.taps } : {}), featureCount: filterNames.length + tapNames.length },
+    frozen: [...(net ? [`the base network's nodes up to ${net.taps.join(', ')} (weights unchanged)`] : []), ...(use.filters ? ['the filter bank (fixed kernels)'] : [])].join(' and '),
     featureNames: [...filterNames, ...tapNames],
     what
   }
@@ -227,7 +236,8 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const base = opts.base.manifest
   const use = featureKinds(opts.features)
   // Network taps exist only in the base's model space, so filters and head run there too.
-  const geometry = use.network ? base.geometry : teachGeometry(opts.scans[0].image)
+  const inBase = use.network || opts.space === 'base'
+  const geometry = inBase ? base.geometry : teachGeometry(opts.scans[0].image)
   report('prepare', 0, 'bringing scans and labels into model space')
   const set = buildTeachSet(opts.scans, geometry, base.channels[0].normalization)
   const K = set.values.length
@@ -267,7 +277,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
     const name = named?.name ?? (value === 0 ? 'background' : `label ${value}`)
     return { value, name, color: named?.color ?? (value === 0 ? [0, 0, 0] : PALETTE[(c - 1) % PALETTE.length]) } as { value: number; name: string; color: [number, number, number] }
   })
-  const baked = bakeModel(opts.base, use, net, spec, layers, kind)
+  const baked = bakeModel(opts.base, use, inBase, net, spec, layers, kind)
   const details = {
     base: { name: base.name, dir: opts.base.dir, modelSha256: await sha256Of(opts.base.modelPath) },
     frozen: baked.frozen,
@@ -320,7 +330,7 @@ export type PreviewHead = 'graph' | 'typescript'
  */
 export async function predictInMemory(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number } = {}): Promise<Volume> {
   const m = model.manifest as Manifest
-  if (usesNetwork(m)) return predictWithNetwork(model, image, opts)
+  if (inBaseSpace(m)) return predictBySegment(model, image, opts)
   const space = toModelSpace(image, m.geometry)
   const data = normalize(space.data instanceof Float32Array ? space.data : Float32Array.from(space.data), m.channels[0].normalization)
   let labels = allocLabels(voxelCount(space), model.values)
@@ -351,13 +361,13 @@ export async function predictInMemory(model: TaughtModel, image: Volume, opts: {
 }
 
 /**
- * The preview of a model taught with network taps: its baked graph (the base body, filter bank and
+ * The preview of a model taught in the base's space (network taps): its baked graph (the base body, filter bank and
  * head) run by segment() itself on the in-memory model, so preprocessing, padding, decoding and the
  * way back to the scan's grid are the bundle's own. Only the graph head exists here.
  */
-async function predictWithNetwork(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number }): Promise<Volume> {
-  if (!model.onnx) throw new SegError('BAD_ARGUMENT', 'a model taught with network features needs its baked graph (onnx) for a preview')
-  if (opts.head === 'typescript') throw new SegError('UNSUPPORTED', "a model taught with network features is previewed by its graph only (head 'graph')")
+async function predictBySegment(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number }): Promise<Volume> {
+  if (!model.onnx) throw new SegError('BAD_ARGUMENT', "a model taught in the base's space needs its baked graph (onnx) for a preview")
+  if (opts.head === 'typescript') throw new SegError('UNSUPPORTED', "a model taught in the base's space is previewed by its graph only (head 'graph')")
   const bundle: Bundle = { dir: '(in memory)', manifest: model.manifest as Manifest, modelPath: '' }
   const { labels } = await segment({ bundle, inputs: [image], device: 'cpu', threads: opts.threads, model: model.onnx })
   return labels
@@ -370,7 +380,7 @@ async function predictWithNetwork(model: TaughtModel, image: Volume, opts: { hea
  */
 export async function taughtModelOf(bundle: Bundle): Promise<TaughtModel> {
   const m = bundle.manifest
-  const network = usesNetwork(m)
+  const network = inBaseSpace(m)
   const scalesMm = m.architecture?.scalesMm ?? (network ? DEFAULT_SCALES_MM : undefined)
   if (m.architecture?.family !== 'teach-head' || !Array.isArray(scalesMm)) {
     throw new SegError('BAD_MANIFEST', `${bundle.dir} is not a taught bundle (architecture.family 'teach-head' with scalesMm); expected one written by 'segtransfer teach'`)
