@@ -18,7 +18,7 @@ import { toModelSpace } from '../../src/engine/pipeline/segment'
 import { volumeToTensor } from '../../src/engine/inference/layout'
 import { decodeModel, initializersOf, GraphBuilder } from '../../src/engine/onnx'
 import { TAPS_OUTPUT } from '../../src/engine/teach/network-taps'
-import { networkTapsOf } from '../../src/engine/teach/network'
+import { checkTapMemory, networkTapsOf } from '../../src/engine/teach/network'
 import { predictInMemory, taughtModelOf } from '../../src/engine/teach/teach'
 
 const DEMO = join(REPO, 'resources/models/demo-tissue')
@@ -66,6 +66,13 @@ describe('network features (taps on the base bundle graph)', () => {
     await tapSession.release()
     await baseSession.release()
   }, 60_000)
+
+  it('estimates the memory of a scan\'s taps before allocating them and refuses what exceeds the budget', async () => {
+    const net = await networkTapsOf(await loadBundle(BASE), ['decoder'], [128, 128, 128])
+    // 8 channels × 128³ voxels × 4 bytes, in tensor and in storage order, plus the body's own activations.
+    expect(checkTapMemory(net, [128, 128, 128], 2 ** 40)).toBeGreaterThan(2 * 8 * 128 ** 3 * 4)
+    expect(() => checkTapMemory(net, [128, 128, 128], 64 * 2 ** 20)).toThrow(/^network features of a 128×128×128 model grid need about \d+\.\d GiB; expected at most 0\.1 GiB/)
+  })
 
   it('bakes network + filter features into one graph: segment on the bundle equals the in-memory preview voxel for voxel', async () => {
     const { out, mask } = await teachThenSegment(tmp.dir, 'cord-net', ['--features', 'network,filters', '--head', 'linear'])
