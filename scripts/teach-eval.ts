@@ -4,7 +4,7 @@
  * unlabelled slices; also counts voxels where the baked bundle and the in-memory head differ.
  * Run: `npx tsx scripts/teach-eval.ts [--only cord,spleen,t1] [--heads linear,mlp] [--features filters/network/network,filters] [--lcc]`
  * (`--features`: feature sets separated by '/', each a comma list; `@base` after one runs it in the
- * base bundle's model space, e.g. `filters@base`).
+ * base bundle's model space, e.g. `filters@base`; `--taps decoder,layer1.0/Relu_0` other taps).
  */
 import path from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -83,6 +83,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const heads = (arg('heads') ?? 'linear,mlp').split(',') as HeadKind[]
   const lcc = process.argv.includes('--lcc')
   const scalesMm = arg('scales')?.split(',').map(Number)
+  const taps = arg('taps')?.split(',')
   const featureSets = (arg('features') ?? 'filters').split('/').map((f) => {
     const [list, space] = f.split('@')
     return { features: list.split(',') as FeatureKind[], space: space === 'base' ? ('base' as const) : undefined }
@@ -90,7 +91,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows: string[] = []
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
     for (const { features, space } of featureSets) for (const head of heads) {
-      const r = await runTask(task, head, { largestComponent: lcc, scalesMm, features, space })
+      const r = await runTask(task, head, { largestComponent: lcc, scalesMm, features, space, taps })
       const label = `${features.join(' + ')}${space || features.includes('network') ? ' (base space)' : ''}`
       const cells = [task.name, label, head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, `${r.differ} / ${r.differTs ?? '—'}`]
       rows.push(`| ${cells.join(' | ')} |`)
