@@ -19,9 +19,10 @@
  * - dicom:   opening a 512x512x300 int16 series (written by plastimatch from t1_crop, upsampled):
  *            openDicom (scan + geometry + GDCM pixels) vs dcm2niix converting it to NIfTI (needs
  *            plastimatch, dcm2niix and /usr/bin/python3 with nibabel)
- * - teach:   features + training of `segtransfer teach` (filters, largest component) on the three
- *            tasks of docs/teach.md (--tasks cord,spleen,t1): MLP head vs linear head, medians of --reps
- *            (3 is the figure asked for)
+ * - teach:   features + training of `segtransfer teach` (largest component) on the three tasks of
+ *            docs/teach.md (--tasks cord,spleen,t1), per feature set (--features, sets separated by
+ *            '/', default filters/network,filters): MLP head vs linear head, medians of --reps (3 is the
+ *            figure asked for)
  */
 import path from 'node:path'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -35,7 +36,7 @@ import { loadBundle } from '../src/engine/bundle/bundle'
 import { segment } from '../src/engine/pipeline/segment'
 import { dice } from '../src/engine/labelmap/metrics'
 import { openDicom } from '../src/engine/dicom/open'
-import { teach } from '../src/engine/teach/teach'
+import { teach, type FeatureKind } from '../src/engine/teach/teach'
 import { TASKS as TEACH_TASKS } from './teach-eval'
 import { fitViewport } from '../src/renderer/src/geometry/space'
 import { makeBuffers, makeLut, renderSlice, type SliceInput } from '../src/renderer/src/render/slice'
@@ -295,12 +296,15 @@ nib.save(nib.Nifti1Image(np.concatenate([b, b[:, :, :44]], axis=2), np.diag([0.5
 async function benchTeach(): Promise<void> {
   const base = await loadBundle(SHIPPED)
   const tasks = arg('tasks')?.split(',')
+  const featureSets = (arg('features') ?? 'filters/network,filters').split('/').map((f) => f.split(',') as FeatureKind[])
   for (const task of TEACH_TASKS.filter((t) => !tasks || tasks.includes(t.name))) {
     const scans = [{ name: task.image, image: await readVolume(path.join(DATA, task.image)), labels: await readVolume(path.join(DATA, task.labels)), labelledSlices: task.slices }]
-    const time = (head: 'mlp' | 'linear') => timeIt(() => teach({ base, scans, head, largestComponent: true, seed: 1 }), REPS)
-    const mlp = await time('mlp')
-    const linear = await time('linear')
-    row('teach', [`${task.name} MLP head`, mlp], ['linear head', linear])
+    for (const features of featureSets) {
+      const time = (head: 'mlp' | 'linear') => timeIt(() => teach({ base, scans, head, features, largestComponent: true, seed: 1 }), REPS)
+      const mlp = await time('mlp')
+      const linear = await time('linear')
+      row('teach', [`${task.name} ${features.join('+')} MLP head`, mlp], ['linear head', linear])
+    }
   }
 }
 

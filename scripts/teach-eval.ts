@@ -2,7 +2,9 @@
  * The teach figures of docs/teach.md: for each task (a scan with its reference labels given on every
  * Nth axial slice only), teach a head, run the baked bundle through segment(), and score Dice on the
  * unlabelled slices; also counts voxels where the baked bundle and the in-memory head differ.
- * Run: `npx tsx scripts/teach-eval.ts [--only cord,spleen,t1] [--heads linear,mlp] [--lcc]`.
+ * Run: `npx tsx scripts/teach-eval.ts [--only cord,spleen,t1] [--heads linear,mlp] [--features filters/network/network,filters] [--lcc]`
+ * (`--features`: feature sets separated by '/', each a comma list; `@base` after one runs it in the
+ * base bundle's model space, e.g. `filters@base`; `--taps decoder,layer1.0/Relu_0` other taps).
  */
 import path from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,6 +15,7 @@ import { segment } from '../src/engine/pipeline/segment'
 import { teach, predictInMemory, type TeachOptions } from '../src/engine/teach/teach'
 import { parseLabelledSlices, sliceMask } from '../src/engine/teach/labelled-slices'
 import type { HeadKind } from '../src/engine/teach/head'
+import type { FeatureKind } from '../src/engine/teach/teach'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DATA = path.resolve(ROOT, '../shared/data')
@@ -65,7 +68,8 @@ export async function runTask(task: Task, head: HeadKind, extra: Partial<TeachOp
     const seg = await segment({ bundle, inputs: [image], device: 'cpu' })
     const count = (v: { data: ArrayLike<number> }) => { let d = 0; for (let o = 0; o < v.data.length; o++) if (v.data[o] !== seg.labels.data[o]) d++; return d }
     const differ = count(await predictInMemory(result, image))
-    const differTs = count(await predictInMemory(result, image, { head: 'typescript' }))
+    // A model on network taps is previewed by its graph only.
+    const differTs = extra.features?.includes('network') || extra.space === 'base' ? undefined : count(await predictInMemory(result, image, { head: 'typescript' }))
     const labelled = sliceMask(image.size, parseLabelledSlices(task.slices, image))
     const dice = task.scored.map(([v, n]) => [n, diceOffSlices(seg.labels.data, labels.data, labelled, v)] as const)
     return { teachMs, timings: result.timingsMs, differ, differTs, dice, best: result.best, epochs: result.history.length }
@@ -79,13 +83,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const heads = (arg('heads') ?? 'linear,mlp').split(',') as HeadKind[]
   const lcc = process.argv.includes('--lcc')
   const scalesMm = arg('scales')?.split(',').map(Number)
+  const taps = arg('taps')?.split(',')
+  const featureSets = (arg('features') ?? 'filters').split('/').map((f) => {
+    const [list, space] = f.split('@')
+    return { features: list.split(',') as FeatureKind[], space: space === 'base' ? ('base' as const) : undefined }
+  })
   const rows: string[] = []
   for (const task of TASKS.filter((t) => !only || only.includes(t.name))) {
-    for (const head of heads) {
-      const r = await runTask(task, head, { largestComponent: lcc, scalesMm })
-      const cells = [task.name, 'filters', head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, `${r.differ} / ${r.differTs}`]
+    for (const { features, space } of featureSets) for (const head of heads) {
+      const r = await runTask(task, head, { largestComponent: lcc, scalesMm, features, space, taps })
+      const label = `${features.join(' + ')}${space || features.includes('network') ? ' (base space)' : ''}`
+      const cells = [task.name, label, head, lcc ? 'yes' : 'no', r.dice.map(([n, d]) => `${n} ${d.toFixed(3)}`).join(', '), r.best.validationDice.slice(1).map((d) => d.toFixed(3)).join(', '), `${(r.teachMs / 1000).toFixed(1)}`, `${r.differ} / ${r.differTs ?? '—'}`]
       rows.push(`| ${cells.join(' | ')} |`)
-      console.log(`${task.name.padEnd(7)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory (graph / TS head): ${r.differ} / ${r.differTs} voxels differ`)
+      console.log(`${task.name.padEnd(7)} ${label.padEnd(30)} ${head.padEnd(6)} lcc=${lcc} ${r.dice.map(([n, d]) => `${n} ${d.toFixed(4)}`).join(' ')} | teach ${(r.teachMs / 1000).toFixed(1)} s ${JSON.stringify(r.timings)}, ${r.epochs} epochs (best ${r.best.epoch}), val Dice ${r.best.validationDice.map((d) => d.toFixed(3)).join('/')} | baked vs in-memory (graph / TS head): ${r.differ} / ${r.differTs} voxels differ`)
     }
   }
   console.log('\n| task | features | head | largest component | Dice, unlabelled slices | validation Dice (held-out slices) | teach s (loaded machine) | voxels where the bundle ≠ in-memory preview (graph / TS head) |')

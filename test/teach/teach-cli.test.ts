@@ -3,10 +3,11 @@
  * every 3rd axial slice; the baked bundle through `segtransfer segment` must reach cord Dice ≥ 0.95
  * on the unlabelled slices and equal the in-memory head voxel for voxel. Bad input: one line, no bundle.
  */
-import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { data, REPO, tempDir } from '../helpers/data'
+import { data } from '../helpers/data'
+import { BASE, CORD, T2, teachThenSegment, useTempDir } from './cord'
 import { cli } from '../cli/run-cli'
 import { readVolume } from '../../src/engine/volume/read'
 import { writeLabelMap } from '../../src/engine/export'
@@ -15,13 +16,7 @@ import { predictInMemory, taughtModelOf } from '../../src/engine/teach/teach'
 import { parseLabelledSlices, sliceMask } from '../../src/engine/teach/labelled-slices'
 import { dice } from '../../src/engine/labelmap/metrics'
 
-const BASE = join(REPO, 'resources/models/brain-tissue-resunet')
-const T2 = data('spine/t2.nii.gz')
-const CORD = data('spine/t2_cord_seg.nii.gz')
-
-let tmp: ReturnType<typeof tempDir>
-beforeAll(() => { tmp = tempDir() })
-afterAll(() => tmp.cleanup())
+const tmp = useTempDir()
 
 /** Dice of label 1 over the voxels off the labelled slices. */
 function diceOff(pred: ArrayLike<number>, ref: ArrayLike<number>, labelled: Uint8Array): number {
@@ -31,15 +26,8 @@ function diceOff(pred: ArrayLike<number>, ref: ArrayLike<number>, labelled: Uint
 
 describe('segtransfer teach', () => {
   it('learns the spinal cord from every 3rd axial slice: Dice ≥ 0.95 elsewhere, and segment on the bundle equals the in-memory head', async () => {
-    const out = join(tmp.dir, 'cord-bundle')
-    const mask = join(tmp.dir, 'cord.nii.gz')
-    const r = await cli('teach', '--model', BASE, '--image', T2, '--labels', CORD, '--labelled-slices', 'axial:every:3',
-      '--head', 'mlp', '--largest-component', '--label-names', '1:spinal cord', '--seed', '1', '--out', out, '--quiet')
-    expect(r.err).toBe('')
-    expect(r.code).toBe(0)
-    expect(r.out).toMatch(/1 spinal cord\s+\d+\s+0\.\d{4}/) // the validation table
-    const s = await cli('segment', '--model', out, '--input', T2, '--out', mask, '--device', 'cpu', '--quiet')
-    expect(s.code).toBe(0)
+    const { out, mask, stdout } = await teachThenSegment(tmp.dir, 'cord-bundle', ['--head', 'mlp', '--label-names', '1:spinal cord'])
+    expect(stdout).toMatch(/1 spinal cord\s+\d+\s+0\.\d{4}/) // the validation table
     const image = await readVolume(T2)
     const ref = await readVolume(CORD)
     const seg = await readVolume(mask)

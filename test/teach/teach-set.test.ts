@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { data } from '../helpers/data'
 import { readVolume } from '../../src/engine/volume/read'
 import { reorient } from '../../src/engine/volume/orientation'
-import { buildTeachSet, UNKNOWN } from '../../src/engine/teach/teach-set'
+import { buildTeachSet, knownOnGrid, UNKNOWN } from '../../src/engine/teach/teach-set'
 import { teachGeometry } from '../../src/engine/teach/teach'
 
 const NORM = { kind: 'minmax' } as const
@@ -47,5 +47,25 @@ describe('teach set', async () => {
     expect(() => buildTeachSet([{ name: 'a', image, labels: { ...labels, data: new Uint8Array(labels.data.length) }, labelledSlices: 'axial:0' }], geometry, NORM)).toThrow(/only background is painted/)
     const noBackground = Uint8Array.from(labels.data, (v) => (v === 1 ? 1 : 255))
     expect(() => buildTeachSet([{ name: 'a', image, labels: { ...labels, data: noBackground }, ignoreValue: 255 }], geometry, NORM)).toThrow(/no background \(label 0\) voxels are painted/)
+  })
+})
+
+describe('painted voxels on a coarser model grid (knownOnGrid)', () => {
+  it("keeps the labels of 1 mm slices whose 2 mm model planes all fall between them", () => {
+    // Source: 8×8×16 at 1 mm, slices k = 0, 4, 8, 12 painted (value 1 + k/4), the rest unknown.
+    const size: [number, number, number] = [8, 8, 16]
+    const known = new Int32Array(8 * 8 * 16).fill(UNKNOWN)
+    for (let o = 0; o < known.length; o++) {
+      const k = Math.floor(o / 64)
+      if (k % 4 === 0) known[o] = 1 + k / 4
+    }
+    const identity = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+    const source = { size, spacing: [1, 1, 1] as [number, number, number], origin: [0, 0, 0] as [number, number, number], direction: identity, data: known }
+    // Model: 2 mm, planes centred on source k = 1, 3, 5, …: nearest-neighbour sampling alone finds no painted slice.
+    const model = { size: [4, 4, 8] as [number, number, number], spacing: [2, 2, 2] as [number, number, number], origin: [0.5, 0.5, 1] as [number, number, number], direction: identity }
+    const out = knownOnGrid(source, model)
+    const planeValue = (z: number) => out[z * 16 + 5]
+    // Painted slice k lands on model plane round((k − 1) / 2): 0 → 0 (−0.5 rounds to −0), 4 → 2, 8 → 4, 12 → 6.
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map(planeValue)).toEqual([1, UNKNOWN, 2, UNKNOWN, 3, UNKNOWN, 4, UNKNOWN])
   })
 })

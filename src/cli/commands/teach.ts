@@ -16,13 +16,18 @@ import type { CommandIO } from '../io'
 
 export const usage = `segtransfer teach --model <base bundle> --image <a.nii.gz> --labels <a_seg.nii.gz> [--image b --labels b_seg ...]
         [--labelled-slices axial:every:4|axial:3,7,12 (one, or one per --image)] [--ignore-value 255]
-        [--head linear|mlp] [--features filters] [--seed N] [--largest-component] [--label-names 1:spleen,2:...]
+        [--head linear|mlp] [--features filters|network|network,filters] [--taps decoder,<graph value>...] [--space scan|base]
+        [--seed N] [--largest-component] [--label-names 1:spleen,2:...]
         [--epochs N] [--name NAME] --out <new bundle>
     Teach a new structure from sparse labels: painted voxels of each label, background (0) included;
     unpainted voxels are unknown — those off the --labelled-slices (slices along the voxel axis closest
     to the head–foot axis for axial, left–right for sagittal, anterior–posterior for coronal), or those
-    equal to --ignore-value. Trains a head on a multi-scale filter bank, early-stopped on held-out
-    labelled slices, and writes a bundle that 'segtransfer segment' runs like any other.`
+    equal to --ignore-value. Trains a head on a multi-scale filter bank (at the first scan's own
+    resolution) and/or on network features (taps on the base bundle's graph: 'decoder' = its decoder's
+    last feature map, or named values such as encoder stage outputs, upsampled; these run in the base's
+    own model space, and the whole model then does), early-stopped on held-out labelled slices, and
+    writes a bundle that 'segtransfer segment' runs like any other. --space base runs filters-only
+    in the base's model space too (to compare with network features at the same resolution).`
 
 const HEADS = ['linear', 'mlp']
 
@@ -49,7 +54,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     options: {
       model: { type: 'string' }, image: { type: 'string', multiple: true }, labels: { type: 'string', multiple: true },
       'labelled-slices': { type: 'string', multiple: true }, 'ignore-value': { type: 'string' }, head: { type: 'string', default: 'linear' },
-      features: { type: 'string', default: 'filters' }, seed: { type: 'string' }, 'largest-component': { type: 'boolean', default: false },
+      features: { type: 'string', default: 'filters' }, taps: { type: 'string' }, space: { type: 'string' }, seed: { type: 'string' }, 'largest-component': { type: 'boolean', default: false },
       'label-names': { type: 'string' }, epochs: { type: 'string' }, name: { type: 'string' }, out: { type: 'string' },
       threads: { type: 'string' }, quiet: { type: 'boolean', default: false }
     },
@@ -70,6 +75,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!HEADS.includes(values.head!)) throw new SegError('BAD_ARGUMENT', `--head must be linear or mlp, got '${values.head}'`)
   const features = values.features!.split(',') as FeatureKind[]
   if (features.some((f) => f !== 'filters' && f !== 'network')) throw new SegError('BAD_ARGUMENT', `--features must list filters and/or network, got '${values.features}'`)
+  if (values.space !== undefined && values.space !== 'scan' && values.space !== 'base') throw new SegError('BAD_ARGUMENT', `--space must be scan or base, got '${values.space}'`)
   const ignoreValue = intArg('--ignore-value', values['ignore-value'], 0, 65535)
   if (existsSync(values.out)) throw new SegError('OUTPUT_CONFLICT', `--out ${values.out} already exists; expected a new folder (bundles are never overwritten)`)
 
@@ -90,7 +96,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   process.once('SIGINT', onSigint)
   try {
     const result = await teach({
-      base, scans, features, head: values.head as HeadKind, seed: intArg('--seed', values.seed, 0, 0xffffffff),
+      base, scans, features, taps: values.taps?.split(','), space: values.space as 'scan' | 'base' | undefined, head: values.head as HeadKind, seed: intArg('--seed', values.seed, 0, 0xffffffff),
       largestComponent: values['largest-component'], labelNames: parseLabelNames(values['label-names']),
       maxEpochs: intArg('--epochs', values.epochs, 1, 10000), threads: intArg('--threads', values.threads, 1, 1024),
       name: values.name ?? path.basename(path.resolve(values.out)), signal: controller.signal,

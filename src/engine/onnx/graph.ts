@@ -181,6 +181,22 @@ export class GraphBuilder {
     return this
   }
 
+  /**
+   * Copies nodes and initializers of another (decoded) graph in as they are, claiming their names,
+   * so that nodes added afterwards can read their outputs (e.g. a frozen network body).
+   */
+  include(nodes: readonly OnnxNode[], initializers: readonly OnnxTensor[]): this {
+    for (const t of initializers) {
+      this.claim(t.name)
+      this.graph.initializers.push(t)
+    }
+    for (const n of nodes) {
+      for (const o of n.outputs) this.claim(o)
+      this.graph.nodes.push(n)
+    }
+    return this
+  }
+
   /** The model as a decoded structure (for inspection or further editing). */
   toModelProto(opts: ModelOptions): OnnxModel {
     return {

@@ -206,8 +206,9 @@ export function checkSegmentMemory(estimate: MemoryEstimate, budget: number, wha
  * the budget. An input whose header cannot be read is left to the reader, which refuses it with its
  * own error.
  * @param budget bytes allowed; default `defaultMemoryBudget()`
+ * @param modelBytes the model to run when it is not the bundle's model.onnx (SegmentOptions.model)
  */
-export async function checkSegmentFits(inputs: readonly (string | Volume)[], bundle: Bundle, refinement: boolean, budget?: number): Promise<void> {
+export async function checkSegmentFits(inputs: readonly (string | Volume)[], bundle: Bundle, refinement: boolean, budget?: number, modelBytes?: Uint8Array): Promise<void> {
   const headers: (Grid & { voxelBytes: number })[] = []
   for (const input of inputs) {
     const h = typeof input === 'string' ? await readHeaderInfo(input) : { ...input, voxelBytes: input.data.BYTES_PER_ELEMENT }
@@ -215,7 +216,7 @@ export async function checkSegmentFits(inputs: readonly (string | Volume)[], bun
     headers.push(h)
   }
   if (headers.length === 0) return
-  const model = await readFile(bundle.modelPath).catch(() => null)
+  const model = modelBytes ?? (await readFile(bundle.modelPath).catch(() => null))
   if (model === null) return // segment() refuses the bundle with its own error
   let graph: OnnxGraph | null = null
   try {

@@ -62,6 +62,8 @@ export interface SegmentOptions {
   volume?: number
   /** true: run even when a scan grossly mismatches the manifest's `accepts` (its findings become warnings). */
   force?: boolean
+  /** Serialized ONNX model run instead of the bundle's model.onnx (a taught model's in-memory preview, teach/). */
+  model?: Uint8Array
 }
 
 export interface SegmentResult {
@@ -281,7 +283,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
     throw new SegError('BAD_ARGUMENT', `model '${m.name}' needs ${m.channels.length} input volume(s): ${want}; got ${opts.inputs.length}`)
   }
 
-  await checkSegmentFits(opts.inputs, bundle, opts.refinement !== false, opts.memoryBudget) // TOO_LARGE before decoding
+  await checkSegmentFits(opts.inputs, bundle, opts.refinement !== false, opts.memoryBudget, opts.model) // TOO_LARGE before decoding
   report('read', 0, 'reading volumes')
   const volumes: Volume[] = []
   for (const input of opts.inputs) {
@@ -315,7 +317,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   checkCancelled(signal)
 
   report('load-model', 0.08, 'loading model')
-  const model = await modelForSettings(bundle, notes)
+  const model = opts.model ?? (await modelForSettings(bundle, notes))
   const { session, provider, notes: sessionNotes } = await openSession(model, {
     device: opts.device ?? 'auto',
     threads: opts.threads

@@ -7,10 +7,12 @@ import { GraphBuilder } from '../onnx/graph'
 import { addFilterBank, featureNames, filterRadius, type FilterBankSpec } from './filter-bank'
 import { FEATURE_INPUT, FEATURE_OUTPUT, type FeatureGraph } from './features'
 import type { Head } from './head'
+import { addNetworkTaps } from './network-taps'
+import { TEACH_OPSET, type NetworkTaps } from './network'
 
 export const BAKED_INPUT = 'input'
 export const BAKED_OUTPUT = 'logits'
-const OPSET = 17
+const OPSET = TEACH_OPSET
 
 /** A dense layer in float32 as baked: y = W x + b, W row-major [out × in]. */
 export interface BakedLayer {
@@ -65,14 +67,20 @@ export function buildFeatureGraph(spec: FilterBankSpec, centred = false): Featur
 export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docString: string, names = { input: BAKED_INPUT, output: BAKED_OUTPUT }): Uint8Array {
   const g = new GraphBuilder('teach')
   g.input(names.input, 'float32', ['N', 1, ...spatialDims])
-  let x = addFilterBank(g, names.input, spec)
+  addHead(g, addFilterBank(g, names.input, spec), layers, names.output)
+  return g.toModel({ opset: OPSET, docString })
+}
+
+/** The head as 1×1×1 convolutions (ReLU between) on `features`, writing `output` [N, K, d0, d1, d2]. */
+function addHead(g: GraphBuilder, features: string, layers: BakedLayer[], output: string): void {
+  let x = features
   layers.forEach((L, l) => {
     const w = `head${l}_weight`
     const b = `head${l}_bias`
     g.initializer(w, { dims: [L.out, L.in, 1, 1, 1], data: L.W })
     g.initializer(b, { dims: [L.out], data: L.b })
     const last = l === layers.length - 1
-    const y = last ? names.output : g.fresh(`head${l}_out`)
+    const y = last ? output : g.fresh(`head${l}_out`)
     g.node('Conv', [x, w, b], [y], { kernel_shape: [1, 1, 1] })
     x = y
     if (!last) {
@@ -81,6 +89,24 @@ export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docS
       x = r
     }
   })
-  g.output(names.output, 'float32', ['N', layers[layers.length - 1].out, ...spatialDims])
-  return g.toModel({ opset: OPSET, docString })
+  g.output(output, 'float32', ['N', layers[layers.length - 1].out, ...spatialDims])
+}
+
+/**
+ * The frozen base body (its nodes up to the taps; optional) + the filter bank (optional) + the head,
+ * in one graph: the base's input [N,1,d0,d1,d2] in the base's tensor order → `logits` [N,K,d0,d1,d2].
+ * Features are concatenated as in training: filter bank first (`spec` in tensor order), then the taps.
+ */
+export function buildNetworkBakedGraph(input: string, net: Pick<NetworkTaps, 'base' | 'taps'> | undefined, spec: FilterBankSpec | undefined, layers: BakedLayer[], docString: string): Uint8Array {
+  const g = new GraphBuilder('teach')
+  g.input(input, 'float32', ['N', 1, ...spatialDims])
+  const parts = spec ? [addFilterBank(g, input, spec)] : []
+  if (net) parts.push(addNetworkTaps(g, net.base, input, net.taps))
+  let features = parts[0]
+  if (parts.length > 1) {
+    features = g.fresh('features')
+    g.node('Concat', parts, [features], { axis: 1 })
+  }
+  addHead(g, features, layers, BAKED_OUTPUT)
+  return g.toModel({ opset: TEACH_OPSET, docString })
 }

@@ -6,10 +6,10 @@
  */
 import { SegError } from '../errors'
 import type { Manifest } from '../bundle/manifest'
-import type { Volume } from '../volume/volume'
+import type { Grid, Volume } from '../volume/volume'
 import { voxelCount } from '../volume/volume'
 import { sameGrid, describeGrid } from '../volume/stack'
-import { resampleToGrid } from '../volume/resample'
+import { indexMapping, resampleToGrid } from '../volume/resample'
 import { normalize } from '../volume/intensity'
 import { toModelSpace } from '../pipeline/segment'
 import { parseLabelledSlices, sliceMask, type SliceSelection } from './labelled-slices'
@@ -68,6 +68,45 @@ function knownLabels(scan: ScanLabels): { known: Int32Array; selection?: SliceSe
 }
 
 /**
+ * Painted voxels carried onto the model grid: each model voxel takes the label of its nearest source
+ * voxel. On a coarser model grid (the base's 2 mm space for network features) the model's planes can
+ * all fall between the labelled slices, so a model voxel left unknown also takes the label most of
+ * the painted source voxels nearest to it hold (ties: the smaller value).
+ */
+export function knownOnGrid(known: Volume, model: Grid): Int32Array {
+  const out = resampleToGrid(known, model, { interpolation: 'nearest', fill: UNKNOWN }).data as Int32Array
+  const cell = (g: Grid) => g.spacing[0] * g.spacing[1] * g.spacing[2]
+  if (cell(model) <= cell(known) * (1 + 1e-6)) return out
+  const values = [...new Set(known.data as Int32Array)].filter((v) => v !== UNKNOWN).sort((a, b) => a - b)
+  const index = new Map(values.map((v, c) => [v, c]))
+  const K = values.length
+  const votes = new Int32Array(out.length * K)
+  const { M, b } = indexMapping(model, known) // source index → model continuous index
+  const [ni, nj] = known.size
+  const [mi, mj, mk] = model.size
+  for (let o = 0; o < known.data.length; o++) {
+    const v = known.data[o]
+    if (v === UNKNOWN) continue
+    const i = o % ni
+    const j = Math.floor(o / ni) % nj
+    const k = Math.floor(o / (ni * nj))
+    const x = Math.round(M[0] * i + M[1] * j + M[2] * k + b[0])
+    const y = Math.round(M[3] * i + M[4] * j + M[5] * k + b[1])
+    const z = Math.round(M[6] * i + M[7] * j + M[8] * k + b[2])
+    if (x < 0 || y < 0 || z < 0 || x >= mi || y >= mj || z >= mk) continue
+    const m = x + mi * (y + mj * z)
+    if (out[m] === UNKNOWN) votes[m * K + index.get(v)!]++
+  }
+  for (let m = 0; m < out.length; m++) {
+    if (out[m] !== UNKNOWN) continue
+    let best = -1
+    for (let c = 0; c < K; c++) if (votes[m * K + c] > (best < 0 ? 0 : votes[m * K + best])) best = c
+    if (best >= 0) out[m] = values[best]
+  }
+  return out
+}
+
+/**
  * Builds the teach set. `geometry` is the teach bundle's geometry section, `normalization` its
  * channel's; each scan is brought into model space exactly as `segment()` will bring it.
  * @throws SegError GRID_MISMATCH for labels on another grid than their image, BAD_ARGUMENT for a bad
@@ -97,7 +136,7 @@ export function buildTeachSet(scans: ScanLabels[], geometry: Manifest['geometry'
     const image = toModelSpace(scan.image, geometry)
     const f = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data)
     const normalised: Volume = { ...image, data: normalize(f, normalization) }
-    const known = resampleToGrid({ ...scan.labels, data: perScan[s].known }, image, { interpolation: 'nearest', fill: UNKNOWN }).data as Int32Array
+    const known = knownOnGrid({ ...scan.labels, data: perScan[s].known }, image)
     for (const v of known) if (v !== UNKNOWN) counts[v] = (counts[v] ?? 0) + 1
     return { name: scan.name, image: normalised, known, selection: perScan[s].selection }
   })
