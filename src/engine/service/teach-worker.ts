@@ -23,19 +23,6 @@ const progress = (p: TeachProgress) => {
   reply({ type: 'progress', progress: p })
 }
 
-/**
- * The preview's signal: the abort signal that also reads the shared flag when a slab asks, since no
- * progress report (where the flag is read otherwise) comes during the preview.
- */
-const previewSignal = (): AbortSignal =>
-  new Proxy(controller.signal, {
-    get(target, key) {
-      if (key === 'aborted' && cancelFlag && Atomics.load(cancelFlag, 0)) controller.abort()
-      const value: unknown = Reflect.get(target, key)
-      return typeof value === 'function' ? value.bind(target) : value // methods need the real signal
-    }
-  })
-
 port.on('message', async (msg: ToTeachWorker) => {
   if (msg.type === 'cancel') {
     controller.abort()
@@ -50,8 +37,9 @@ port.on('message', async (msg: ToTeachWorker) => {
       signal: controller.signal, onProgress: progress
     })
     progress({ stage: 'bake', fraction: 1, message: 'predicting the scan' })
+    // No progress report reads the flag now; the 'cancel' message aborts between the preview's slabs (each run yields).
     if (controller.signal.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
-    const preview = await predictInMemory(r, msg.scans[0].image, { head: 'graph', signal: previewSignal() })
+    const preview = await predictInMemory(r, msg.scans[0].image, { head: 'graph', signal: controller.signal })
     const { data, ...grid } = preview
     reply(
       { type: 'result', onnx: r.onnx, manifest: r.manifest, history: r.history, best: r.best, values: r.values, counts: r.teachSet.counts, preview: { ...grid, data }, timingsMs: r.timingsMs },
