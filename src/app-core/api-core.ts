@@ -147,9 +147,9 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   const openPaths = () => [...volumes.values()].flatMap((v) => [v.info.path, ...(v.volume.source?.files ?? [])])
   const teaching = createTeachHandlers({
     scan: openVolume,
-    layer: (runId, volumeId) => {
-      const r = runOf(runId, volumeId)
-      return { data: r.result.labels.data, names: r.names }
+    layer: (runId) => {
+      const r = runOf(runId)
+      return { volumeId: r.volumeId, grid: r.result.labels, data: r.result.labels.data, names: r.names }
     },
     keepRun: (volumeId, labels, names, bundleDir, table) => {
       const scan = openVolume(volumeId)

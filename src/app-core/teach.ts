@@ -1,15 +1,17 @@
 /**
  * The app core's Teach handlers (contract: summarizeBase, teach, saveTaught): a head trained on the
- * labels of one segmentation of the shown scan, in a worker thread (engine/service/teach-worker.ts),
- * its prediction kept as a new segmentation of that scan, and the model saved as a bundle only when
+ * labels of a segmentation of the shown scan, and of any other open scans listed, in a worker thread
+ * (engine/service/teach-worker.ts), its prediction kept as a new segmentation of the shown scan, and the model saved as a bundle only when
  * asked. api-core.ts wires these to the contract and lends the scans and runs through TeachHost.
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import type { BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachRequest, TeachSummary, VolumeInfo } from '../shared/contract'
-import { SegError } from '../engine/errors'
-import type { Volume, VoxelArray } from '../engine/volume/volume'
+import type { BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachRequest, TeachScan, TeachSummary, VolumeInfo } from '../shared/contract'
+import { isSegError, SegError } from '../engine/errors'
+import type { Grid, Volume, VoxelArray } from '../engine/volume/volume'
+import { sameGrid } from '../shared/grid'
+import type { ScanLabels } from '../engine/teach/teach-set'
 import { loadBundle, readBoundedFile, writeBundle } from '../engine/bundle/bundle'
 import { MANIFEST_FILE, type ManifestInput } from '../engine/bundle/manifest'
 import { canonicalPath, checkFolderOutput } from '../engine/fs/atomic'
@@ -27,8 +29,8 @@ export type TeachWorkerRunner = (request: Omit<TeachWorkerRequest, 'cancelFlag'>
 /** What the handlers borrow from the app core. */
 export interface TeachHost {
   scan(volumeId: string): { info: VolumeInfo; volume: Volume }
-  /** A segmentation of that scan: its label map (on the scan's grid) and label names. */
-  layer(runId: string, volumeId: string): { data: VoxelArray; names: Record<number, string> }
+  /** A segmentation: the scan that owns it, its label map's grid and voxels, and its label names. */
+  layer(runId: string): { volumeId: string; grid: Grid; data: VoxelArray; names: Record<number, string> }
   /** Keeps a label map as a segmentation of the scan (made from `bundleDir`, never written into; `table`: its labels with colours); returns its runId. */
   keepRun(volumeId: string, labels: Volume, names: Record<number, string>, bundleDir: string, table: readonly { value: number; name: string; color: [number, number, number] }[]): string
   checkRoom(bytes: number, what: string): void
@@ -52,6 +54,16 @@ interface TaughtModel {
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
 export const epochOf = (e: EpochReport): TeachEpoch => ({ epoch: e.epoch, trainLoss: e.trainLoss, validationLoss: finite(e.validationLoss), validationDice: e.validationDice.map(finite) })
 
+/** Runs `make`, prefixing a SegError's message with `scan` (a further training scan's name; '' for the shown scan). */
+function withScanName<T>(scan: string, make: () => T): T {
+  try {
+    return make()
+  } catch (e) {
+    if (!scan || !isSegError(e)) throw e
+    throw new SegError(e.code, `${scan}: ${e.message}`)
+  }
+}
+
 export function createTeachHandlers(host: TeachHost) {
   const models = new Map<string, TaughtModel>()
   let current: WorkerRun<TeachWorkerResult> | undefined
@@ -73,6 +85,34 @@ export function createTeachHandlers(host: TeachHost) {
     }
   }
 
+  /**
+   * The training data of each listed scan (the shown one first), as teach() takes it: each scan once,
+   * each segmentation owned by its scan and on its grid, room for the copies sent to the worker.
+   * @throws SegError BAD_ARGUMENT for a scan listed twice or a segmentation of another scan,
+   *   GRID_MISMATCH for a segmentation off its scan's grid; teachLabelsOf's refusals, naming the scan.
+   */
+  const trainingScans = (listed: TeachScan[], learn: number[]) => {
+    const seen = new Set<string>()
+    const scans = listed.map(({ volumeId, runId, slices }, i) => {
+      const scan = host.scan(volumeId)
+      const name = scan.info.name
+      if (seen.has(volumeId)) throw new SegError('BAD_ARGUMENT', `${name} is listed twice to teach from; expected each scan once`)
+      seen.add(volumeId)
+      const layer = host.layer(runId)
+      if (layer.volumeId !== volumeId) {
+        throw new SegError('BAD_ARGUMENT', `segmentation ${runId} belongs to ${host.scan(layer.volumeId).info.name}, not to ${name}; expected a segmentation of the scan it is listed with`)
+      }
+      if (!sameGrid(layer.grid, scan.volume)) throw new SegError('GRID_MISMATCH', `segmentation ${runId} is not on the grid of ${name}; expected labels on their scan's grid`)
+      host.checkRoom(scan.volume.data.byteLength + scan.volume.data.length * 2, `the training data of ${name}`) // its voxels copied to the worker, 2-byte labels
+      return { scan, layer, slices, i }
+    })
+    return scans.map(({ scan, layer, slices, i }) => {
+      const given = withScanName(i === 0 ? '' : scan.info.name, () => teachLabelsOf(layer.data, learn, slices))
+      const labels: ScanLabels = { name: scan.info.path, image: scan.volume, labels: { ...scan.volume, data: given.data }, labelledSlices: given.labelledSlices, ignoreValue: given.ignoreValue }
+      return { scan, names: layer.names, labels }
+    })
+  }
+
   const teach = async (req: TeachRequest): Promise<TeachSummary> => {
     if (busy) throw new SegError('BAD_ARGUMENT', 'teaching is already running; wait for it or cancel it')
     if (!host.runTeachWorker) throw new SegError('UNSUPPORTED', 'this host cannot teach (no teach worker)')
@@ -80,19 +120,19 @@ export function createTeachHandlers(host: TeachHost) {
     cancelRequested = false
     try {
       const t0 = Date.now()
-      const scan = host.scan(req.volumeId)
-      const layer = host.layer(req.runId, req.volumeId)
-      const given = teachLabelsOf(layer.data, req.learn, req.slices)
-      host.checkRoom(scan.volume.data.length * 2, 'keeping the taught preview')
+      const listed = [{ volumeId: req.volumeId, runId: req.runId, slices: req.slices }, ...(req.otherScans ?? [])]
+      const scans = trainingScans(listed, req.learn)
+      const first = scans[0]
+      host.checkRoom(first.scan.volume.data.length * 2, 'keeping the taught preview')
       const base = await loadBundle(req.baseBundleDir)
       if (cancelRequested) throw new SegError('CANCELLED', 'teaching cancelled by the user')
       const teachId = randomUUID()
-      const v = scan.volume
+      const v = first.scan.volume
       const grid = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction }
-      const labelNames = [{ value: 0, name: 'background' }, ...req.learn.map((value) => ({ value, name: layer.names[value] ?? `label ${value}` }))]
+      const nameOf = (value: number) => scans.map((s) => s.names[value]).find((n) => n !== undefined) ?? `label ${value}`
+      const labelNames = [{ value: 0, name: 'background' }, ...req.learn.map((value) => ({ value, name: nameOf(value) }))]
       current = host.runTeachWorker(
-        { baseDir: base.dir, name: scan.info.path, image: { ...grid, data: v.data }, labels: { ...grid, data: given.data }, labelledSlices: given.labelledSlices, ignoreValue: given.ignoreValue,
-          labelNames, head: req.head, maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
+        { baseDir: base.dir, scans: scans.map((s) => s.labels), labelNames, head: req.head, maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
         (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
       )
       const r = await current.result

@@ -45,9 +45,13 @@ const CompleteSlices = z
   .object({ plane: Plane, every: z.number().int().min(1).max(MAX_SLICE).optional(), list: z.array(z.number().int().min(0).max(MAX_SLICE)).min(1).max(MAX_SLICE).optional() })
   .strict()
   .refine((c) => (c.every === undefined) !== (c.list === undefined), 'give either every or list')
+/** Scans in one teach run, the shown one included (each is copied to the worker). */
+const MAX_TEACH_SCANS = 16
+const TeachScan = z.object({ volumeId: Id, runId: Id, slices: CompleteSlices.optional() }).strict()
 const TeachRequest = z
   .object({
     volumeId: Id, runId: Id, baseBundleDir: Path,
+    otherScans: z.array(TeachScan).max(MAX_TEACH_SCANS - 1).optional(),
     // 65535 is the teach labels' "unknown" marker (app-core/teach-labels.ts).
     learn: z.array(z.number().int().min(1).max(65534)).min(1).max(255),
     slices: CompleteSlices.optional(),

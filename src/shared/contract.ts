@@ -190,8 +190,16 @@ export interface CompleteSlices {
   list?: number[]
 }
 
+/** Another open scan to teach from: a segmentation of it and how its labelled slices are given. */
+export interface TeachScan {
+  volumeId: string
+  /** A segmentation of that scan (on its grid) holding the labels to learn. */
+  runId: string
+  slices?: CompleteSlices
+}
+
 export interface TeachRequest {
-  /** The shown scan. */
+  /** The shown scan (the first training scan; the preview is on it). */
   volumeId: string
   /** The segmentation of that scan whose labels are the training data (a loaded file, an edited layer). */
   runId: string
@@ -199,6 +207,8 @@ export interface TeachRequest {
   /** The label values to learn, each a class; painted voxels of other labels count as background. */
   learn: number[]
   slices?: CompleteSlices
+  /** Further open scans to train on, each on its own grid (at most 15: 16 scans in all). */
+  otherScans?: TeachScan[]
   head: TeachHead
   /** Cap on the training epochs (early stopping may end sooner). */
   maxEpochs?: number

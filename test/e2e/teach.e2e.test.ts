@@ -5,7 +5,8 @@
  * of the scan whose Dice against the mask on the other slices is printed; Save writes the bundle
  * (a second Save asks first, and Keep leaves it byte-identical); the saved bundle, opened in the
  * Model panel and run on the scan through the app core, gives exactly the preview's labels. The
- * preview, corrected with the brush, trains again. Cancel stops a run within a second.
+ * preview, corrected with the brush, trains again. Cancel stops a run within a second. A second open
+ * scan listed in the panel trains with the shown one, and the saved bundle names both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, readFileSync } from 'node:fs'
@@ -141,6 +142,38 @@ describe.skipIf(!HAVE_CHROMIUM)('teach panel: learn the cord from every 3rd axia
     expect(ms).toBeLessThan(1000)
     expect(await page.locator('[data-testid=segmentation-select] option').count()).toBe(before)
     expect(await page.locator('[data-testid=error]').count()).toBe(0) // a cancel is a note, not an error
+    expect(app.errors).toEqual([])
+  }, 90_000)
+
+  it('teaches from a second open scan listed in the panel, and the saved bundle names both scans', async () => {
+    const [t2b, maskB] = [join(tmp.dir, 't2_b.nii.gz'), join(tmp.dir, 't2_b_cord.nii.gz')]
+    copyFileSync(t2, t2b)
+    copyFileSync(mask, maskB)
+    await page.fill('[data-testid=volume-path]', t2b)
+    await page.click('[data-testid=open-volume]')
+    await expect.poll(() => page.textContent('[data-testid=volume-panel] li.on .name')).toBe('t2_b.nii.gz')
+    await page.fill('[data-testid=label-file-path]', maskB)
+    await page.click('[data-testid=load-labels]')
+    await expect.poll(shownSegmentation, { timeout: 15_000 }).toBe('t2_b_cord.nii.gz')
+    await page.click('[data-testid=volume-panel] li:has-text("t2.nii.gz")')
+    await page.selectOption('[data-testid=segmentation-select]', { label: 't2_cord_seg.nii.gz' })
+
+    await page.click('[data-testid=teach-add-scan]')
+    expect(await page.textContent('[data-testid=teach-scan-2] select >> nth=0 >> option:checked')).toBe('t2_b.nii.gz')
+    expect(await page.inputValue('[data-testid=teach-scan-2] input')).toBe('axial:every:3') // the shown scan's choice to start with
+    await page.fill('[data-testid=teach-scan-2] input', 'axial:every:4')
+    await page.click('[data-testid=teach-linear]')
+    await page.fill('[data-testid=teach-epochs]', '5')
+    await page.press('[data-testid=teach-epochs]', 'Tab')
+    await page.click('[data-testid=teach-train]')
+    await expect.poll(shownSegmentation, { timeout: 60_000 }).toBe('taught label 1 (linear) #3')
+
+    const bundle = join(tmp.dir, 'taught-two-scans')
+    await page.fill('[data-testid=teach-save-path]', bundle)
+    await page.click('[data-testid=teach-save]')
+    await expect.poll(() => page.textContent('[data-testid=teach-saved]').catch(() => '')).toBe(`Saved ${bundle}`)
+    const scans = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).provenance.at(-1).details.scans
+    expect(scans.map((x: { name: string; labelledSlices: string }) => `${x.name} ${x.labelledSlices}`)).toEqual(['t2.nii.gz axial:every:3', 't2_b.nii.gz axial:every:4'])
     expect(app.errors).toEqual([])
   }, 90_000)
 })

@@ -6,12 +6,20 @@
  * base bundle or over an open scan; bad requests are refused with one line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cpSync, existsSync, readdirSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeImageNode } from '@itk-wasm/image-io'
 import { data, REPO, tempDir } from '../helpers/data'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxTeachWorker, tsxWorker } from '../../src/bridge/server'
-import type { ProgressEvent, SegmentSummary, TeachSummary, VolumeInfo } from '../../src/shared/contract'
+import type { CompleteSlices, ProgressEvent, SegmentSummary, TeachSummary, VolumeInfo } from '../../src/shared/contract'
+import { readVolume } from '../../src/engine/volume/read'
+import { toItkImage } from '../../src/engine/volume/itk-image'
+import type { Vec3, Volume } from '../../src/engine/volume/volume'
+import { loadBundle } from '../../src/engine/bundle/bundle'
+import { buildTeachSet } from '../../src/engine/teach/teach-set'
+import { teachGeometry } from '../../src/engine/teach/teach'
+import { teachLabelsOf } from '../../src/app-core/teach-labels'
 
 const tmp = tempDir('segtransfer-teach-core-')
 const base = join(tmp.dir, 'demo-base')
@@ -34,6 +42,35 @@ beforeAll(async () => {
   taught = await core.teach({ volumeId: scan.id, runId: layer.runId, baseBundleDir: base, learn: [1], slices: { plane: 'axial', every: 3 }, head: 'linear', maxEpochs: 4 })
 }, 120_000)
 afterAll(() => tmp.cleanup())
+
+/**
+ * Another scan from `v`: voxel axes i and j swapped (so the axial slices lie across i, not j), cropped
+ * by `crop` voxels on each side in-plane, spacing × 1.25 and the origin moved by 12 mm: its own grid.
+ */
+function croppedSwapped(v: Volume, crop: number): Volume {
+  const [ni, nj, nk] = v.size
+  const size: Vec3 = [nj - 2 * crop, ni - 2 * crop, nk]
+  const data = new (v.data.constructor as new (n: number) => typeof v.data)(size[0] * size[1] * size[2])
+  for (let k = 0; k < nk; k++) for (let b = 0; b < size[1]; b++) for (let a = 0; a < size[0]; a++) {
+    data[a + size[0] * (b + size[1] * k)] = v.data[b + crop + ni * (a + crop + nj * k)]
+  }
+  const d = v.direction
+  const direction = [0, 1, 2].flatMap((r) => [d[r * 3 + 1], d[r * 3], d[r * 3 + 2]])
+  return { size, spacing: [v.spacing[1] * 1.25, v.spacing[0] * 1.25, v.spacing[2] * 1.25], origin: v.origin.map((x) => x + 12) as Vec3, direction, data }
+}
+
+/** Labelled voxels per label of these scans in the taught model's space (the first scan's orientation and spacing), by the engine's own teach set. */
+async function expectedCounts(scans: { image: Volume; layer: Volume; slices: CompleteSlices }[]): Promise<Record<string, number>> {
+  const { manifest } = await loadBundle(base)
+  const geometry = teachGeometry(scans[0].image)
+  const total: Record<string, number> = {}
+  for (const s of scans) {
+    const given = teachLabelsOf(s.layer.data, [1], s.slices)
+    const set = buildTeachSet([{ name: 'x', image: s.image, labels: { ...s.layer, data: given.data }, labelledSlices: given.labelledSlices }], geometry, manifest.channels[0].normalization)
+    for (const [v, n] of Object.entries(set.counts)) total[v] = (total[v] ?? 0) + n
+  }
+  return total
+}
 
 describe('teach in the app core', () => {
   it('summarizes the base network with every parameter frozen', async () => {
@@ -81,6 +118,44 @@ describe('teach in the app core', () => {
     expect(await failure('teach', { ...req, learn: [2] })).toBe('BAD_ARGUMENT: label 2 is not painted in this segmentation; expected labels it holds to learn')
     expect(await failure('teach', req)).toMatch(/^BAD_ARGUMENT: nothing is painted as background/)
   })
+
+  it('teaches from two scans on different grids, naming both in the provenance and counting the labelled voxels of both', async () => {
+    const [t2, cord] = await Promise.all([readVolume(data('spine/t2.nii.gz')), readVolume(data('spine/t2_cord_seg.nii.gz'))])
+    const other = { image: croppedSwapped(t2, 4), layer: croppedSwapped(cord, 4) }
+    const [imagePath, segPath] = [join(tmp.dir, 't2_swapped.nii.gz'), join(tmp.dir, 't2_swapped_cord.nii.gz')]
+    await writeImageNode(toItkImage(other.image, other.image.data), imagePath, { useCompression: true })
+    await writeImageNode(toItkImage(other.layer, other.layer.data), segPath, { useCompression: true })
+    const [scan2] = await core.openVolumes([imagePath])
+    expect(scan2.size).toEqual([47, 52, 52])
+    const layer2 = await core.loadLabelFile(scan2.id, segPath)
+    const slices1: CompleteSlices = { plane: 'axial', every: 3 }
+    const slices2: CompleteSlices = { plane: 'axial', every: 4 }
+    const two = await core.teach({ volumeId: scan.id, runId: layer.runId, baseBundleDir: base, learn: [1], slices: slices1, otherScans: [{ volumeId: scan2.id, runId: layer2.runId, slices: slices2 }], head: 'linear', maxEpochs: 2 })
+    const out = join(tmp.dir, 'two-scans')
+    await core.saveTaught(two.teachId, out)
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'))
+    const scans = manifest.provenance.at(-1).details.scans
+    expect(scans.map((x: { name: string; labelledSlices: string }) => [x.name, x.labelledSlices])).toEqual([['t2.nii.gz', 'axial:every:3'], ['t2_swapped.nii.gz', 'axial:every:4']])
+    expect(scans[0].imageSha256).not.toBe(scans[1].imageSha256)
+    const both = await expectedCounts([{ image: t2, layer: cord, slices: slices1 }, { ...other, slices: slices2 }])
+    expect(two.labelledVoxels).toEqual(both)
+    expect(two.labelledVoxels['1']).toBeGreaterThan(taught.labelledVoxels['1']) // the shown scan alone (beforeAll) has fewer
+    expect(two.preview.volumeId).toBe(scan.id)
+    expect((await core.readLabels(two.preview.runId, scan.id)).data.byteLength).toBe(t2.data.length)
+
+    const req = { volumeId: scan.id, runId: layer.runId, baseBundleDir: base, learn: [1], slices: slices1, head: 'linear' }
+    expect(await failure('teach', { ...req, otherScans: [{ volumeId: scan.id, runId: layer.runId }] })).toBe('BAD_ARGUMENT: t2.nii.gz is listed twice to teach from; expected each scan once')
+    expect(await failure('teach', { ...req, otherScans: [{ volumeId: scan2.id, runId: layer.runId }] })).toBe(
+      `BAD_ARGUMENT: segmentation ${layer.runId} belongs to t2.nii.gz, not to t2_swapped.nii.gz; expected a segmentation of the scan it is listed with`
+    )
+    expect(await failure('teach', { ...req, learn: [1, 2], otherScans: [{ volumeId: scan2.id, runId: layer2.runId }] })).toBe(
+      'BAD_ARGUMENT: label 2 is not painted in this segmentation; expected labels it holds to learn'
+    )
+    expect(await failure('teach', { ...req, otherScans: [{ volumeId: scan2.id, runId: layer2.runId }] })).toMatch(/^BAD_ARGUMENT: t2_swapped\.nii\.gz: nothing is painted as background/)
+    const many = Array.from({ length: 16 }, () => ({ volumeId: scan2.id, runId: layer2.runId }))
+    expect(await failure('teach', { ...req, otherScans: many })).toMatch(/^BAD_ARGUMENT: invalid arguments to teach: 0\.otherScans: /)
+    await core.closeVolume(scan2.id)
+  }, 60_000)
 
   it('forgets the taught model with its scan', async () => {
     await core.closeVolume(scan.id)

@@ -9,6 +9,7 @@ import type { Device, SegmentProgress } from '../pipeline/segment'
 import type { Grid, Volume } from '../volume/volume'
 import type { ManifestInput } from '../bundle/manifest'
 import type { LabelName, TeachProgress } from '../teach/teach'
+import type { ScanLabels } from '../teach/teach-set'
 import type { EpochReport, HeadKind } from '../teach/head'
 
 /** One segmentation to run. */
@@ -36,16 +37,14 @@ export interface WorkerResult {
   timingsMs: Record<string, number>
 }
 
-/** One Teach panel run: train a head on one scan's sparse labels, then predict the scan. */
+/** One Teach panel run: train a head on the sparse labels of one or more scans, then predict the first. */
 export interface TeachWorkerRequest {
   baseDir: string
-  /** The scan (its path, for provenance) and its voxels. */
-  name: string
-  image: Volume
-  /** Label values on the scan's grid, as teach() takes them (labelledSlices or ignoreValue). */
-  labels: Volume
-  labelledSlices?: string
-  ignoreValue?: number
+  /**
+   * The scans (path as name, for provenance), each with its label values on its own grid, as teach()
+   * takes them (labelledSlices or ignoreValue). The first is the shown scan: the preview is on its grid.
+   */
+  scans: ScanLabels[]
   labelNames: LabelName[]
   head: HeadKind
   maxEpochs?: number
@@ -63,7 +62,7 @@ export interface TeachWorkerResult {
   best: EpochReport
   values: number[]
   counts: Record<number, number>
-  /** The taught model's labels on the scan's grid (the baked graph's own arithmetic). */
+  /** The taught model's labels on the first scan's grid (the baked graph's own arithmetic). */
   preview: Volume
   timingsMs: Record<string, number>
 }

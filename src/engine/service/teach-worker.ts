@@ -1,7 +1,7 @@
 /**
- * Worker-thread entry for the app's Teach panel: trains a head on one scan's sparse labels (engine
- * teach()), then predicts the whole scan with the baked graph (predictInMemory), off the caller's
- * thread. Messages: messages.ts (in `teach`, `cancel`; out `progress`, then `result` or `error`).
+ * Worker-thread entry for the app's Teach panel: trains a head on the sparse labels of one or more
+ * scans (engine teach()), then predicts the whole first scan with the baked graph (predictInMemory),
+ * off the caller's thread. Messages: messages.ts (in `teach`, `cancel`; out `progress`, then `result` or `error`).
  * It writes nothing: the app core keeps the model and saves it only when asked.
  */
 import { parentPort } from 'node:worker_threads'
@@ -32,13 +32,14 @@ port.on('message', async (msg: ToTeachWorker) => {
   try {
     const base = await loadBundle(msg.baseDir)
     const r = await teach({
-      base, scans: [{ name: msg.name, image: msg.image, labels: msg.labels, labelledSlices: msg.labelledSlices, ignoreValue: msg.ignoreValue }],
+      base, scans: msg.scans,
       head: msg.head, maxEpochs: msg.maxEpochs, largestComponent: msg.largestComponent, seed: msg.seed, labelNames: msg.labelNames,
       signal: controller.signal, onProgress: progress
     })
     progress({ stage: 'bake', fraction: 1, message: 'predicting the scan' })
+    // No progress report reads the flag now; the 'cancel' message aborts between the preview's slabs (each run yields).
     if (controller.signal.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
-    const preview = await predictInMemory(r, msg.image, { head: 'graph' })
+    const preview = await predictInMemory(r, msg.scans[0].image, { head: 'graph', signal: controller.signal })
     const { data, ...grid } = preview
     reply(
       { type: 'result', onnx: r.onnx, manifest: r.manifest, history: r.history, best: r.best, values: r.values, counts: r.teachSet.counts, preview: { ...grid, data }, timingsMs: r.timingsMs },

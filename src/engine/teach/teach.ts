@@ -326,9 +326,9 @@ export type PreviewHead = 'graph' | 'typescript'
 /**
  * The taught model's labels on `image`'s own grid, computed in memory slab by slab and decoded as
  * `segment()` decodes the baked bundle (argmax on the model grid, first maximum wins, optional
- * largest component, nearest neighbour back).
+ * largest component, nearest neighbour back). `signal` cancels before each slab (CANCELLED).
  */
-export async function predictInMemory(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number } = {}): Promise<Volume> {
+export async function predictInMemory(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number; signal?: AbortSignal } = {}): Promise<Volume> {
   const m = model.manifest as Manifest
   if (inBaseSpace(m)) return predictBySegment(model, image, opts)
   const space = toModelSpace(image, m.geometry)
@@ -352,7 +352,7 @@ export async function predictInMemory(model: TaughtModel, image: Volume, opts: {
         for (let c = 0; c < F; c++) x[c] = out[c * plane + first + v]
         labels[offset0 + v] = values[argmax(onGraph ? x : forwardLayers(wide, x, 0, acts))]
       }
-    })
+    }, opts.signal)
   } finally {
     await session.release()
   }

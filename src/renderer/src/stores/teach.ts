@@ -4,10 +4,18 @@
  * its live curve, and the latest taught model, whose preview joins the shown scan's segmentations.
  */
 import { defineStore } from 'pinia'
-import type { BaseSummary, CompleteSlices, ProgressEvent, SlicePlane, TeachEpoch, TeachHead, TeachSummary } from '../../../shared/contract'
+import type { BaseSummary, CompleteSlices, ProgressEvent, SegmentSummary, SlicePlane, TeachEpoch, TeachHead, TeachScan, TeachSummary } from '../../../shared/contract'
+import { slicesFromText } from '../workspace/teach'
 import { api } from '../api'
 import { useSessionStore } from './session'
 import { useEditingStore } from './editing'
+
+/** A further open scan to train on, as listed in the panel: its segmentation and slice choice (workspace/teach.ts slicesText). */
+export interface OtherScan {
+  volumeId: string
+  runId: string
+  slices: string
+}
 
 /** Default cap on the epochs of one run (the engine early-stops sooner). */
 export const DEFAULT_MAX_EPOCHS = 60
@@ -25,6 +33,8 @@ export const useTeachStore = defineStore('teach', {
     sliceMode: 'every' as 'every' | 'list',
     every: 4,
     sliceList: '',
+    /** Further open scans to train on (the shown scan is always the first); the preview stays on the shown scan. */
+    others: [] as OtherScan[],
     head: 'mlp' as TeachHead,
     maxEpochs: DEFAULT_MAX_EPOCHS,
     largestComponent: true,
@@ -52,7 +62,23 @@ export const useTeachStore = defineStore('teach', {
       if (this.sliceMode === 'every') return { plane: this.plane, every: this.every }
       return { plane: this.plane, list: this.sliceList.split(/[\s,]+/).filter(Boolean).map(Number) }
     },
-    /** Trains on the shown segmentation of the shown scan; its prediction becomes a new segmentation of that scan. */
+    /**
+     * The listed further scans as the contract takes them (edited layers committed to the core first);
+     * rows of closed scans or segmentations are dropped. Throws a one-line Error for an unreadable slice choice.
+     */
+    async otherScans(): Promise<TeachScan[]> {
+      const s = useSessionStore()
+      const out: TeachScan[] = []
+      for (const o of this.others) {
+        const seg: SegmentSummary | undefined = s.scans.find((d) => d.volume.id === o.volumeId)?.segmentations.find((x) => x.runId === o.runId)
+        if (!seg) continue
+        const { slices, error } = slicesFromText(o.slices)
+        if (error) throw new Error(error)
+        out.push({ volumeId: o.volumeId, runId: seg.source.kind === 'edited' ? await useEditingStore().commit(seg) : seg.runId, slices })
+      }
+      return out
+    },
+    /** Trains on the shown segmentation of the shown scan and the listed further scans; its prediction becomes a new segmentation of the shown scan. */
     async train(): Promise<void> {
       const s = useSessionStore()
       const run = s.run
@@ -66,8 +92,9 @@ export const useTeachStore = defineStore('teach', {
         const result = await s.guard('teaching', async () => {
           // An edited layer lives in the renderer: the core gets its current state first.
           const runId = run.source.kind === 'edited' ? await useEditingStore().commit(run) : run.runId
+          const otherScans = await this.otherScans()
           return api.teach({
-            volumeId: run.volumeId, runId, baseBundleDir: this.baseDir, learn: [...this.learn], slices: this.slices(),
+            volumeId: run.volumeId, runId, baseBundleDir: this.baseDir, learn: [...this.learn], slices: this.slices(), otherScans,
             head: this.head, maxEpochs: this.maxEpochs, largestComponent: this.largestComponent
           })
         })

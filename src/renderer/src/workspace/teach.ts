@@ -1,8 +1,8 @@
 /**
- * Pure helpers of the Teach panel: the live curve's geometry, the new head's parameter count and the
- * default folder of a taught bundle. No state here; stores/teach.ts holds it.
+ * Pure helpers of the Teach panel: the live curve's geometry, the new head's parameter count, the
+ * default folder of a taught bundle and a further training scan's slice choice as text. No state here; stores/teach.ts holds it.
  */
-import type { TeachEpoch, TeachHead } from '../../../shared/contract'
+import type { CompleteSlices, SlicePlane, TeachEpoch, TeachHead } from '../../../shared/contract'
 import { slugOf } from './document'
 
 export interface CurveLines {
@@ -49,4 +49,26 @@ export function headParams(head: TeachHead, features: number, hidden: number, cl
 export function taughtBundlePath(scanPath: string, labelNames: readonly string[]): string {
   const cut = Math.max(scanPath.lastIndexOf('/'), scanPath.lastIndexOf('\\'))
   return `${scanPath.slice(0, cut + 1)}taught-${slugOf(labelNames.join(' '))}`
+}
+
+/** The word for "painted voxels only" in a further scan's slice choice. */
+export const PAINTED = 'painted'
+
+/** A further training scan's slice choice as text: the CLI's `plane:every:N` / `plane:i,j,k`, or `painted` (painted voxels only). */
+export function slicesText(slices: CompleteSlices | undefined): string {
+  if (!slices) return PAINTED
+  return `${slices.plane}:${slices.list ? slices.list.join(',') : `every:${slices.every}`}`
+}
+
+/**
+ * Reads a further scan's slice choice (slicesText's forms; spaces ignored): `slices` undefined for
+ * `painted`, else the complete slices; `error` says what was expected. Bounds are the core's.
+ */
+export function slicesFromText(text: string): { slices?: CompleteSlices; error?: string } {
+  const t = text.replace(/\s+/g, '').toLowerCase()
+  if (t === PAINTED) return {}
+  const m = /^(axial|coronal|sagittal):(?:every:(\d+)|(\d+(?:,\d+)*))$/.exec(t)
+  if (!m) return { error: `slices '${text}': expected plane:every:N, plane:i,j,k (plane axial, coronal or sagittal) or ${PAINTED}` }
+  const plane = m[1] as SlicePlane
+  return { slices: m[2] ? { plane, every: Number(m[2]) } : { plane, list: m[3].split(',').map(Number) } }
 }
