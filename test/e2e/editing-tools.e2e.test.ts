@@ -198,7 +198,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     expect(app.errors).toEqual([])
   }, 60_000)
 
-  it('rename, recolour and delete of label 3 are undo steps: undo ×3 brings back its voxels, then its colour, then its name; redo ×3 deletes it again', async () => {
+  it('rename, recolour and delete of label 3 are undo steps (a refused colour is none): undo ×3 brings back its voxels, then its colour, then its name; redo ×3 deletes it again', async () => {
     const row3 = '[data-testid=label-table] tr[data-value="3"]'
     const values = () => page.$$eval('[data-testid=label-table] tbody tr', (r) => r.map((x) => x.getAttribute('data-value')))
     const nameAndColour = async () => [await page.getAttribute(row3, 'data-label'), await page.inputValue(`${row3} [data-testid=label-color]`)]
@@ -210,6 +210,10 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.press(`${row3} [data-testid=label-name]`, 'Tab')
     await page.locator(`${row3} [data-testid=label-color]`).fill('#ff8000')
     await expect.poll(nameAndColour).toEqual(['lesion', '#ff8000'])
+    await page.locator(`${row3} [data-testid=label-color]`).fill('#808080') // refused: adds no step (the undos below would be one off)
+    await expect.poll(() => page.textContent('[data-testid=error]')).toContain('too close to grey')
+    await page.click('[data-testid=error] button')
+    expect(await nameAndColour()).toEqual(['lesion', '#ff8000']) // the picker shows the kept colour again
     await page.click(`${row3} [data-testid=label-delete]`)
     await expect.poll(values).toEqual(['1'])
     const undo = async (expected: string[]) => {
