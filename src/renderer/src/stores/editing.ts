@@ -36,7 +36,7 @@ interface Layer {
 /**
  * The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change).
  * `adopt` is set while it is a copy not yet in the document (of a model result, or an empty one):
- * the copy joins the scan's segmentations only when an edit really changes something.
+ * the copy joins the scan's segmentations only once a tool has run without being refused.
  */
 interface Editable {
   run: SegmentSummary
@@ -195,9 +195,17 @@ export const useEditingStore = defineStore('editing', {
       for (const view of VIEWS) if (box && viewSees(s.active!, view, crosshair, box)) this.viewEdits[view]++
       this.edits++
     },
+    /** A copy held aside (editableLayer) joins the scan's segmentations and is shown. */
+    adopt(e: Editable): void {
+      const adopt = e.adopt
+      if (!adopt) return
+      e.adopt = undefined
+      e.run = adopt()
+      this.refreshStats(e.run, useSessionStore().active!)
+    },
     /** Applies a step (voxels and table rows) to the shown edited layer as one undoable edit. */
     record(e: Editable, step: Step): void {
-      if (e.adopt) [e.run, e.adopt] = [e.adopt(), undefined]
+      this.adopt(e)
       const table = e.layer.stack.apply({ map: e.map, table: this.table(e.run) }, step)
       this.changed(e.run, e.layer, step.delta, 1, step.rows.length ? table : undefined)
     },
@@ -216,8 +224,8 @@ export const useEditingStore = defineStore('editing', {
     },
     /**
      * Runs a tool or table change on the shown segmentation's editable layer and records the step it
-     * returns as one undoable edit. A refusal (SegError) shows as the error line; a refused or empty
-     * step changes nothing, so it makes no edited copy of a model result either.
+     * returns as one undoable edit (an empty step is not recorded). A refusal (SegError) shows as the
+     * error line and changes nothing: it makes no edited copy of a model result either.
      */
     withLayer(tool: (e: Editable, vol: VolumeInfo) => Step): void {
       const s = useSessionStore()
@@ -226,6 +234,7 @@ export const useEditingStore = defineStore('editing', {
       try {
         const e = this.editableLayer()!
         const step = tool(e, vol)
+        this.adopt(e) // not refused: the copy joins the scan, as before any edit
         if (!emptyStep(step)) this.record(e, step)
       } catch (err) {
         s.fail(err)
