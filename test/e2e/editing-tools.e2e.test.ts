@@ -69,6 +69,12 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.fill('[data-testid=volume-path]', session.ct)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
+    // A refused tool (island on background) makes no edited segmentation.
+    await page.click('[data-testid=tool-island]')
+    await page.mouse.click(...(await axialCentre()))
+    await expect.poll(() => page.textContent('[data-testid=error]')).toContain('holds background')
+    await page.click('[data-testid=error] button')
+    expect(await page.isVisible('[data-testid=labels-empty]')).toBe(true)
     await page.click('[data-testid=tool-polygon]')
     const [x, y] = await axialCentre()
     insideA = [x + 10, y + 12] // off the crosshair lines
@@ -189,6 +195,44 @@ describe.skipIf(!HAVE_CHROMIUM)('editing tools in the app: polygon, islands, lab
     await page.screenshot({ path: join(ARTIFACTS, 'editing-tools.png') })
     if (UPDATE_DOCS) writeFileSync(join(REPO, 'docs/screenshot-editing.png'), await composePngs(page, [await page.screenshot()], 0.6))
     await page.keyboard.press('Escape')
+    expect(app.errors).toEqual([])
+  }, 60_000)
+
+  it('rename, recolour and delete of label 3 are undo steps (a refused colour is none): undo ×3 brings back its voxels, then its colour, then its name; redo ×3 deletes it again', async () => {
+    const row3 = '[data-testid=label-table] tr[data-value="3"]'
+    const values = () => page.$$eval('[data-testid=label-table] tbody tr', (r) => r.map((x) => x.getAttribute('data-value')))
+    const nameAndColour = async () => [await page.getAttribute(row3, 'data-label'), await page.inputValue(`${row3} [data-testid=label-color]`)]
+    const first = await exported()
+    const [voxels1, voxels3] = [offsetsOf(first, 1), offsetsOf(first, 3)]
+    expect(voxels3.length).toBeGreaterThan(0) // the disc of the test before
+    expect(await nameAndColour()).toEqual(['label 3', '#0000ff'])
+    await page.fill(`${row3} [data-testid=label-name]`, 'lesion')
+    await page.press(`${row3} [data-testid=label-name]`, 'Tab')
+    await page.locator(`${row3} [data-testid=label-color]`).fill('#ff8000')
+    await expect.poll(nameAndColour).toEqual(['lesion', '#ff8000'])
+    await page.locator(`${row3} [data-testid=label-color]`).fill('#808080') // refused: adds no step (the undos below would be one off)
+    await expect.poll(() => page.textContent('[data-testid=error]')).toContain('too close to grey')
+    await page.click('[data-testid=error] button')
+    expect(await nameAndColour()).toEqual(['lesion', '#ff8000']) // the picker shows the kept colour again
+    await page.click(`${row3} [data-testid=label-delete]`)
+    await expect.poll(values).toEqual(['1'])
+    const undo = async (expected: string[]) => {
+      await page.keyboard.press('Control+z')
+      await expect.poll(nameAndColour).toEqual(expected)
+    }
+    await undo(['lesion', '#ff8000']) // the delete, in one step: the row as it was, and its voxels
+    const undeleted = await exported()
+    expect([offsetsOf(undeleted, 3), offsetsOf(undeleted, 1)]).toEqual([voxels3, voxels1])
+    await undo(['lesion', '#0000ff'])
+    await undo(['label 3', '#0000ff'])
+    expect(offsetsOf(await exported(), 3)).toEqual(voxels3) // the disc (the step before the rename) is still there
+    await page.keyboard.press('Control+y')
+    await page.keyboard.press('Control+y')
+    await expect.poll(nameAndColour).toEqual(['lesion', '#ff8000'])
+    await page.keyboard.press('Control+y')
+    await expect.poll(values).toEqual(['1'])
+    const redone = await exported()
+    expect([offsetsOf(redone, 3), offsetsOf(redone, 1)]).toEqual([[], voxels1])
     expect(app.errors).toEqual([])
   }, 60_000)
 

@@ -51,7 +51,7 @@ describe('undo/redo on a 512x512x300 label map', () => {
     const retained = heldAfterGc() - before
     expect(counts).toEqual(labelCounts(map.data)) // incremental statistics = a full rescan
     let steps = 0
-    for (; stack.canUndo; steps++) counts = updateCounts(counts, stack.undo(map)!, -1)
+    for (; stack.canUndo; steps++) counts = updateCounts(counts, stack.undo(map)!.step.delta, -1)
     expect(steps).toBe(100)
     expect(hash(map.data)).toBe(first)
     expect(counts).toEqual(labelCounts(map.data))

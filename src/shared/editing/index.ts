@@ -2,6 +2,7 @@
 export * from './errors'
 export * from './grid'
 export * from './delta'
+export * from './step'
 export * from './undo'
 export * from './rule'
 export * from './brush'

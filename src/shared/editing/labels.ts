@@ -75,6 +75,14 @@ export function addLabel(table: readonly LabelDef[], name?: string, value?: numb
   return [...table, label].sort((a, b) => a.value - b.value)
 }
 
+/**
+ * The table with label `value` in it: unchanged when present, else with `label N` in its default
+ * colour (what happens when a tool first writes a value the table lacks).
+ */
+export function withLabel(table: readonly LabelDef[], value: number): LabelDef[] {
+  return table.some((l) => l.value === value) ? [...table] : addLabel(table, undefined, value)
+}
+
 /** Removes a label from the table (its voxels are cleared by an erase-everywhere edit, undoable). */
 export function deleteLabel(table: readonly LabelDef[], value: number): LabelDef[] {
   const k = indexOf(table, value)

@@ -9,9 +9,10 @@
 import { defineStore } from 'pinia'
 import type { EditedLabels, LabelDef, SegmentSummary, VolumeInfo } from '../../../shared/contract'
 import {
-  addLabel as tableAdd, changeRuns, check, clearLabel, defaultColor, deleteLabel as tableDelete, deltaBox, deltaFrom, discBrush, editedLabels, islandEdit,
-  labelCounts, indexToWorld, planeAxis, polygonFill, recolorLabel as tableRecolor, ruleValue, renameLabel as tableRename, setLocked as tableLock, sphereBrush, updateCounts, visibleOnGrey, voxelMl, worldPolygon, worldToIndex, UndoStack,
-  type Box, type Connectivity, type Delta, type LabelDef as SharedLabel, type LabelArray, type LabelMap, type PaintRule, type Rgb, type Vec3
+  addLabel as tableAdd, changeRuns, check, clearLabel, deleteLabel as tableDelete, deltaBox, deltaFrom, discBrush, editedLabels, emptyStep, islandEdit,
+  labelCounts, indexToWorld, noVoxels, planeAxis, polygonFill, recolorLabel as tableRecolor, ruleValue, renameLabel as tableRename, setLocked as tableLock, sphereBrush,
+  tableChanges, updateCounts, visibleOnGrey, voxelMl, voxelStep, withLabel, worldPolygon, worldToIndex, UndoStack,
+  type Box, type Connectivity, type Delta, type LabelDef as SharedLabel, type LabelArray, type LabelMap, type PaintRule, type Rgb, type Step, type Vec3
 } from '../../../shared/editing'
 import { api } from '../api'
 import { VIEWS, type ViewKind } from '../geometry/space'
@@ -32,15 +33,22 @@ interface Layer {
   /** The core's copy made at the last export (replaced at the next). */
   coreRunId?: string
 }
-/** The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change). */
+/**
+ * The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change).
+ * `adopt` is set while it is a copy not yet in the document (of a model result, or an empty one):
+ * the copy joins the scan's segmentations only once a tool has run without being refused.
+ */
 interface Editable {
   run: SegmentSummary
   layer: Layer
   map: LabelMap
+  adopt?: () => SegmentSummary
 }
 /** Per edited segmentation (local runId); outside the reactive state (the stack holds typed arrays). */
 const layers = new Map<string, Layer>()
 let copies = 0
+/** The copy the next edit of a segmentation that is not an edited copy would make (see editableLayer), keyed by scan and segmentation. */
+let pending: { key: string; e: Editable } | undefined
 /** Per segmentation, the labels whose voxels changed since the 3D view last took them (takeEditedLabels). */
 const edited = new Map<string, Set<number>>()
 
@@ -126,31 +134,39 @@ export const useEditingStore = defineStore('editing', {
     lastDab: null as Vec3 | null
   }),
   actions: {
-    /** The shown segmentation as an editable layer: itself when it is an edited copy, else a new copy of it (or an empty one). */
+    /**
+     * The shown segmentation as an editable layer: itself when it is an edited copy, else a copy of it
+     * (or an empty one) that is not in the document yet; `adopt` adds it (see withLayer).
+     */
     editableLayer(): Editable | undefined {
       const s = useSessionStore()
       const doc = s.activeScan
       if (!doc) return undefined
       const vol = doc.volume
-      let run = s.run
-      if (!run || run.source.kind !== 'edited' || !layers.has(run.runId)) {
-        const base = run
-        const baseData = base && labelsOf(base.runId)
-        const data = editableCopy(baseData, vol.size[0] * vol.size[1] * vol.size[2])
-        const copy: SegmentSummary = {
-          runId: `edit-${++copies}-${Date.now()}`, volumeId: vol.id,
-          source: { kind: 'edited', baseRunId: base?.runId, name: base ? `${sourceName(base)} edited` : 'edited' },
-          labels: base ? base.labels.map((l) => ({ ...l, color: [...l.color] as LabelDef['color'] })) : [],
-          createdAt: new Date().toISOString(), provider: 'edited', notes: [], elapsedMs: 0, stats: []
-        }
+      const run = s.run
+      if (run && run.source.kind === 'edited' && layers.has(run.runId)) return { run, layer: layers.get(run.runId)!, map: mapOf(vol, labelsOf(run.runId) as LabelArray) }
+      const key = `${vol.id}|${run?.runId ?? ''}`
+      if (pending?.key === key) return pending.e // refused edits reuse one copy instead of a volume each
+      const base = run
+      const baseData = base && labelsOf(base.runId)
+      const data = editableCopy(baseData, vol.size[0] * vol.size[1] * vol.size[2])
+      const copy: SegmentSummary = {
+        runId: `edit-${++copies}-${Date.now()}`, volumeId: vol.id,
+        source: { kind: 'edited', baseRunId: base?.runId, name: base ? `${sourceName(base)} edited` : 'edited' },
+        labels: base ? base.labels.map((l) => ({ ...l, color: [...l.color] as LabelDef['color'] })) : [],
+        createdAt: new Date().toISOString(), provider: 'edited', notes: [], elapsedMs: 0, stats: []
+      }
+      const layer: Layer = { stack: new UndoStack(), counts: labelCounts(data), base: baseData }
+      const adopt = (): SegmentSummary => {
+        pending = undefined
         setLabels(copy.runId, data)
-        layers.set(copy.runId, { stack: new UndoStack(), counts: labelCounts(data), base: baseData })
+        layers.set(copy.runId, layer)
         doc.segmentations.push(copy)
         doc.shownRunId = copy.runId
-        run = s.run!
-        this.refreshStats(run, vol)
+        return s.run! // the reactive copy
       }
-      return { run, layer: layers.get(run.runId)!, map: mapOf(vol, labelsOf(run.runId) as LabelArray) }
+      pending = { key, e: { run: copy, layer, map: mapOf(vol, data), adopt } }
+      return pending.e
     },
     /** The label table's rows from the layer's counts (no rescan of the map). */
     refreshStats(run: SegmentSummary, vol: VolumeInfo): void {
@@ -159,13 +175,18 @@ export const useEditingStore = defineStore('editing', {
       const name = (v: number) => run.labels.find((l) => l.value === v)?.name ?? `label ${v}`
       run.stats = [...counts].filter(([v, n]) => v !== 0 && n > 0).sort((a, b) => a[0] - b[0]).map(([value, voxels]) => ({ value, name: name(value), voxels, volumeMl: voxels * ml }))
     },
-    /** After any change of the map: table, undo state, the edited labels' surfaces, overlay redraw. */
-    changed(run: SegmentSummary, layer: Layer, d: Delta, sign: 1 | -1): void {
+    /**
+     * After any step, undo or redo: the table (names, colours, locks, counts) and the undo state; when
+     * voxels changed, also the edited labels' surfaces and the redraw of the views the change shows in.
+     */
+    changed(run: SegmentSummary, layer: Layer, d: Delta, sign: 1 | -1, table?: SharedLabel[]): void {
       const s = useSessionStore()
       layer.counts = updateCounts(layer.counts, d, sign)
+      if (table) this.setTable(run, table)
       this.refreshStats(run, s.active!)
       this.canUndo = layer.stack.canUndo
       this.canRedo = layer.stack.canRedo
+      if (d.indices.length === 0) return
       const set = edited.get(run.runId) ?? new Set<number>()
       for (const v of editedLabels(d)) set.add(v)
       edited.set(run.runId, set)
@@ -174,10 +195,19 @@ export const useEditingStore = defineStore('editing', {
       for (const view of VIEWS) if (box && viewSees(s.active!, view, crosshair, box)) this.viewEdits[view]++
       this.edits++
     },
-    /** Applies a tool's delta to the shown edited layer as one undoable edit. */
-    record(e: Editable, d: Delta): void {
-      e.layer.stack.edit(e.map, d)
-      this.changed(e.run, e.layer, d, 1)
+    /** A copy held aside (editableLayer) joins the scan's segmentations and is shown. */
+    adopt(e: Editable): void {
+      const adopt = e.adopt
+      if (!adopt) return
+      e.adopt = undefined
+      e.run = adopt()
+      this.refreshStats(e.run, useSessionStore().active!)
+    },
+    /** Applies a step (voxels and table rows) to the shown edited layer as one undoable edit. */
+    record(e: Editable, step: Step): void {
+      this.adopt(e)
+      const table = e.layer.stack.apply({ map: e.map, table: this.table(e.run) }, step)
+      this.changed(e.run, e.layer, step.delta, 1, step.rows.length ? table : undefined)
     },
     /** The paint rule of the current settings on the shown scan (the shown segmentation's locks included). */
     rule(vol: VolumeInfo): PaintRule {
@@ -192,22 +222,28 @@ export const useEditingStore = defineStore('editing', {
     lockedOf(runId: string | undefined): number[] {
       return (runId && this.locks[runId]) || []
     },
-    /** Runs a tool on the shown segmentation's editable layer; a refusal (SegError) shows as the error line. */
-    withLayer(tool: (e: Editable, vol: VolumeInfo) => Delta | undefined): void {
+    /**
+     * Runs a tool or table change on the shown segmentation's editable layer and records the step it
+     * returns as one undoable edit (an empty step is not recorded). A refusal (SegError) shows as the
+     * error line and changes nothing: it makes no edited copy of a model result either.
+     */
+    withLayer(tool: (e: Editable, vol: VolumeInfo) => Step): void {
       const s = useSessionStore()
       const vol = s.active
       if (!vol) return
       try {
         const e = this.editableLayer()!
-        const d = tool(e, vol)
-        if (d) this.record(e, d)
+        const step = tool(e, vol)
+        this.adopt(e) // not refused: the copy joins the scan, as before any edit
+        if (!emptyStep(step)) this.record(e, step)
       } catch (err) {
         s.fail(err)
       }
     },
-    /** The active label joins the table (default colour) when a tool first writes it. */
-    ensureLabel(run: SegmentSummary): void {
-      if (!run.labels.some((l) => l.value === this.label)) run.labels.push({ value: this.label, name: `label ${this.label}`, color: defaultColor(this.label) })
+    /** A paint tool's step: its voxels, and the active label's row when the table lacks it (default name and colour). */
+    paintStep(e: Editable, d: Delta): Step {
+      const t = this.table(e.run)
+      return { delta: d, rows: tableChanges(t, withLabel(t, this.label)) }
     },
     /**
      * A press of the current tool at a world point (LPS mm) of a view, and for the brush each drag step:
@@ -222,9 +258,9 @@ export const useEditingStore = defineStore('editing', {
       if (this.tool !== 'paint' && this.tool !== 'erase') return
       const t0 = performance.now()
       this.withLayer((e, vol) => {
-        if (this.tool === 'paint') this.ensureLabel(e.run)
         const brush = { center, radiusMm: this.radiusMm }
-        return this.shape === '3d' ? sphereBrush(e.map, brush, this.rule(vol)) : discBrush(e.map, brush, view, this.rule(vol))
+        const d = this.shape === '3d' ? sphereBrush(e.map, brush, this.rule(vol)) : discBrush(e.map, brush, view, this.rule(vol))
+        return this.tool === 'paint' ? this.paintStep(e, d) : voxelStep(d)
       })
       this.lastDab = center
       this.lastDabMs = performance.now() - t0
@@ -265,10 +301,9 @@ export const useEditingStore = defineStore('editing', {
       this.polygon = null
       if (poly.points.length < 3) return void (useSessionStore().error = `a polygon needs at least 3 vertices, got ${poly.points.length}: click more points before closing it`)
       this.withLayer((e, vol) => {
-        this.ensureLabel(e.run)
         const d = polygonFill(e.map, worldPolygon(e.map, poly.view, poly.points), this.rule(vol))
         this.lastPolygon = poly.points
-        return d
+        return this.paintStep(e, d)
       })
     },
     cancelPolygon(): void {
@@ -281,7 +316,7 @@ export const useEditingStore = defineStore('editing', {
         check(ijk.every((x, a) => x >= 0 && x < e.map.size[a]), 'the island tool needs a click inside the scan')
         const value = e.map.data[ijk[0] + e.map.size[0] * (ijk[1] + e.map.size[1] * ijk[2])]
         check(value === this.label, `the clicked voxel holds ${value === 0 ? 'background' : `label ${value}`}; click a voxel of the active label ${this.label}`)
-        return islandEdit(e.map, { seed: ijk, connectivity: this.connectivity, mode: this.islandMode, locked: this.lockedOf(e.run.runId) })
+        return voxelStep(islandEdit(e.map, { seed: ijk, connectivity: this.connectivity, mode: this.islandMode, locked: this.lockedOf(e.run.runId) }))
       })
     },
     /** The label table of the shown segmentation as the shared tools' table (background left out, locks in). */
@@ -293,13 +328,16 @@ export const useEditingStore = defineStore('editing', {
     setTable(run: SegmentSummary, table: SharedLabel[]): void {
       run.labels = [...run.labels.filter((l) => l.value === 0), ...table.map(({ value, name, color }) => ({ value, name, color }))]
       this.locks[run.runId] = table.filter((l) => l.locked).map((l) => l.value)
-      this.refreshStats(run, useSessionStore().active!)
     },
-    /** A label-table change: made on the editable layer (a model result gets its edited copy first). */
-    editTable(change: (table: SharedLabel[], e: Editable) => SharedLabel[]): void {
+    /**
+     * A label-table change as one undoable step (the changed rows, and `voxels` when it clears some),
+     * made on the editable layer (a model result gets its edited copy first).
+     */
+    editTable(change: (table: SharedLabel[], e: Editable) => SharedLabel[], voxels?: (e: Editable) => Delta): void {
       this.withLayer((e) => {
-        this.setTable(e.run, change(this.table(e.run), e))
-        return undefined
+        const t = this.table(e.run)
+        const rows = tableChanges(t, change(t, e)) // a refused change throws here, before any voxel is touched
+        return { delta: voxels ? voxels(e) : noVoxels(), rows }
       })
     },
     /** Adds a label with the lowest free value and makes it the active one. */
@@ -310,14 +348,9 @@ export const useEditingStore = defineStore('editing', {
         return next
       })
     },
-    /** Deletes a label: its voxels are cleared (one undoable edit) and it leaves the table. */
+    /** Deletes a label: its row and its voxels (cleared) in one undoable step that brings both back. */
     deleteLabel(value: number): void {
-      this.editTable((t, e) => {
-        const next = tableDelete(t, value)
-        const d = clearLabel(e.map, value)
-        if (d.indices.length) this.record(e, d)
-        return next
-      })
+      this.editTable((t) => tableDelete(t, value), (e) => clearLabel(e.map, value))
     },
     renameLabel(value: number, name: string): void {
       this.editTable((t) => tableRename(t, value, name))
@@ -339,8 +372,12 @@ export const useEditingStore = defineStore('editing', {
       const layer = run && layers.get(run.runId)
       if (!run || !layer || !s.active) return
       const map = mapOf(s.active, labelsOf(run.runId) as LabelArray)
-      const d = redo ? layer.stack.redo(map) : layer.stack.undo(map)
-      if (d) this.changed(run, layer, d, redo ? 1 : -1)
+      try {
+        const r = redo ? layer.stack.redo(map, this.table(run)) : layer.stack.undo(map, this.table(run))
+        if (r) this.changed(run, layer, r.step.delta, redo ? 1 : -1, r.step.rows.length ? r.table : undefined)
+      } catch (err) {
+        s.fail(err) // a step of another state: nothing was changed
+      }
     },
     /** The undo state of the shown segmentation (after switching scans or segmentations). */
     sync(): void {
@@ -372,7 +409,7 @@ export const useEditingStore = defineStore('editing', {
       if (!filled || s.run?.runId !== e.run.runId) return // failed, or the user moved on meanwhile
       // Filled voxels follow the paint rule as the other tools do: locked labels are kept.
       const d = deltaFrom(e.map, filled, ruleValue(e.map, { mode: 'paint', label, locked: this.lockedOf(e.run.runId) }))
-      this.record(e, d)
+      this.record(e, voxelStep(d))
     },
     /** Loads a segmentation file as a new segmentation of the shown scan (on its grid; the core refuses another). */
     async loadFile(path: string): Promise<void> {
@@ -383,6 +420,7 @@ export const useEditingStore = defineStore('editing', {
     },
     /** Frees an edited segmentation's undo history (its segmentation was removed or its scan closed). */
     forget(runId: string): void {
+      pending = undefined
       layers.delete(runId)
       edited.delete(runId)
       delete this.locks[runId]
