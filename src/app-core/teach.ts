@@ -7,19 +7,21 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import type { BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachRequest, TeachScan, TeachSummary, VolumeInfo } from '../shared/contract'
+import type { BaseNetworkFeatures, BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachFeatures, TeachRequest, TeachScan, TeachSummary, VolumeInfo } from '../shared/contract'
 import { isSegError, SegError } from '../engine/errors'
 import type { Grid, Volume, VoxelArray } from '../engine/volume/volume'
 import { sameGrid } from '../shared/grid'
 import type { ScanLabels } from '../engine/teach/teach-set'
-import { loadBundle, readBoundedFile, writeBundle } from '../engine/bundle/bundle'
-import { MANIFEST_FILE, type ManifestInput } from '../engine/bundle/manifest'
+import { loadBundle, readBoundedFile, writeBundle, type Bundle } from '../engine/bundle/bundle'
+import { MANIFEST_FILE, type Geometry, type ManifestInput } from '../engine/bundle/manifest'
 import { canonicalPath, checkFolderOutput } from '../engine/fs/atomic'
 import { labelStatistics } from '../engine/export'
 import { formatSummary, summarizeModel } from '../engine/transfer/summary'
 import { DEFAULT_SCALES_MM, featureNames } from '../engine/teach/filter-bank'
 import { DEFAULT_TRAIN, type EpochReport } from '../engine/teach/head'
-import type { TeachProgress } from '../engine/teach/teach'
+import type { FeatureKind, TeachProgress } from '../engine/teach/teach'
+import { DECODER_TAP } from '../engine/teach/network-taps'
+import { networkTapsOf } from '../engine/teach/network'
 import type { WorkerRun } from '../engine/service/run-in-worker'
 import type { TeachWorkerRequest, TeachWorkerResult } from '../engine/service/teach-worker'
 import { teachLabelsOf } from './teach-labels'
@@ -48,6 +50,29 @@ interface TaughtModel {
   baseDir: string
   onnx: Uint8Array
   manifest: ManifestInput
+}
+
+/** The contract's feature choice ('network,filters') as teach() takes it. */
+const featureKinds = (f: TeachFeatures): FeatureKind[] => f.split(',') as FeatureKind[]
+
+/** A model space in words: where a model with network features runs (the base's geometry). */
+export function modelSpaceText(g: Geometry): string {
+  const mm = (s: readonly number[]) => `${s.every((x) => x === s[0]) ? s[0] : s.join('×')} mm`
+  if (g.mode === 'conform') return `${g.size.join('×')} voxels of ${mm(g.spacing)}, ${g.orientation}`
+  if (g.mode === 'resample') return `voxels of ${mm(g.spacing)}${g.orientation ? `, ${g.orientation}` : ''}`
+  return g.mode === 'reorient' ? `the scan's own voxels, reoriented to ${g.orientation}` : "the scan's own grid"
+}
+
+/** What network features would tap on `b` (the decoder's last feature map, resolved as teach() does), or why it has none. */
+async function networkFeaturesOf(b: Bundle): Promise<BaseNetworkFeatures> {
+  const space = modelSpaceText(b.manifest.geometry)
+  try {
+    const net = await networkTapsOf(b, [DECODER_TAP], [SUMMARY_SIZE, SUMMARY_SIZE, SUMMARY_SIZE])
+    return { taps: net.taps, channels: net.count, space }
+  } catch (e) {
+    if (!isSegError(e)) throw e
+    return { taps: [], channels: 0, space, unavailable: e.message }
+  }
 }
 
 /** NaN (no validation voxels) crosses JSON as null. */
@@ -81,7 +106,8 @@ export function createTeachHandlers(host: TeachHost) {
       name: b.manifest.name, table, frozen,
       features: featureNames({ spacing: [1, 1, 1], scalesMm: DEFAULT_SCALES_MM }).length,
       hidden: DEFAULT_TRAIN.hidden,
-      note: `Teaching trains only a new head on the multi-scale filter bank; ${b.manifest.name}'s layers stay frozen, and only its intensity normalisation is used (network features are not built yet; docs/teach.md).`
+      network: await networkFeaturesOf(b),
+      note: `Teaching trains only a new head; ${b.manifest.name}'s layers stay frozen. With filters alone only its intensity normalisation is used; network features run its frozen layers up to the taps, in its model space (docs/teach.md).`
     }
   }
 
@@ -131,8 +157,9 @@ export function createTeachHandlers(host: TeachHost) {
       const grid = { size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction }
       const nameOf = (value: number) => scans.map((s) => s.names[value]).find((n) => n !== undefined) ?? `label ${value}`
       const labelNames = [{ value: 0, name: 'background' }, ...req.learn.map((value) => ({ value, name: nameOf(value) }))]
+      const features = req.features ?? 'filters'
       current = host.runTeachWorker(
-        { baseDir: base.dir, scans: scans.map((s) => s.labels), labelNames, head: req.head, maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
+        { baseDir: base.dir, scans: scans.map((s) => s.labels), labelNames, head: req.head, features: featureKinds(features), maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
         (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
       )
       const r = await current.result
@@ -143,16 +170,18 @@ export function createTeachHandlers(host: TeachHost) {
       const table = labels.map((l) => ({ value: l.value, name: l.name, color: l.color as [number, number, number] }))
       const runId = host.keepRun(req.volumeId, preview, names, base.dir, table)
       const learned = labels.filter((l) => l.value !== 0).map((l) => l.name).join(', ')
+      const how = features === 'filters' ? req.head : `${req.head}, ${features.replace(',', ' + ')}`
       const summary: SegmentSummary = {
         runId, volumeId: req.volumeId,
-        source: { kind: 'taught', teachId, baseBundleName: base.manifest.name, head: req.head, name: `taught ${learned} (${req.head})` },
+        source: { kind: 'taught', teachId, baseBundleName: base.manifest.name, head: req.head, name: `taught ${learned} (${how})` },
         labels: table,
         createdAt: new Date().toISOString(), provider: 'taught, not saved', notes: [`${r.history.length} epochs, best ${r.best.epoch}`], elapsedMs: Date.now() - t0,
         stats: labelStatistics(preview, names).map((s) => ({ value: s.value, name: s.name, voxels: s.voxels, volumeMl: s.volumeMl }))
       }
       return {
         teachId, preview: summary, history: r.history.map(epochOf), best: epochOf(r.best), values: r.values,
-        labelledVoxels: Object.fromEntries(Object.entries(r.counts).map(([k, n]) => [k, n])), elapsedMs: summary.elapsedMs
+        labelledVoxels: Object.fromEntries(Object.entries(r.counts).map(([k, n]) => [k, n])),
+        features, taps: (r.manifest.architecture?.taps as string[] | undefined) ?? [], elapsedMs: summary.elapsedMs
       }
     } finally {
       current = undefined

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
-import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_HEADS, type ApiMethod } from '../shared/contract'
+import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
 
 /** A path as typed (quotes, `~`, file:// URLs accepted: normaliseUserPath); an empty one refused in one line. */
@@ -56,6 +56,7 @@ const TeachRequest = z
     learn: z.array(z.number().int().min(1).max(65534)).min(1).max(255),
     slices: CompleteSlices.optional(),
     head: z.enum(TEACH_HEADS),
+    features: z.enum(TEACH_FEATURES).optional(),
     maxEpochs: z.number().int().min(1).max(MAX_TEACH_EPOCHS).optional(),
     largestComponent: z.boolean().optional(),
     seed: z.number().int().min(0).max(0xffffffff).optional()

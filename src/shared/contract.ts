@@ -173,9 +173,17 @@ export interface ProgressEvent {
   epoch?: TeachEpoch
 }
 
-/** The head a Teach run trains on the filter-bank features. */
+/** The head a Teach run trains on its features. */
 export const TEACH_HEADS = ['linear', 'mlp'] as const
 export type TeachHead = (typeof TEACH_HEADS)[number]
+
+/**
+ * What the head reads, as the CLI's --features: 'filters' (the multi-scale filter bank on the first
+ * scan's own grid, the default), or taps on the base network ('network,filters', 'network'), which
+ * exist only in the base bundle's model space, so the whole taught model runs there (docs/teach.md).
+ */
+export const TEACH_FEATURES = ['filters', 'network,filters', 'network'] as const
+export type TeachFeatures = (typeof TEACH_FEATURES)[number]
 
 /**
  * Which slices are complete (as the CLI's --labelled-slices): only those slices are training data and
@@ -210,6 +218,8 @@ export interface TeachRequest {
   /** Further open scans to train on, each on its own grid (at most 15: 16 scans in all). */
   otherScans?: TeachScan[]
   head: TeachHead
+  /** What the head reads (default 'filters'). */
+  features?: TeachFeatures
   /** Cap on the training epochs (early stopping may end sooner). */
   maxEpochs?: number
   /** The bundle keeps each label's largest connected part. */
@@ -236,6 +246,9 @@ export interface TeachSummary {
   values: number[]
   /** Labelled voxels per label value, in model space. */
   labelledVoxels: Record<string, number>
+  features: TeachFeatures
+  /** The base graph values the head read as network features (the engine's names); [] for filters alone. */
+  taps: string[]
   elapsedMs: number
 }
 
@@ -249,7 +262,21 @@ export interface BaseSummary {
   /** Filter-bank features the head reads, and the MLP head's hidden units. */
   features: number
   hidden: number
+  /** The base's network features ('network' in TeachFeatures). */
+  network: BaseNetworkFeatures
   note: string
+}
+
+/** What teaching with network features would tap on a base bundle, as the engine resolves it. */
+export interface BaseNetworkFeatures {
+  /** The tapped graph values (the decoder's last feature map, e.g. 'decoder_0.1/Relu'); [] when the base has none. */
+  taps: string[]
+  /** Their channels: the head's network features. */
+  channels: number
+  /** The base's model space in words, where a model with network features runs (e.g. '128×128×128 voxels of 2 mm, RAS'). */
+  space: string
+  /** Why this base offers no network features (one line); absent when it does. */
+  unavailable?: string
 }
 
 /**

@@ -22,6 +22,8 @@ import { teachGeometry } from '../../src/engine/teach/teach'
 import { teachLabelsOf } from '../../src/app-core/teach-labels'
 
 const tmp = tempDir('segtransfer-teach-core-')
+/** The shipped encoder-sharing ResUNet: a base with a decoder to tap (never written into). */
+const RESUNET = join(REPO, 'resources/models/brain-tissue-resunet')
 const base = join(tmp.dir, 'demo-base')
 const events: ProgressEvent[] = []
 let core: ApiCore
@@ -156,6 +158,37 @@ describe('teach in the app core', () => {
     expect(await failure('teach', { ...req, otherScans: many })).toMatch(/^BAD_ARGUMENT: invalid arguments to teach: 0\.otherScans: /)
     await core.closeVolume(scan2.id)
   }, 60_000)
+
+  it('summarizes which layer network features tap and the model space they run in, as the engine resolves them', async () => {
+    expect((await core.summarizeBase(RESUNET)).network).toEqual({ taps: ['decoder_0.1/Relu'], channels: 8, space: '128×128×128 voxels of 2 mm, RAS' })
+    expect((await core.summarizeBase(base)).network).toEqual({ taps: ['features'], channels: 2, space: "the scan's own grid" })
+  })
+
+  it('teaches on network + filters in the base space: the preview on the scan grid, a bundle recording features, taps and space that segments as the preview', async () => {
+    const net = await core.teach({ volumeId: scan.id, runId: layer.runId, baseBundleDir: RESUNET, learn: [1], slices: { plane: 'axial', every: 3 }, head: 'linear', features: 'network,filters', maxEpochs: 10, largestComponent: true })
+    expect([net.features, net.taps, net.preview.source.kind === 'taught' && net.preview.source.name]).toEqual(['network,filters', ['decoder_0.1/Relu'], 'taught label 1 (linear, network + filters)'])
+    const preview = new Uint8Array((await core.readLabels(net.preview.runId, scan.id)).data)
+    expect(preview.length).toBe(scan.size[0] * scan.size[1] * scan.size[2])
+    expect(preview.reduce((n, v) => n + (v === 1 ? 1 : 0), 0)).toBeGreaterThan(100)
+    const out = join(tmp.dir, 'cord-network')
+    await core.saveTaught(net.teachId, out)
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'))
+    expect(manifest.architecture).toMatchObject({ space: 'base', features: ['filters', 'network'], taps: ['decoder_0.1/Relu'], featureCount: 27 })
+    expect(manifest.geometry).toEqual({ ...(await loadBundle(RESUNET)).manifest.geometry })
+    expect(manifest.provenance.at(-1).details.frozen).toBe("the base network's nodes up to decoder_0.1/Relu (weights unchanged) and the filter bank (fixed kernels)")
+    await core.openBundle(out)
+    const run = await core.segment({ bundleDir: out, volumeIds: [scan.id], device: 'cpu' })
+    const saved = new Uint8Array((await core.readLabels(run.runId, scan.id)).data)
+    expect(saved.length).toBe(preview.length)
+    expect(saved.reduce((n, v, i) => n + (v === preview[i] ? 0 : 1), 0)).toBe(0)
+  }, 60_000)
+
+  it('refuses an unknown features value in one line', async () => {
+    const req = { volumeId: scan.id, runId: layer.runId, baseBundleDir: base, learn: [1], head: 'linear' }
+    expect(await failure('teach', { ...req, features: 'filters,network' })).toBe(
+      'BAD_ARGUMENT: invalid arguments to teach: 0.features: Invalid option: expected one of "filters"|"network,filters"|"network"'
+    )
+  })
 
   it('forgets the taught model with its scan', async () => {
     await core.closeVolume(scan.id)

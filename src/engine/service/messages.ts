@@ -8,7 +8,7 @@ import type { ApiErrorCode } from '../../shared/contract'
 import type { Device, SegmentProgress } from '../pipeline/segment'
 import type { Grid, Volume } from '../volume/volume'
 import type { ManifestInput } from '../bundle/manifest'
-import type { LabelName, TeachProgress } from '../teach/teach'
+import type { FeatureKind, LabelName, TeachProgress } from '../teach/teach'
 import type { ScanLabels } from '../teach/teach-set'
 import type { EpochReport, HeadKind } from '../teach/head'
 
@@ -47,6 +47,8 @@ export interface TeachWorkerRequest {
   scans: ScanLabels[]
   labelNames: LabelName[]
   head: HeadKind
+  /** Filter bank, network taps or both (teach()'s default: filters). */
+  features?: FeatureKind[]
   maxEpochs?: number
   largestComponent?: boolean
   seed?: number

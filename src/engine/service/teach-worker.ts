@@ -33,7 +33,7 @@ port.on('message', async (msg: ToTeachWorker) => {
     const base = await loadBundle(msg.baseDir)
     const r = await teach({
       base, scans: msg.scans,
-      head: msg.head, maxEpochs: msg.maxEpochs, largestComponent: msg.largestComponent, seed: msg.seed, labelNames: msg.labelNames,
+      head: msg.head, features: msg.features, maxEpochs: msg.maxEpochs, largestComponent: msg.largestComponent, seed: msg.seed, labelNames: msg.labelNames,
       signal: controller.signal, onProgress: progress
     })
     progress({ stage: 'bake', fraction: 1, message: 'predicting the scan' })

@@ -365,11 +365,11 @@ export async function predictInMemory(model: TaughtModel, image: Volume, opts: {
  * head) run by segment() itself on the in-memory model, so preprocessing, padding, decoding and the
  * way back to the scan's grid are the bundle's own. Only the graph head exists here.
  */
-async function predictBySegment(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number }): Promise<Volume> {
+async function predictBySegment(model: TaughtModel, image: Volume, opts: { head?: PreviewHead; threads?: number; signal?: AbortSignal }): Promise<Volume> {
   if (!model.onnx) throw new SegError('BAD_ARGUMENT', "a model taught in the base's space needs its baked graph (onnx) for a preview")
   if (opts.head === 'typescript') throw new SegError('UNSUPPORTED', "a model taught in the base's space is previewed by its graph only (head 'graph')")
   const bundle: Bundle = { dir: '(in memory)', manifest: model.manifest as Manifest, modelPath: '' }
-  const { labels } = await segment({ bundle, inputs: [image], device: 'cpu', threads: opts.threads, model: model.onnx })
+  const { labels } = await segment({ bundle, inputs: [image], device: 'cpu', threads: opts.threads, signal: opts.signal, model: model.onnx })
   return labels
 }
 

@@ -4,7 +4,7 @@
  * its live curve, and the latest taught model, whose preview joins the shown scan's segmentations.
  */
 import { defineStore } from 'pinia'
-import type { BaseSummary, CompleteSlices, ProgressEvent, SegmentSummary, SlicePlane, TeachEpoch, TeachHead, TeachScan, TeachSummary } from '../../../shared/contract'
+import type { BaseSummary, CompleteSlices, ProgressEvent, SegmentSummary, SlicePlane, TeachEpoch, TeachFeatures, TeachHead, TeachScan, TeachSummary } from '../../../shared/contract'
 import { slicesFromText } from '../workspace/teach'
 import { api } from '../api'
 import { useSessionStore } from './session'
@@ -36,6 +36,8 @@ export const useTeachStore = defineStore('teach', {
     /** Further open scans to train on (the shown scan is always the first); the preview stays on the shown scan. */
     others: [] as OtherScan[],
     head: 'mlp' as TeachHead,
+    /** What the head reads: the filter bank on the scan's grid (default), or network taps in the base's model space too. */
+    features: 'filters' as TeachFeatures,
     maxEpochs: DEFAULT_MAX_EPOCHS,
     largestComponent: true,
     running: false,
@@ -56,6 +58,8 @@ export const useTeachStore = defineStore('teach', {
       const s = useSessionStore()
       this.baseDir = dir
       this.summary = await s.guard('reading the base model', () => api.summarizeBase(dir))
+      // A base without a decoder map to tap leaves the filters only.
+      if (this.summary?.network.unavailable) this.features = 'filters'
     },
     slices(): CompleteSlices | undefined {
       if (!this.completeSlices) return undefined
@@ -95,7 +99,7 @@ export const useTeachStore = defineStore('teach', {
           const otherScans = await this.otherScans()
           return api.teach({
             volumeId: run.volumeId, runId, baseBundleDir: this.baseDir, learn: [...this.learn], slices: this.slices(), otherScans,
-            head: this.head, maxEpochs: this.maxEpochs, largestComponent: this.largestComponent
+            head: this.head, features: this.features, maxEpochs: this.maxEpochs, largestComponent: this.largestComponent
           })
         })
         if (result) {

@@ -2,7 +2,7 @@
  * Pure helpers of the Teach panel: the live curve's geometry, the new head's parameter count, the
  * default folder of a taught bundle and a further training scan's slice choice as text. No state here; stores/teach.ts holds it.
  */
-import type { CompleteSlices, SlicePlane, TeachEpoch, TeachHead } from '../../../shared/contract'
+import type { BaseSummary, CompleteSlices, SlicePlane, TeachEpoch, TeachFeatures, TeachHead } from '../../../shared/contract'
 import { slugOf } from './document'
 
 export interface CurveLines {
@@ -43,6 +43,31 @@ export function curveLines(history: readonly TeachEpoch[], maxEpochs: number, wi
  */
 export function headParams(head: TeachHead, features: number, hidden: number, classes: number): number {
   return head === 'linear' ? features * classes + classes : features * hidden + hidden + hidden * classes + classes
+}
+
+/** The panel's words for each feature choice. */
+export const FEATURE_CHOICES: readonly { value: TeachFeatures; text: string }[] = [
+  { value: 'filters', text: "Filters on the scan's grid" },
+  { value: 'network,filters', text: 'Network + filters' },
+  { value: 'network', text: 'Network only' }
+]
+
+/** Features the head reads: the filter bank's, the base network's tap channels, or both. */
+export function headFeatures(choice: TeachFeatures, base: Pick<BaseSummary, 'features' | 'network'>): number {
+  return (choice === 'network' ? 0 : base.features) + (choice === 'filters' ? 0 : base.network.channels)
+}
+
+/**
+ * One line on what `choice` means with this base: where the model runs and what it reads (network
+ * features are the tapped layers, in the base's model space); why the base offers no network features.
+ */
+export function featuresHint(choice: TeachFeatures, base: Pick<BaseSummary, 'name' | 'features' | 'network'>): string {
+  const { taps, channels, space, unavailable } = base.network
+  if (choice === 'filters') return `Reads ${base.features} filter-bank features (fixed kernels) at the scan's own resolution; the model runs on its grid.`
+  if (unavailable) return unavailable
+  const tapped = `the ${channels} channels of ${taps.join(', ')} (frozen layers of ${base.name})`
+  const what = choice === 'network' ? tapped : `${base.features} filter-bank features and ${tapped}`
+  return `Reads ${what} in the base's model space (${space}): the preview and the bundle run there; measured figures in docs/teach.md.`
 }
 
 /** The default folder of a taught bundle: beside the scan, `<scan folder>/taught-<labels>`. */
