@@ -2,10 +2,11 @@
  * The Teach panel's figures in docs/teach.md ("In the app"): the app core's teach() (worker thread,
  * the panel's complete-slices mode) on the cord and spleen tasks, each head, largest part on, seed 1;
  * Dice of the preview against the reference on the slices not given.
- * Run: `npx tsx scripts/teach-app-eval.ts`.
+ * Run: `npx tsx scripts/teach-app-eval.ts [filters|network,filters|network]` (the panel's Features choice; default filters).
  */
 import path from 'node:path'
 import { createApiCore } from '../src/app-core/api-core'
+import { TEACH_FEATURES, type TeachFeatures } from '../src/shared/contract'
 import { tsxTeachWorker, tsxWorker } from '../src/bridge/server'
 import { readVolume } from '../src/engine/volume/read'
 import { parseLabelledSlices, sliceMask } from '../src/engine/teach/labelled-slices'
@@ -23,6 +24,8 @@ function diceWhere(a: ArrayLike<number>, b: ArrayLike<number>, where: Uint8Array
 }
 
 async function main(): Promise<void> {
+  const features = (process.argv[2] ?? 'filters') as TeachFeatures
+  if (!TEACH_FEATURES.includes(features)) throw new Error(`features must be one of ${TEACH_FEATURES.join(' | ')}, got '${features}'`)
   const core = createApiCore({ host: { kind: 'browser' }, runWorker: tsxWorker, runTeachWorker: tsxTeachWorker, emit: () => undefined })
   for (const [image, labels, every] of TASKS) {
     const [scan] = await core.openVolumes([path.join(DATA, image)])
@@ -31,10 +34,10 @@ async function main(): Promise<void> {
     const other = sliceMask(ref.size, parseLabelledSlices(`axial:every:${every}`, ref)).map((x) => 1 - x)
     for (const head of ['linear', 'mlp'] as const) {
       const t0 = Date.now()
-      const r = await core.teach({ volumeId: scan.id, runId: layer.runId, baseBundleDir: BASE, learn: [1], slices: { plane: 'axial', every }, head, largestComponent: true, seed: 1 })
+      const r = await core.teach({ volumeId: scan.id, runId: layer.runId, baseBundleDir: BASE, learn: [1], slices: { plane: 'axial', every }, head, features, largestComponent: true, seed: 1 })
       const s = (Date.now() - t0) / 1000
       const preview = new Uint8Array((await core.readLabels(r.preview.runId)).data)
-      console.log(`${image} axial every ${every}, ${head}: Dice on the other slices ${diceWhere(preview, ref.data, other).toFixed(4)}; ${r.history.length} epochs (best ${r.best.epoch}); teach ${s.toFixed(1)} s`)
+      console.log(`${image} axial every ${every}, ${features}, ${head}${r.taps.length ? ` (taps ${r.taps.join(', ')})` : ''}: Dice on the other slices ${diceWhere(preview, ref.data, other).toFixed(4)}; ${r.history.length} epochs (best ${r.best.epoch}); teach ${s.toFixed(1)} s`)
     }
   }
 }
