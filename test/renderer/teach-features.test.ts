@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import type { BaseSummary } from '../../src/shared/contract'
 import { featuresHint, headFeatures } from '../../src/renderer/src/workspace/teach'
 
-const resunet: Pick<BaseSummary, 'name' | 'features' | 'network'> = {
-  name: 'brain-tissue-resunet', features: 19, network: { taps: ['decoder_0.1/Relu'], channels: 8, space: '128×128×128 voxels of 2 mm, RAS' }
+const resunet: Pick<BaseSummary, 'features' | 'network'> = {
+  features: 19, network: { taps: ['decoder_0.1/Relu'], channels: 8, space: '128×128×128 voxels of 2 mm, RAS' }
 }
 
 describe('teach feature choice', () => {
@@ -16,10 +16,9 @@ describe('teach feature choice', () => {
   })
 
   it('names the tapped layer and the base space for network features, the scan grid for filters', () => {
-    expect(featuresHint('filters', resunet)).toBe("Reads 19 filter-bank features (fixed kernels) at the scan's own resolution; the model runs on its grid.")
-    expect(featuresHint('network,filters', resunet)).toBe(
-      "Reads 19 filter-bank features and the 8 channels of decoder_0.1/Relu (frozen layers of brain-tissue-resunet) in the base's model space (128×128×128 voxels of 2 mm, RAS): the preview and the bundle run there; measured figures in docs/teach.md."
-    )
+    expect(featuresHint('filters', resunet)).toBe("19 filter-bank features at the scan's own resolution, on its grid.")
+    expect(featuresHint('network,filters', resunet)).toBe("19 filter-bank features + 8 channels of decoder_0.1/Relu, in the base's space (128×128×128 voxels of 2 mm, RAS); figures: docs/teach.md.")
+    expect(featuresHint('network', resunet)).toBe("8 channels of decoder_0.1/Relu, in the base's space (128×128×128 voxels of 2 mm, RAS); figures: docs/teach.md.")
     expect(featuresHint('network', { ...resunet, network: { taps: [], channels: 0, space: "the scan's own grid", unavailable: "base bundle 'x' has no decoder feature map to tap" } })).toBe(
       "base bundle 'x' has no decoder feature map to tap"
     )

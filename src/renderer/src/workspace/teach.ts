@@ -61,13 +61,12 @@ export function headFeatures(choice: TeachFeatures, base: Pick<BaseSummary, 'fea
  * One line on what `choice` means with this base: where the model runs and what it reads (network
  * features are the tapped layers, in the base's model space); why the base offers no network features.
  */
-export function featuresHint(choice: TeachFeatures, base: Pick<BaseSummary, 'name' | 'features' | 'network'>): string {
+export function featuresHint(choice: TeachFeatures, base: Pick<BaseSummary, 'features' | 'network'>): string {
   const { taps, channels, space, unavailable } = base.network
-  if (choice === 'filters') return `Reads ${base.features} filter-bank features (fixed kernels) at the scan's own resolution; the model runs on its grid.`
+  if (choice === 'filters') return `${base.features} filter-bank features at the scan's own resolution, on its grid.`
   if (unavailable) return unavailable
-  const tapped = `the ${channels} channels of ${taps.join(', ')} (frozen layers of ${base.name})`
-  const what = choice === 'network' ? tapped : `${base.features} filter-bank features and ${tapped}`
-  return `Reads ${what} in the base's model space (${space}): the preview and the bundle run there; measured figures in docs/teach.md.`
+  const tapped = `${channels} channels of ${taps.join(', ')}`
+  return `${choice === 'network' ? tapped : `${base.features} filter-bank features + ${tapped}`}, in the base's space (${space}); figures: docs/teach.md.`
 }
 
 /** The default folder of a taught bundle: beside the scan, `<scan folder>/taught-<labels>`. */
