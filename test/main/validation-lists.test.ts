@@ -1,5 +1,5 @@
 /**
- * The contract's lists of choices (devices, export kinds, slice planes, label resamplings) are written
+ * The contract's lists of choices (devices, export kinds, slice planes, label resamplings, teach features) are written
  * once, in src/shared/contract.ts: the argument validation takes its enums from them, so a value added
  * to a contract list is accepted with no edit to validation.ts, and a value outside any list is refused
  * with one line that names the choices.
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO } from '../helpers/data'
-import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES } from '../../src/shared/contract'
+import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES } from '../../src/shared/contract'
 import { validateIpcArgs, type IpcMethod } from '../../src/app-core/validation'
 import { isSegError } from '../../src/engine/errors'
 
@@ -17,7 +17,8 @@ const LISTS: [string, readonly string[], (v: string) => [IpcMethod, unknown[]]][
   ['DEVICE_CHOICES', DEVICE_CHOICES, (v) => ['segment', [{ bundleDir: '/b', volumeIds: ['v-1'], device: v }]]],
   ['EXPORT_KINDS', EXPORT_KINDS, (v) => ['exportRun', ['run-1', v, '/out/x']]],
   ['SLICE_PLANES', SLICE_PLANES, (v) => ['interpolateLabels', [{ volumeId: 'v-1', runs: [], labels: [], label: 1, plane: v }]]],
-  ['LABEL_RESAMPLINGS', LABEL_RESAMPLINGS, (v) => ['loadLabelFile', ['v-1', '/seg.nii.gz', { resample: v }]]]
+  ['LABEL_RESAMPLINGS', LABEL_RESAMPLINGS, (v) => ['loadLabelFile', ['v-1', '/seg.nii.gz', { resample: v }]]],
+  ['TEACH_FEATURES', TEACH_FEATURES, (v) => ['teach', [{ volumeId: 'v-1', runId: 'r-1', baseBundleDir: '/b', learn: [1], head: 'linear', features: v }]]]
 ]
 
 describe('contract lists of choices drive the argument validation', () => {
