@@ -176,7 +176,8 @@ export function createApiCore(deps: CoreDeps): ApiCore {
           id: randomUUID(), path: p, name,
           size: v.size, spacing: v.spacing, origin: v.origin, direction: v.direction,
           orientation: orientationOf(v), range: rangeOf(v.data), modality: modalityFamily(v.data).family, dtype: voxelTypeOf(v.data), notes: v.source?.notes ?? [],
-          ...(series ? { series } : {})
+          ...(series ? { series } : {}),
+          ...(v.source?.volume ? { volumeIndex: v.source.volume.index } : {})
         }
         volumes.set(info.id, { info, volume: v, chosen: choices[i] !== undefined })
         deps.addRecent?.(p)

@@ -41,6 +41,8 @@ export interface VolumeInfo extends GridInfo {
   notes: string[]
   /** The DICOM series the scan was opened from (absent for volume files): what a DICOM-SEG export references. */
   series?: OpenedSeries
+  /** The volume of a 4D file the scan is (0-based; absent for 3D files): tells two volumes of one file apart in export names. */
+  volumeIndex?: number
 }
 
 /** An opened DICOM series, without PHI: its UID, listing number and description (for export names). */

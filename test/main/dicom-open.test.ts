@@ -106,6 +106,7 @@ describe.skipIf(!existsSync(FOUR_D))('a 4D file (nibabel functional.nii, 17×21�
     const engine = await readVolume(FOUR_D, { volume: 7 })
     expect(info.size).toEqual([17, 21, 3])
     expect(info.name).toBe('functional.nii · volume 7 of 20')
+    expect(info.volumeIndex).toBe(7) // export names carry it (.v7): two volumes of one file never share one
     expect(bytes((await call<VoxelBuffer>(core, 'readVoxels', info.id)).value!).equals(Buffer.from(engine.data.buffer, engine.data.byteOffset, engine.data.byteLength))).toBe(true)
     await core.closeVolume(info.id)
   })

@@ -48,6 +48,12 @@ describe('default export names', () => {
     expect(bare.labels).toBe('/d/study.s3.segtransfer-m.nii.gz')
     expect(seriesToken({ uid: '9', number: 4, description: '../T2 *** sag/' })).toBe('s4-t2-sag') // a slug: no path separators
   })
+
+  it('two volumes opened from one 4D file get different names (.v<k>, 0-based as --volume); a 3D file gets none', () => {
+    expect(exportPaths('/d/dwi.nii.gz', 'M', 1, undefined, 0).labels).toBe('/d/dwi.v0.segtransfer-m.nii.gz')
+    expect(exportPaths('/d/dwi.nii.gz', 'M', 1, undefined, 12).labels).toBe('/d/dwi.v12.segtransfer-m.nii.gz')
+    expect(exportPaths('/d/dwi.nii.gz', 'M', 1).labels).toBe('/d/dwi.segtransfer-m.nii.gz')
+  })
 })
 
 describe('titles and captions', () => {

@@ -60,14 +60,14 @@ export function seriesToken(series: OpenedSeries): string {
 }
 
 /**
- * Default export paths beside the scan: `<scan>[.<series>].segtransfer-<model>[-n].nii.gz`, `.csv`,
+ * Default export paths beside the scan: `<scan>[.<series>][.v<k>].segtransfer-<model>[-n].nii.gz`, `.csv`,
  * `.obj`, `.dcm` (DICOM-SEG). The `.segtransfer-` infix keeps them apart from the names people and
  * tools give their own masks (`<scan>_seg.nii.gz`, `<scan>_mask.nii.gz`, `<scan>-label.nrrd`); `-n`
  * from the ordinal keeps two results of one model on one scan apart, the series token (seriesToken)
- * two series opened from one DICOM folder.
+ * two series opened from one DICOM folder, `.v<k>` (0-based, as `--volume`) two volumes of one 4D file.
  */
-export function exportPaths(scanPath: string, modelName: string, ordinal: number, series?: OpenedSeries): { labels: string; statistics: string; mesh: string; dicomSeg: string } {
-  const scan = `${scanPath.replace(VOLUME_EXT, '')}${series ? `.${seriesToken(series)}` : ''}`
+export function exportPaths(scanPath: string, modelName: string, ordinal: number, series?: OpenedSeries, volumeIndex?: number): { labels: string; statistics: string; mesh: string; dicomSeg: string } {
+  const scan = `${scanPath.replace(VOLUME_EXT, '')}${series ? `.${seriesToken(series)}` : ''}${volumeIndex !== undefined ? `.v${volumeIndex}` : ''}`
   const base = `${scan}.segtransfer-${slugOf(modelName)}${ordinal > 1 ? `-${ordinal}` : ''}`
   return { labels: `${base}.nii.gz`, statistics: `${base}.csv`, mesh: `${base}.obj`, dicomSeg: `${base}.dcm` }
 }
