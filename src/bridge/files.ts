@@ -73,9 +73,8 @@ export function confine(roots: readonly string[], requested: string): string {
   return real
 }
 
-/** One entry of a folder, following links; undefined for hidden ones, links leaving the roots, and the unreadable. */
+/** One entry of a folder, following links; undefined for links leaving the roots or into hidden folders, and the unreadable. */
 async function entryOf(roots: readonly string[], dir: string, name: string): Promise<FolderEntry | undefined> {
-  if (name.startsWith('.')) return undefined
   try {
     const real = confine(roots, path.join(dir, name))
     const st = await stat(real)
@@ -90,7 +89,8 @@ export async function listFolder(roots: readonly string[], requested = ''): Prom
   if (!requested) return { path: '', parent: null, entries: roots.map((r) => ({ name: r, kind: 'folder' as const })), truncated: false }
   const dir = confine(roots, requested)
   if (!(await stat(dir)).isDirectory()) throw new SegError('BAD_ARGUMENT', `${requested} is a file; expected a folder to list`)
-  const names = (await readdir(dir)).sort((a, b) => a.localeCompare(b))
+  // Hidden names are dropped before the bound, so they can neither fill the listing nor push visible entries out.
+  const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b))
   const truncated = names.length > MAX_ENTRIES
   const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, n)))).filter((e): e is FolderEntry => !!e)
   entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
@@ -127,7 +127,7 @@ export async function saveUpload(uploadDir: string, batch: string, name: string,
   const dir = path.join(uploadDir, batch)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out = path.join(dir, name)
-  const ext = /\.nii\.gz$/i.test(name) ? '.nii.gz' : path.extname(name)
-  await produceAtomically(out, ext, (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 })))
+  // The bytes are copied as they are, so the temp name needs no extension (a long one would push it past NAME_MAX).
+  await produceAtomically(out, '', (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 })))
   return out
 }

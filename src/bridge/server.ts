@@ -140,15 +140,26 @@ async function envelopeOf(fn: () => Promise<unknown>): Promise<unknown> {
   }
 }
 
+/** The `path` of a listing request's JSON body (`{}` or an empty body: the roots); anything else is one BAD_ARGUMENT line. */
+function listRequestPath(text: string): string {
+  let body: unknown
+  try {
+    body = JSON.parse(text || '{}')
+  } catch {
+    throw new SegError('BAD_ARGUMENT', 'the listing request is not JSON; expected {"path": "<folder>"}')
+  }
+  const p = body !== null && typeof body === 'object' ? (body as { path?: unknown }).path : null
+  if (p !== undefined && typeof p !== 'string') throw new SegError('BAD_ARGUMENT', 'path must be a string; expected a folder from the listing')
+  return p ?? ''
+}
+
 /** The file browser and uploads (files.ts) behind `/api/files/…`; the caller checked token and origin. */
 async function serveFiles(req: http.IncomingMessage, res: http.ServerResponse, url: URL, files: { roots: string[]; uploadDir: string; maxUpload: number }): Promise<void> {
   const type = req.headers['content-type'] ?? ''
   if (url.pathname === '/api/files/list') {
     if (!type.startsWith('application/json')) return refuse(res, 415, 'expected application/json')
     const body = await envelopeOf(async () => {
-      const { path: p } = JSON.parse((await readBody(req)) || '{}') as { path?: unknown }
-      if (p !== undefined && typeof p !== 'string') throw new SegError('BAD_ARGUMENT', 'path must be a string; expected a folder from the listing')
-      return listFolder(files.roots, p ?? '')
+      return listFolder(files.roots, listRequestPath(await readBody(req)))
     })
     return sendJson(res, 200, body)
   }
