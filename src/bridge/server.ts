@@ -107,7 +107,12 @@ function refuse(res: http.ServerResponse, status: number, message: string): void
 
 async function serveStatic(res: http.ServerResponse, staticDir: string, urlPath: string): Promise<void> {
   const root = path.resolve(staticDir)
-  let rel = decodeURIComponent(urlPath.split('?')[0])
+  let rel: string
+  try {
+    rel = decodeURIComponent(urlPath.split('?')[0])
+  } catch {
+    return void refuse(res, 400, 'malformed percent-encoding in the URL; expected a path of the app')
+  }
   if (rel.endsWith('/')) rel += 'index.html'
   let file = path.resolve(root, '.' + rel)
   if (file !== root && !file.startsWith(root + path.sep)) return void refuse(res, 403, 'outside the app')
