@@ -7,14 +7,18 @@
  * symlinks followed (realpath) before it is compared with the roots' own real paths, so neither
  * `..` nor a link pointing out of a root reaches outside; such a request is refused in one line.
  * Hidden entries (dot names: ~/.ssh, ~/.config…) are never listed nor listed into.
+ * On Linux a folder is opened once and read through its descriptor (/proc/self/fd), after checking
+ * where that descriptor really points: a link swapped in after the check (by someone who may write
+ * inside a root) cannot turn the listing to a folder outside. Elsewhere the check and the read are
+ * two steps on the path (Node has no openat).
  */
-import { createWriteStream, realpathSync, statSync } from 'node:fs'
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { constants, createWriteStream, existsSync, realpathSync, statSync } from 'node:fs'
+import { lstat, mkdir, open, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { SegError } from '../engine/errors'
-import { produceAtomically } from '../engine/fs/atomic'
+import { fsReason, produceAtomically } from '../engine/fs/atomic'
 import { formatBytes } from '../engine/volume/read-nifti'
 import type { FolderEntry, FolderListing } from '../shared/folder-listing'
 
@@ -73,14 +77,37 @@ export function confine(roots: readonly string[], requested: string): string {
   return real
 }
 
-/** One entry of a folder, following links; undefined for links leaving the roots or into hidden folders, and the unreadable. */
-async function entryOf(roots: readonly string[], dir: string, name: string): Promise<FolderEntry | undefined> {
+/** Where an open descriptor can be named as a path (Linux); elsewhere folders are read by their path. */
+const FD_FOLDER = process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined
+
+/**
+ * One entry of the folder `dir`, read as `at` (its descriptor's path, or `dir`): the entry itself
+ * through the open folder, a link followed only when its target is inside the roots; undefined for
+ * links leaving the roots or into hidden folders, and the unreadable.
+ */
+async function entryOf(roots: readonly string[], dir: string, at: string, name: string): Promise<FolderEntry | undefined> {
   try {
-    const real = confine(roots, path.join(dir, name))
-    const st = await stat(real)
+    const own = await lstat(path.join(at, name))
+    const st = own.isSymbolicLink() ? await stat(confine(roots, path.join(dir, name))) : own
     return st.isDirectory() ? { name, kind: 'folder' } : st.isFile() ? { name, kind: 'file', size: st.size } : undefined
   } catch {
     return undefined
+  }
+}
+
+/** Runs `read` on the confined folder `dir` opened once (see the header), passing the path to read it by. */
+async function withOpenFolder<T>(roots: readonly string[], dir: string, requested: string, read: (at: string) => Promise<T>): Promise<T> {
+  if (!FD_FOLDER) return read(dir)
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY).catch((e: unknown) => {
+    throw new SegError('BAD_ARGUMENT', `${requested} cannot be listed: ${fsReason(e)}; expected a folder you can read`)
+  })
+  try {
+    const at = `${FD_FOLDER}/${handle.fd}`
+    // The kernel's own path of what was opened: the confined folder, or something swapped in since.
+    if ((await readlink(at)) !== dir) throw new SegError('BAD_ARGUMENT', `${requested} changed while it was being listed; expected a folder that stays in place`)
+    return await read(at)
+  } finally {
+    await handle.close()
   }
 }
 
@@ -89,14 +116,14 @@ export async function listFolder(roots: readonly string[], requested = ''): Prom
   if (!requested) return { path: '', parent: null, entries: roots.map((r) => ({ name: r, kind: 'folder' as const })), truncated: false }
   const dir = confine(roots, requested)
   if (!(await stat(dir)).isDirectory()) throw new SegError('BAD_ARGUMENT', `${requested} is a file; expected a folder to list`)
-  // Hidden names are dropped before the bound, so they can neither fill the listing nor push visible entries out.
-  const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b))
-  const truncated = names.length > MAX_ENTRIES
-  const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, n)))).filter((e): e is FolderEntry => !!e)
-  entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
-  const up = path.dirname(dir)
-  const parent = roots.includes(dir) ? '' : up
-  return { path: dir, parent, entries, truncated }
+  return withOpenFolder(roots, dir, requested, async (at) => {
+    // Hidden names are dropped before the bound, so they can neither fill the listing nor push visible entries out.
+    const names = (await readdir(at)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b))
+    const truncated = names.length > MAX_ENTRIES
+    const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, at, n)))).filter((e): e is FolderEntry => !!e)
+    entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
+    return { path: dir, parent: roots.includes(dir) ? '' : path.dirname(dir), entries, truncated }
+  })
 }
 
 /** A byte counter that fails the stream past `max` bytes. */
