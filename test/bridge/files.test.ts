@@ -92,6 +92,14 @@ describe('bridge file browser: confined to the allowed roots', () => {
     expect(r).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message } })
   })
 
+  it('a JSON body above 1 MiB, to the file browser or to an API call, gets one TOO_LARGE line (not a reset connection)', async () => {
+    const line = { code: 'TOO_LARGE', message: 'the request body is larger than 1 MiB; expected a smaller request' }
+    const huge = JSON.stringify({ path: 'x'.repeat(2 << 20), args: ['x'.repeat(2 << 20)] })
+    expect(await (await post(spare, 'list', huge)).json()).toEqual({ ok: false, error: line })
+    const api = await fetch(`${spare.origin}/api/openVolumes`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-SegTransfer-Token': spare.token }, body: huge })
+    expect([api.status, await api.json()]).toEqual([413, { ok: false, error: line }])
+  })
+
   it('a folder of thousands of hidden files still lists its visible ones, untruncated (hidden names do not count against the bound)', async () => {
     const crowded = (await list(join(realpathSync(root), 'crowded'))).value
     expect([crowded.entries.map((e) => e.name), crowded.truncated]).toEqual([['a.nii', 'm.nii', 'z.nii'], false])
