@@ -62,6 +62,7 @@ export function realRoots(roots: readonly string[]): string[] {
  * crosses no hidden (dot) name; otherwise a one-line BAD_ARGUMENT. A missing path is FILE_NOT_FOUND.
  */
 export function confine(roots: readonly string[], requested: string): string {
+  if (requested.includes('\0')) throw new SegError('BAD_ARGUMENT', `${JSON.stringify(requested.slice(0, 200))} contains a NUL byte; expected a folder listed by the file browser`)
   if (!path.isAbsolute(requested)) throw new SegError('BAD_ARGUMENT', `${requested} is not an absolute path; expected a folder listed by the file browser`)
   let real: string
   try {

@@ -70,7 +70,8 @@ describe('bridge file browser: confined to the allowed roots', () => {
     ['a link pointing out of the root', (r: string) => join(r, 'escape'), /is outside the folders this bridge may show/],
     ['a hidden folder', (r: string) => join(r, '.secret'), /is a hidden folder or file/],
     ['a relative path', () => 'scans', /is not an absolute path/],
-    ['the system root', () => '/', /is outside the folders/]
+    ['the system root', () => '/', /is outside the folders/],
+    ['a NUL byte', (r: string) => `${r}/study 1\0/../..`, /contains a NUL byte; expected a folder listed by the file browser$/]
   ])('refuses %s in one line', async (_what, at, message) => {
     const r = await list(at(root))
     expect(r.ok).toBe(false)
