@@ -17,7 +17,7 @@ import { lstat, mkdir, open, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { SegError } from '../engine/errors'
+import { isSegError, SegError } from '../engine/errors'
 import { fsReason, produceAtomically } from '../engine/fs/atomic'
 import { formatBytes } from '../engine/volume/read-nifti'
 import type { FolderEntry, FolderListing } from '../shared/folder-listing'
@@ -156,6 +156,10 @@ export async function saveUpload(uploadDir: string, batch: string, name: string,
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out = path.join(dir, name)
   // The bytes are copied as they are, so the temp name needs no extension (a long one would push it past NAME_MAX).
-  await produceAtomically(out, '', (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 })))
+  await produceAtomically(out, '', (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 }))).catch((e: unknown) => {
+    // The page's case of a taken name (one drop holding two files of one name): the output rules' message would suggest --overwrite.
+    if (isSegError(e) && e.code === 'OUTPUT_CONFLICT' && existsSync(out)) throw new SegError('OUTPUT_CONFLICT', `${name} is already uploaded in this drop; expected each file name once per drop`)
+    throw e
+  })
   return out
 }

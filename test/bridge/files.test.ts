@@ -140,7 +140,7 @@ describe('bridge file browser: confined to the allowed roots', () => {
     const rs = (await Promise.all(bodies.map(async (b) => (await post(spare, 'upload?name=same.nii&batch=5a5e5a5e', b, 'application/octet-stream')).json()))) as { ok: boolean; value?: { path: string }; error?: { code: string; message: string } }[]
     const kept = rs.filter((r) => r.ok)
     expect(kept).toHaveLength(1)
-    expect(rs.filter((r) => !r.ok).map((r) => r.error)).toEqual([1, 2].map(() => ({ code: 'OUTPUT_CONFLICT', message: expect.stringMatching(/same\.nii already exists; expected a new path/) })))
+    expect(rs.filter((r) => !r.ok).map((r) => r.error)).toEqual([1, 2].map(() => ({ code: 'OUTPUT_CONFLICT', message: 'same.nii is already uploaded in this drop; expected each file name once per drop' })))
     expect(bodies.some((b) => b.equals(readFileSync(kept[0].value!.path)))).toBe(true)
     expect(readdirSync(join(spare.uploadDir, '5a5e5a5e'))).toEqual(['same.nii'])
   })
