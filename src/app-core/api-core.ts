@@ -147,6 +147,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
   const openPaths = () => [...volumes.values()].flatMap((v) => [v.info.path, ...(v.volume.source?.files ?? [])])
   const teaching = createTeachHandlers({
     scan: openVolume,
+    isOpen: (id) => volumes.has(id),
     layer: (runId) => {
       const r = runOf(runId)
       return { volumeId: r.volumeId, grid: r.result.labels, data: r.result.labels.data, names: r.names }

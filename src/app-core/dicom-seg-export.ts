@@ -3,6 +3,7 @@
  * the SEG references (Frame of Reference, Referenced Series/Instance UIDs; src/engine/dicom/seg.ts).
  * A model's result is AUTOMATIC; an edited copy or a loaded label file is MANUAL.
  */
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { VolumeInfo } from '../shared/contract'
 import { SegError } from '../engine/errors'
@@ -22,7 +23,9 @@ export const LOADED: Pick<SegProvenance, 'algorithm' | 'algorithmType'> = { algo
 
 /**
  * The series files a DICOM-SEG of `scan` references, checked before anything is written.
- * Throws BAD_ARGUMENT when the scan was not opened from a DICOM series or the path is not a .dcm.
+ * Throws BAD_ARGUMENT when the scan was not opened from a DICOM series or the path is not a .dcm;
+ * FILE_NOT_FOUND when a file of the series is gone since it was opened (the converter would fail
+ * with a bare number). Messages name files and the scan, never a DICOM attribute (no PHI).
  */
 export function dicomSegSource(scan: { info: VolumeInfo; volume: Volume }, outPath: string): { path: string }[] {
   if (!scan.info.series) {
@@ -31,5 +34,10 @@ export function dicomSegSource(scan: { info: VolumeInfo; volume: Volume }, outPa
   if (!outPath.toLowerCase().endsWith('.dcm')) {
     throw new SegError('BAD_ARGUMENT', `${path.basename(outPath)}: a DICOM-SEG is written as a .dcm file; expected a path ending in .dcm`)
   }
-  return (scan.volume.source?.files ?? []).map((p) => ({ path: p }))
+  const files = scan.volume.source?.files ?? []
+  const gone = files.filter((p) => !existsSync(p))
+  if (gone.length > 0) {
+    throw new SegError('FILE_NOT_FOUND', `${gone.length} of the ${files.length} files of ${scan.info.name} are gone since it was opened (${path.basename(gone[0])}${gone.length > 1 ? ', …' : ''}); expected the series as opened, which a DICOM-SEG references`)
+  }
+  return files.map((p) => ({ path: p }))
 }

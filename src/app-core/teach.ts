@@ -31,6 +31,8 @@ export type TeachWorkerRunner = (request: Omit<TeachWorkerRequest, 'cancelFlag'>
 /** What the handlers borrow from the app core. */
 export interface TeachHost {
   scan(volumeId: string): { info: VolumeInfo; volume: Volume }
+  /** Whether the scan is still open. */
+  isOpen(volumeId: string): boolean
   /** A segmentation: the scan that owns it, its label map's grid and voxels, and its label names. */
   layer(runId: string): { volumeId: string; grid: Grid; data: VoxelArray; names: Record<number, string> }
   /** Keeps a label map as a segmentation of the scan (made from `bundleDir`, never written into; `table`: its labels with colours); returns its runId. */
@@ -163,6 +165,8 @@ export function createTeachHandlers(host: TeachHost) {
         (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
       )
       const r = await current.result
+      // The scan closed while training took its models with it (forgetScan): keep nothing of this run either.
+      if (!host.isOpen(req.volumeId)) throw new SegError('CANCELLED', `${first.scan.info.name} was closed while teaching; nothing was kept`)
       models.set(teachId, { volumeId: req.volumeId, baseDir: base.dir, onnx: r.onnx, manifest: r.manifest })
       const labels = r.manifest.output.labels ?? []
       const names = Object.fromEntries(labels.map((l) => [l.value, l.name]))

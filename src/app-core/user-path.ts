@@ -17,7 +17,7 @@ const QUOTED = /^(["'])(.*)\1$/s
  * @param typed the text as typed (surrounding blanks, one pair of quotes, `~`, `file://` URLs allowed)
  * @param home the folder `~` stands for (default: the user's home)
  * @returns the path, `~` expanded and a file URL decoded; otherwise as given (relative paths stay relative)
- * @throws SegError BAD_ARGUMENT for an empty path, a file URL of another host, or `~user`
+ * @throws SegError BAD_ARGUMENT for an empty path, a file URL of another host or with an encoded NUL, or `~user`
  */
 export function normaliseUserPath(typed: string, home: string = os.homedir()): string {
   let p = typed.trim()
@@ -25,11 +25,15 @@ export function normaliseUserPath(typed: string, home: string = os.homedir()): s
   if (quoted) p = quoted[2].trim()
   if (!p) throw new SegError('BAD_ARGUMENT', 'empty path; expected the path of a scan file, a DICOM folder or a model bundle')
   if (/^file:/i.test(p)) {
+    let decoded: string
     try {
-      return fileURLToPath(p)
+      decoded = fileURLToPath(p)
     } catch (e) {
       throw new SegError('BAD_ARGUMENT', `${p} is not a local file URL (${(e as Error).message}); expected file:///path/to/file`)
     }
+    // %00 decodes to a NUL, which validation's check of the typed text cannot see.
+    if (decoded.includes('\0')) throw new SegError('BAD_ARGUMENT', `${p} encodes a NUL byte (%00); expected file:///path/to/file`)
+    return decoded
   }
   if (p === '~') return home
   if (p.startsWith('~/') || (path.sep === '\\' && p.startsWith('~\\'))) return path.join(home, p.slice(2))

@@ -63,6 +63,13 @@ const TeachRequest = z
   })
   .strict()
 
+/** A saved bundle's name: it appears in one-line messages and listings, so one line of printable characters. */
+const BundleName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((n) => n.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(n), 'expected a one-line name of printable characters, not blank')
+
 export const IpcSchemas = {
   hostInfo: z.tuple([]),
   openVolumes: z.tuple([z.array(Path).min(1).max(16), z.array(Choice).max(16).optional()]),
@@ -89,7 +96,7 @@ export const IpcSchemas = {
   loadLabelFile: z.tuple([Id, Path, z.object({ resample: z.enum(LABEL_RESAMPLINGS).optional() }).strict().optional()]),
   summarizeBase: z.tuple([Path]),
   teach: z.tuple([TeachRequest]),
-  saveTaught: z.tuple([Id, Path, z.object({ overwrite: z.boolean().optional(), name: z.string().min(1).max(255).optional() }).strict().optional()]),
+  saveTaught: z.tuple([Id, Path, z.object({ overwrite: z.boolean().optional(), name: BundleName.optional() }).strict().optional()]),
   interpolateLabels: z.tuple([EditedLabels.extend({ label: z.number().int().min(1).max(65535), plane: Plane }).strict()])
 } as const satisfies Record<ApiMethod, z.ZodType>
 

@@ -7,14 +7,18 @@
  * symlinks followed (realpath) before it is compared with the roots' own real paths, so neither
  * `..` nor a link pointing out of a root reaches outside; such a request is refused in one line.
  * Hidden entries (dot names: ~/.ssh, ~/.config…) are never listed nor listed into.
+ * On Linux a folder is opened once and read through its descriptor (/proc/self/fd), after checking
+ * where that descriptor really points: a link swapped in after the check (by someone who may write
+ * inside a root) cannot turn the listing to a folder outside. Elsewhere the check and the read are
+ * two steps on the path (Node has no openat).
  */
-import { createWriteStream, realpathSync, statSync } from 'node:fs'
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { constants, createWriteStream, existsSync, realpathSync, statSync } from 'node:fs'
+import { lstat, mkdir, open, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { SegError } from '../engine/errors'
-import { produceAtomically } from '../engine/fs/atomic'
+import { isSegError, SegError } from '../engine/errors'
+import { fsReason, produceAtomically } from '../engine/fs/atomic'
 import { formatBytes } from '../engine/volume/read-nifti'
 import type { FolderEntry, FolderListing } from '../shared/folder-listing'
 
@@ -58,6 +62,7 @@ export function realRoots(roots: readonly string[]): string[] {
  * crosses no hidden (dot) name; otherwise a one-line BAD_ARGUMENT. A missing path is FILE_NOT_FOUND.
  */
 export function confine(roots: readonly string[], requested: string): string {
+  if (requested.includes('\0')) throw new SegError('BAD_ARGUMENT', `${JSON.stringify(requested.slice(0, 200))} contains a NUL byte; expected a folder listed by the file browser`)
   if (!path.isAbsolute(requested)) throw new SegError('BAD_ARGUMENT', `${requested} is not an absolute path; expected a folder listed by the file browser`)
   let real: string
   try {
@@ -73,15 +78,37 @@ export function confine(roots: readonly string[], requested: string): string {
   return real
 }
 
-/** One entry of a folder, following links; undefined for hidden ones, links leaving the roots, and the unreadable. */
-async function entryOf(roots: readonly string[], dir: string, name: string): Promise<FolderEntry | undefined> {
-  if (name.startsWith('.')) return undefined
+/** Where an open descriptor can be named as a path (Linux); elsewhere folders are read by their path. */
+const FD_FOLDER = process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined
+
+/**
+ * One entry of the folder `dir`, read as `at` (its descriptor's path, or `dir`): the entry itself
+ * through the open folder, a link followed only when its target is inside the roots; undefined for
+ * links leaving the roots or into hidden folders, and the unreadable.
+ */
+async function entryOf(roots: readonly string[], dir: string, at: string, name: string): Promise<FolderEntry | undefined> {
   try {
-    const real = confine(roots, path.join(dir, name))
-    const st = await stat(real)
+    const own = await lstat(path.join(at, name))
+    const st = own.isSymbolicLink() ? await stat(confine(roots, path.join(dir, name))) : own
     return st.isDirectory() ? { name, kind: 'folder' } : st.isFile() ? { name, kind: 'file', size: st.size } : undefined
   } catch {
     return undefined
+  }
+}
+
+/** Runs `read` on the confined folder `dir` opened once (see the header), passing the path to read it by. */
+async function withOpenFolder<T>(roots: readonly string[], dir: string, requested: string, read: (at: string) => Promise<T>): Promise<T> {
+  if (!FD_FOLDER) return read(dir)
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY).catch((e: unknown) => {
+    throw new SegError('BAD_ARGUMENT', `${requested} cannot be listed: ${fsReason(e)}; expected a folder you can read`)
+  })
+  try {
+    const at = `${FD_FOLDER}/${handle.fd}`
+    // The kernel's own path of what was opened: the confined folder, or something swapped in since.
+    if ((await readlink(at)) !== dir) throw new SegError('BAD_ARGUMENT', `${requested} changed while it was being listed; expected a folder that stays in place`)
+    return await read(at)
+  } finally {
+    await handle.close()
   }
 }
 
@@ -90,13 +117,14 @@ export async function listFolder(roots: readonly string[], requested = ''): Prom
   if (!requested) return { path: '', parent: null, entries: roots.map((r) => ({ name: r, kind: 'folder' as const })), truncated: false }
   const dir = confine(roots, requested)
   if (!(await stat(dir)).isDirectory()) throw new SegError('BAD_ARGUMENT', `${requested} is a file; expected a folder to list`)
-  const names = (await readdir(dir)).sort((a, b) => a.localeCompare(b))
-  const truncated = names.length > MAX_ENTRIES
-  const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, n)))).filter((e): e is FolderEntry => !!e)
-  entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
-  const up = path.dirname(dir)
-  const parent = roots.includes(dir) ? '' : up
-  return { path: dir, parent, entries, truncated }
+  return withOpenFolder(roots, dir, requested, async (at) => {
+    // Hidden names are dropped before the bound, so they can neither fill the listing nor push visible entries out.
+    const names = (await readdir(at)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b))
+    const truncated = names.length > MAX_ENTRIES
+    const entries = (await Promise.all(names.slice(0, MAX_ENTRIES).map((n) => entryOf(roots, dir, at, n)))).filter((e): e is FolderEntry => !!e)
+    entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1))
+    return { path: dir, parent: roots.includes(dir) ? '' : path.dirname(dir), entries, truncated }
+  })
 }
 
 /** A byte counter that fails the stream past `max` bytes. */
@@ -127,7 +155,11 @@ export async function saveUpload(uploadDir: string, batch: string, name: string,
   const dir = path.join(uploadDir, batch)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out = path.join(dir, name)
-  const ext = /\.nii\.gz$/i.test(name) ? '.nii.gz' : path.extname(name)
-  await produceAtomically(out, ext, (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 })))
+  // The bytes are copied as they are, so the temp name needs no extension (a long one would push it past NAME_MAX).
+  await produceAtomically(out, '', (temp) => pipeline(body, bounded(maxBytes, name), createWriteStream(temp, { flags: 'wx', mode: 0o600 }))).catch((e: unknown) => {
+    // The page's case of a taken name (one drop holding two files of one name): the output rules' message would suggest --overwrite.
+    if (isSegError(e) && e.code === 'OUTPUT_CONFLICT' && existsSync(out)) throw new SegError('OUTPUT_CONFLICT', `${name} is already uploaded in this drop; expected each file name once per drop`)
+    throw e
+  })
   return out
 }

@@ -79,17 +79,28 @@ const teachEntry = new URL('../engine/service/teach-worker.ts', import.meta.url)
 /** The Teach panel's worker from its .ts source. */
 export const tsxTeachWorker: TeachWorkerRunner = (request, onProgress) => runTeachInWorker(teachEntry, request, onProgress)
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+/**
+ * A JSON request's body, at most MAX_BODY bytes. A larger one is refused (TOO_LARGE) without reading
+ * the rest, and its connection closes after the answer, so the client still gets the one line (a
+ * reset socket would reach the page as a bare network error).
+ */
+function readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let n = 0
-    req.on('data', (c: Buffer) => {
+    const tooLarge = () => {
+      req.off('data', onData)
+      req.pause()
+      res.setHeader('Connection', 'close')
+      reject(new SegError('TOO_LARGE', `the request body is larger than ${MAX_BODY / 1024 ** 2} MiB; expected a smaller request`))
+    }
+    const onData = (c: Buffer) => {
       n += c.length
-      if (n > MAX_BODY) {
-        reject(new Error('request body too large'))
-        req.destroy()
-      } else chunks.push(c)
-    })
+      if (n > MAX_BODY) tooLarge()
+      else chunks.push(c)
+    }
+    if (Number(req.headers['content-length']) > MAX_BODY) return tooLarge()
+    req.on('data', onData)
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)
   })
@@ -107,7 +118,12 @@ function refuse(res: http.ServerResponse, status: number, message: string): void
 
 async function serveStatic(res: http.ServerResponse, staticDir: string, urlPath: string): Promise<void> {
   const root = path.resolve(staticDir)
-  let rel = decodeURIComponent(urlPath.split('?')[0])
+  let rel: string
+  try {
+    rel = decodeURIComponent(urlPath.split('?')[0])
+  } catch {
+    return void refuse(res, 400, 'malformed percent-encoding in the URL; expected a path of the app')
+  }
   if (rel.endsWith('/')) rel += 'index.html'
   let file = path.resolve(root, '.' + rel)
   if (file !== root && !file.startsWith(root + path.sep)) return void refuse(res, 403, 'outside the app')
@@ -140,15 +156,26 @@ async function envelopeOf(fn: () => Promise<unknown>): Promise<unknown> {
   }
 }
 
+/** The `path` of a listing request's JSON body (`{}` or an empty body: the roots); anything else is one BAD_ARGUMENT line. */
+function listRequestPath(text: string): string {
+  let body: unknown
+  try {
+    body = JSON.parse(text || '{}')
+  } catch {
+    throw new SegError('BAD_ARGUMENT', 'the listing request is not JSON; expected {"path": "<folder>"}')
+  }
+  const p = body !== null && typeof body === 'object' ? (body as { path?: unknown }).path : null
+  if (p !== undefined && typeof p !== 'string') throw new SegError('BAD_ARGUMENT', 'path must be a string; expected a folder from the listing')
+  return p ?? ''
+}
+
 /** The file browser and uploads (files.ts) behind `/api/files/…`; the caller checked token and origin. */
 async function serveFiles(req: http.IncomingMessage, res: http.ServerResponse, url: URL, files: { roots: string[]; uploadDir: string; maxUpload: number }): Promise<void> {
   const type = req.headers['content-type'] ?? ''
   if (url.pathname === '/api/files/list') {
     if (!type.startsWith('application/json')) return refuse(res, 415, 'expected application/json')
     const body = await envelopeOf(async () => {
-      const { path: p } = JSON.parse((await readBody(req)) || '{}') as { path?: unknown }
-      if (p !== undefined && typeof p !== 'string') throw new SegError('BAD_ARGUMENT', 'path must be a string; expected a folder from the listing')
-      return listFolder(files.roots, p ?? '')
+      return listFolder(files.roots, listRequestPath(await readBody(req, res)))
     })
     return sendJson(res, 200, body)
   }
@@ -211,8 +238,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         const method = url.slice('/api/'.length)
         let args: unknown
         try {
-          args = (JSON.parse(await readBody(req)) as { args?: unknown }).args ?? []
+          args = (JSON.parse(await readBody(req, res)) as { args?: unknown }).args ?? []
         } catch (e) {
+          if (isSegError(e)) return sendJson(res, 413, { ok: false, error: { code: e.code, message: e.message } })
           return refuse(res, 400, `bad request body: ${(e as Error).message}`)
         }
         const r = await dispatch(core, method, Array.isArray(args) ? args : [args])

@@ -33,7 +33,8 @@ describe('normaliseUserPath', () => {
     ['   ', /^empty path; expected/],
     ['""', /^empty path; expected/],
     ['file://server/share/ct.nii', /not a local file URL/],
-    ['~bob/ct.nii', /another user's home/]
+    ['~bob/ct.nii', /another user's home/],
+    ['file:///data/ct%00.nii.gz', /^file:\/\/\/data\/ct%00\.nii\.gz encodes a NUL byte \(%00\); expected file:\/\/\/path\/to\/file$/]
   ])('%j is refused in one line', (typed, message) => {
     expect(() => normaliseUserPath(typed, home)).toThrow(message)
   })
@@ -42,6 +43,8 @@ describe('normaliseUserPath', () => {
     expect(validateIpcArgs('listSeries', ['"/data/ct.nii.gz"'])).toEqual(['/data/ct.nii.gz'])
     expect(validateIpcArgs('exportRun', ['r-1', 'labels', 'file:///o/x.nii.gz'])[2]).toBe('/o/x.nii.gz')
     expect(() => validateIpcArgs('openVolumes', [['  ']])).toThrow(/^invalid arguments to openVolumes: 0\.0: empty path; expected/)
+    // The NUL a file URL decodes to is refused like a typed one, on every path argument (an output path too).
+    expect(() => validateIpcArgs('exportRun', ['r-1', 'labels', 'file:///o/x%00.nii.gz'])).toThrow(/^invalid arguments to exportRun: 2: file:.* encodes a NUL byte/)
   })
 })
 

@@ -7,7 +7,7 @@
  * export names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
@@ -92,6 +92,18 @@ describe.runIf(toolsThere)('DICOM-SEG export from the app core', () => {
       code: 'BAD_ARGUMENT', message: 't2.nii.gz was not opened from a DICOM series, which a DICOM-SEG must reference; expected a scan opened from a DICOM folder or file (or a .nii.gz/.nrrd export)'
     })
     expect(await call(core, 'exportRun', run.runId, 'dicom-seg', join(tmp.dir, 'flair.nii.gz'), { volumeId: flair.id })).toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/^flair\.nii\.gz: a DICOM-SEG is written as a \.dcm file; expected a path ending in \.dcm$/) })
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('a slice deleted after the series was opened is refused in one FILE_NOT_FOUND line naming the file, without PHI, and nothing is written', async () => {
+    const cord = (await call<SegmentSummary>(core, 'loadLabelFile', spine.id, data('spine/t2_cord_seg.nii.gz'), { resample: 'nearest' })).value!
+    const folder = join(study, 'spine')
+    const slices = readdirSync(folder).sort()
+    unlinkSync(join(folder, slices[5]))
+    const out = join(tmp.dir, 'spine.dcm')
+    const r = await call(core, 'exportRun', cord.runId, 'dicom-seg', out, { volumeId: spine.id })
+    expect(r).toEqual({ code: 'FILE_NOT_FOUND', message: `1 of the ${slices.length} files of study · Spine T2 are gone since it was opened (${slices[5]}); expected the series as opened, which a DICOM-SEG references` })
+    expect(r.message).not.toMatch(/Doe|Jane|PID-7731/)
     expect(existsSync(out)).toBe(false)
   })
 })
