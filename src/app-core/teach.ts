@@ -96,6 +96,8 @@ export function createTeachHandlers(host: TeachHost) {
   let current: WorkerRun<TeachWorkerResult> | undefined
   let busy = false
   let cancelRequested = false
+  /** The scans the running teach reads (their volume ids); closing one cancels the run. */
+  let training = new Set<string>()
 
   /** The base network's torchinfo-style table with every layer frozen: teaching trains only the new head. */
   const summarizeBase = async (dir: string): Promise<BaseSummary> => {
@@ -164,9 +166,15 @@ export function createTeachHandlers(host: TeachHost) {
         { baseDir: base.dir, scans: scans.map((s) => s.labels), labelNames, head: req.head, features: featureKinds(features), maxEpochs: req.maxEpochs, largestComponent: req.largestComponent, seed: req.seed },
         (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
       )
-      const r = await current.result
-      // The scan closed while training took its models with it (forgetScan): keep nothing of this run either.
-      if (!host.isOpen(req.volumeId)) throw new SegError('CANCELLED', `${first.scan.info.name} was closed while teaching; nothing was kept`)
+      training = new Set(listed.map((l) => l.volumeId))
+      const closed = () => scans.find((sc) => !host.isOpen(sc.scan.info.id))
+      const r = await current.result.catch((e: unknown) => {
+        const gone = closed()
+        throw gone ? new SegError('CANCELLED', `${gone.scan.info.name} was closed while teaching; nothing was kept`) : e
+      })
+      // A scan closed while training took its models with it (forgetScan): keep nothing of this run either.
+      const gone = closed()
+      if (gone) throw new SegError('CANCELLED', `${gone.scan.info.name} was closed while teaching; nothing was kept`)
       models.set(teachId, { volumeId: req.volumeId, baseDir: base.dir, onnx: r.onnx, manifest: r.manifest })
       const labels = r.manifest.output.labels ?? []
       const names = Object.fromEntries(labels.map((l) => [l.value, l.name]))
@@ -190,6 +198,7 @@ export function createTeachHandlers(host: TeachHost) {
     } finally {
       current = undefined
       busy = false
+      training = new Set()
     }
   }
 
@@ -221,9 +230,10 @@ export function createTeachHandlers(host: TeachHost) {
       if (busy) cancelRequested = true
       current?.cancel()
     },
-    /** A closed scan's taught models go with it. */
+    /** A closed scan's taught models go with it, and a run reading it stops (at the worker's next epoch or slab). */
     forgetScan(volumeId: string): void {
       for (const [id, m] of models) if (m.volumeId === volumeId) models.delete(id)
+      if (training.has(volumeId)) current?.cancel()
     }
   }
 }

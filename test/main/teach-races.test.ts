@@ -35,14 +35,17 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup())
 
 describe('teach races in the app core', () => {
-  it('closing the scan during training ends the run in one line and keeps no model to save; a second teach meanwhile is refused', async () => {
+  it('closing the scan during training stops the run at once in one line and keeps no model to save; a second teach meanwhile is refused', async () => {
     const { scan, req } = await cordRequest()
     events.length = 0
-    const run = outcome(core.teach(req))
+    const run = outcome(core.teach({ ...req, maxEpochs: 400 }))
     await training()
     expect(await outcome(core.teach(req))).toBe('BAD_ARGUMENT: teaching is already running; wait for it or cancel it')
+    const epochsAtClose = events.filter((e) => e.epoch).length
     await core.closeVolume(scan.id)
     expect(await run).toBe('CANCELLED: t2.nii.gz was closed while teaching; nothing was kept')
+    // The run ended at the close, not when training would have stopped by itself (early stopping, epoch 400).
+    expect(events.filter((e) => e.epoch).length).toBeLessThanOrEqual(epochsAtClose + 1)
     const teachId = events.find((e) => e.epoch)!.runId
     const out = join(tmp.dir, 'after-close')
     const saved = await dispatch(core, 'saveTaught', [teachId, out])
