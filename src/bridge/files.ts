@@ -13,7 +13,7 @@
  * two steps on the path (Node has no openat).
  */
 import { constants, createWriteStream, existsSync, realpathSync, statSync } from 'node:fs'
-import { lstat, mkdir, open, readdir, readlink, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readlink, stat, statfs } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -27,6 +27,10 @@ export const MAX_ENTRIES = 5000
 /** Default and largest upload bounds (bytes): a CT series as one NIfTI fits well within the default. */
 export const DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3
 export const MAX_UPLOAD_LIMIT = 16 * 1024 ** 3
+/** All uploads of one bridge session together: this many times the per-file limit (they live until the bridge stops). */
+export const UPLOADS_PER_SESSION = 4
+/** Disk space an upload leaves free (bytes): the disk the uploads share with the rest of the machine. */
+export const DISK_HEADROOM = 1024 ** 3
 /** An uploaded file's name: plain characters, no leading dot, at most 200 of them. */
 const UPLOAD_NAME = /^[A-Za-z0-9_][A-Za-z0-9 _.,+()-]{0,199}$/
 const BATCH_ID = /^[a-f0-9]{8,64}$/
@@ -139,11 +143,34 @@ function bounded(max: number, name: string): Transform {
   })
 }
 
+/** Bytes of the files under the upload folder (its batches hold plain files only). */
+async function uploadedBytes(uploadDir: string): Promise<number> {
+  let total = 0
+  for (const batch of await readdir(uploadDir, { withFileTypes: true })) {
+    if (!batch.isDirectory()) continue
+    for (const f of await readdir(path.join(uploadDir, batch.name))) total += (await lstat(path.join(uploadDir, batch.name, f))).size
+  }
+  return total
+}
+
+/**
+ * Refuses an upload (TOO_LARGE) that would take this session's uploads past `sessionLimit` bytes or
+ * leave the disk with less than DISK_HEADROOM free: checked before a byte is written.
+ */
+async function checkUploadRoom(uploadDir: string, name: string, declared: number, sessionLimit: number): Promise<void> {
+  const held = await uploadedBytes(uploadDir)
+  if (held + declared > sessionLimit) throw new SegError('TOO_LARGE', `${name} (${formatBytes(declared)}) would take this session's uploads to ${formatBytes(held + declared)}, above ${formatBytes(sessionLimit)}; expected fewer uploads, or open files by their path`)
+  const disk = await statfs(uploadDir)
+  const free = disk.bavail * disk.bsize
+  if (declared + DISK_HEADROOM > free) throw new SegError('TOO_LARGE', `${name} (${formatBytes(declared)}) needs more disk than is free for uploads (${formatBytes(free)} free, ${formatBytes(DISK_HEADROOM)} kept); expected a smaller file, or open it by its path`)
+}
+
 /**
  * Writes an uploaded file atomically to `<uploadDir>/<batch>/<name>` (never over an existing one) and
  * returns its path. Refused in one line before a byte is read: a name with odd characters or a
  * leading dot, a bad batch id, no declared size or one above `maxBytes` (a browser always declares a
- * file's size; Node then holds the body to it, and the byte counter is a second guard).
+ * file's size; Node then holds the body to it, and the byte counter is a second guard), or one that
+ * would take the session's uploads past UPLOADS_PER_SESSION × `maxBytes` or fill the disk.
  * @param body the request body (the file's bytes)
  * @param declared the Content-Length
  */
@@ -152,6 +179,8 @@ export async function saveUpload(uploadDir: string, batch: string, name: string,
   if (!BATCH_ID.test(batch)) throw new SegError('BAD_ARGUMENT', 'upload batch id is malformed; expected 8-64 hex digits')
   if (declared === undefined || !Number.isSafeInteger(declared)) throw new SegError('BAD_ARGUMENT', `upload of ${name} without a Content-Length; expected the file's size up front`)
   if (declared > maxBytes) throw new SegError('TOO_LARGE', `${name} is ${formatBytes(declared)}, above the upload limit of ${formatBytes(maxBytes)}; expected a smaller file, or open it by its path`)
+  await mkdir(uploadDir, { recursive: true, mode: 0o700 })
+  await checkUploadRoom(uploadDir, name, declared, maxBytes * UPLOADS_PER_SESSION)
   const dir = path.join(uploadDir, batch)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out = path.join(dir, name)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import http from 'node:http'
 import net from 'node:net'
 import { startBridge, type Bridge } from '../../src/bridge/server'
-import { defaultRoots, MAX_ENTRIES } from '../../src/bridge/files'
+import { defaultRoots, MAX_ENTRIES, UPLOADS_PER_SESSION } from '../../src/bridge/files'
 import type { FolderListing } from '../../src/shared/folder-listing'
 import { data, tempDir } from '../helpers/data'
 
@@ -187,6 +187,15 @@ describe('bridge file browser: confined to the allowed roots', () => {
     expect(r.error.code).toBe('TOO_LARGE')
     expect(r.error.message).toMatch(/^big\.nii is 5\.0 kB, above the upload limit of .+; expected a smaller file, or open it by its path$/)
     expect(readdirSync(small.uploadDir)).toEqual([])
+  })
+
+  it('refuses an upload that would take the session past UPLOADS_PER_SESSION × the per-file limit, before writing it', async () => {
+    const up = async (batch: string) => (await (await post(small, `upload?name=part.nii&batch=${batch}`, Buffer.alloc(900), 'application/octet-stream')).json()) as { ok: boolean; error?: { code: string; message: string } }
+    for (let i = 0; i < UPLOADS_PER_SESSION; i++) expect((await up(`0000000${i}`)).ok).toBe(true)
+    const r = await up('0000000f')
+    expect(r.error?.code).toBe('TOO_LARGE')
+    expect(r.error?.message).toMatch(/^part\.nii \(0\.9 kB\) would take this session's uploads to 4\.5 kB, above 4\.0 kB; expected fewer uploads, or open files by their path$/)
+    expect(readdirSync(small.uploadDir)).not.toContain('0000000f')
   })
 
   it('a root that does not exist stops the bridge in one line; a missing home only empties the browser', async () => {
