@@ -40,6 +40,13 @@ describe('manifest validation', () => {
     expect(e.code).toBe('BAD_MANIFEST')
     expect(e.message).toMatch(/^x\/manifest\.json is not a valid SegTransfer manifest: channels: /)
   })
+  it('refuses a bundle or label name with a control character (it would break one-line messages) or past LIMITS.nameChars', () => {
+    expect(errorOf(() => parseManifest({ ...testManifest({}), name: 'spleen\nerror: forged' })).message).toMatch(/^.*: name: printable characters on one line/)
+    const label = testManifest({})
+    label.output.labels = [{ ...label.output.labels[0], name: 'a\u0007b' }, ...label.output.labels.slice(1)]
+    expect(errorOf(() => parseManifest(label)).message).toMatch(/output\.labels\.0\.name: printable characters on one line/)
+    expect(errorOf(() => parseManifest({ ...testManifest({}), name: 'x'.repeat(256) })).message).toMatch(/name: .*at most 255 \(LIMITS\.nameChars\)/)
+  })
   it('refuses bad axis codes, overlaps and duplicate labels', () => {
     expect(errorOf(() => parseManifest(testManifest({ geometry: { mode: 'reorient', orientation: 'RRS' } }))).message).toMatch(/geometry\.orientation: three letters/)
     expect(errorOf(() => parseManifest(testManifest({ inference: { mode: 'sliding-window', patchSize: [8, 8, 8], overlap: 1 } }))).message).toMatch(/inference\.overlap/)

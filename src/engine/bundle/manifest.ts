@@ -16,7 +16,12 @@ export const MANIFEST_VERSION = 1
 const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
 const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
 const Vec3 = z.tuple([Spacing, Spacing, Spacing])
-const Name = z.string().min(1).max(LIMITS.nameChars, `${atMost('nameChars')} characters`)
+/** A name shows in one-line messages, tables and file names: printable characters on one line. */
+const Name = z
+  .string()
+  .min(1)
+  .max(LIMITS.nameChars, `${atMost('nameChars')} characters`)
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'printable characters on one line (no control characters)')
 const IntVec3 = z.tuple([AxisVoxels, AxisVoxels, AxisVoxels])
 /** nibabel-style axis codes: the world direction (RAS terms) each index axis points to, e.g. 'LIA'. */
 const AxisCodes = z
@@ -162,7 +167,7 @@ export const ManifestSchema = z
   .object({
     format: z.literal('segtransfer-bundle'),
     version: z.literal(MANIFEST_VERSION),
-    name: z.string().min(1),
+    name: Name,
     description: z.string().default(''),
     /**
      * What the model does: 'segmentation' (a voxel-wise `output`, optionally also a `classification`
