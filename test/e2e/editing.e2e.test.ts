@@ -2,7 +2,8 @@
  * End to end, in a real browser (harness: test/helpers/e2e.ts): the brush on the real spleen CT.
  * A 3D sphere of radius 5 mm, label 1, painted with one click on the axial view, exported through the
  * app core and read back by the engine's reader, is exactly the voxels whose centres lie within 5 mm
- * of the dab's world point (the set computed here by brute force over the file's own grid). Undo, and
+ * of the dab's world point (the set computed here by brute force over the file's own grid), and with an
+ * intensity range only those of them in range. Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
  * (The dab time is printed by editing-tools.e2e.test.ts, on a 512² slice.)
@@ -68,6 +69,35 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     await page.keyboard.press('Control+y')
     expect(await exportTo(join(session.dir, 'redone.nii.gz'))).toEqual(want)
     await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
+    expect(app.errors).toEqual([])
+  }, 120_000)
+
+  it('a 5 mm sphere painted only over [90, 3000] HU exports exactly the voxels within 5 mm whose intensity lies in the range; undo removes it', async () => {
+    const set = async (id: string, value: string) => {
+      await page.fill(`[data-testid=${id}]`, value)
+      await page.press(`[data-testid=${id}]`, 'Tab')
+    }
+    const earlier = await exportTo(join(session.dir, 'before-range.nii.gz'))
+    await set('brush-label', '3')
+    await page.check('[data-testid=brush-range]')
+    await set('brush-min', '90')
+    await set('brush-max', '3000')
+    const before = await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab')
+    const [x, y] = await axialCentre()
+    await page.mouse.click(x + 30, y + 25)
+    await expect.poll(() => page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab')).not.toBe(before)
+    const centre = (await page.getAttribute('[data-testid=edit-toolbar]', 'data-last-dab'))!.split(',').map(Number)
+    const sphere = withinRadius(scan, centre, 5)
+    const want = sphere.filter((o) => scan.data[o] >= 90 && scan.data[o] <= 3000)
+    console.log(`sphere r=5 mm over [90, 3000] HU at LPS (${centre.map((c) => c.toFixed(2)).join(', ')}): ${want.length} of its ${sphere.length} voxels in range`)
+    expect(want.length).toBeGreaterThan(0)
+    expect(want.length).toBeLessThan(sphere.length) // the range cut it: a test that could not fail otherwise
+    const labels = await exportLabels(page, join(session.dir, 'in-range.nii.gz'))
+    expect(nonzero(Array.from(labels, (v) => (v === 3 ? 1 : 0)))).toEqual(want)
+    await page.keyboard.press('Control+z')
+    await page.uncheck('[data-testid=brush-range]')
+    await set('brush-label', '1')
+    expect(await exportTo(join(session.dir, 'in-range-undone.nii.gz'))).toEqual(earlier) // the first test's sphere, as it was
     expect(app.errors).toEqual([])
   }, 120_000)
 
