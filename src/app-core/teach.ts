@@ -225,7 +225,7 @@ export function createTeachHandlers(host: TeachHost) {
     summarizeBase,
     teach,
     saveTaught,
-    /** Stops a teach run (the worker writes nothing, so it is terminated at once). */
+    /** Stops a teach run at once (the worker writes nothing; it stops at its next epoch or slab). */
     cancel(): void {
       if (busy) cancelRequested = true
       current?.cancel()

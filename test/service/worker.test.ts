@@ -10,6 +10,8 @@ import { runSegmentationInWorker } from '../../src/engine/service/run-in-worker'
 import { segment, type SegmentProgress } from '../../src/engine/pipeline/segment'
 import { loadBundle } from '../../src/engine/bundle/bundle'
 import { SegError } from '../../src/engine/errors'
+import { data, tempDir } from '../helpers/data'
+import { cli } from '../cli/run-cli'
 
 const WORKER = join(REPO, 'src/engine/service/segment-worker.ts')
 const BUNDLE = join(REPO, 'resources/models/demo-tissue')
@@ -40,6 +42,29 @@ describe('segmentation in a worker thread', () => {
     expect((e as SegError).code).toBe('FILE_NOT_FOUND')
     expect((e as SegError).message).toMatch(/scan\.nii\.gz/)
   })
+  it('a cancel during a long onnxruntime run settles at once and never terminates the worker mid-run (that aborts the whole process)', async () => {
+    // MeshNet at 256³ runs one ~7-second onnxruntime call: the old 2-second terminate fell inside it and
+    // killed the test process with SIGABRT ("terminate called after throwing an instance of 'Napi::Error'").
+    const tmp = tempDir('segtransfer-worker-cancel-')
+    try {
+      const bundle = join(tmp.dir, 'meshnet')
+      const imp = await cli('import-model', data('meshnet-gwm/model.onnx'), '--labels', data('meshnet-gwm/labels.json'), '--name', 'MeshNet GWM',
+        '--channels', 'T1:T1', '--conform', '256', '--conform-spacing', '1', '--conform-orientation', 'LIA', '--conform-uint8', '--norm', 'minmax', '--out', bundle)
+      expect(imp.code).toBe(0)
+      let asked = 0
+      const run = runSegmentationInWorker(WORKER, { bundleDir: bundle, inputs: [data('mri/t1_crop.nii.gz')], device: 'cpu' }, (p) => {
+        if (p.stage === 'inference' && !asked) {
+          asked = Date.now()
+          run.cancel()
+        }
+      })
+      const e = await run.result.catch((x) => x)
+      expect([(e as SegError).code, Date.now() - asked < 1000]).toEqual(['CANCELLED', true])
+      await new Promise((r) => setTimeout(r, 4000)) // past the old grace period, while the worker's onnxruntime call still runs
+    } finally {
+      tmp.cleanup()
+    }
+  }, 60_000)
   it('speaks one typed protocol: both ends take their messages from messages.ts, and nothing in src/engine/service is `any`', () => {
     const dir = join(REPO, 'src/engine/service')
     for (const end of ['run-in-worker.ts', 'segment-worker.ts']) expect(readFileSync(join(dir, end), 'utf8'), end).toMatch(/from '\.\/messages'/)

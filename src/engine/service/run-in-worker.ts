@@ -1,8 +1,8 @@
 /**
  * Runs an engine job (a segmentation: segment-worker.ts; a teach run: teach-worker.ts) in a worker
  * thread and resolves with its result, or rejects with the engine's SegError (a plain Error for a
- * bug, which the core reports as INTERNAL). Cancelling terminates cooperatively first, then hard
- * after a grace period, so a stuck native call can never hold the app.
+ * bug, which the core reports as INTERNAL). Cancelling settles the run at once (or, for a job with a
+ * grace period, terminates the worker after it): a stuck native call can never hold the app.
  */
 import { Worker } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
@@ -84,8 +84,15 @@ export function runJobInWorker<Job extends { type: string }, P, R>(workerUrl: st
   }
 }
 
+/**
+ * A segmentation (segment-worker.ts). A cancel is never a terminate: terminating a worker inside an
+ * onnxruntime run aborts the whole process (SIGABRT, "terminate called after throwing an instance of
+ * 'Napi::Error'": seen with MeshNet's 7-second whole-volume run cancelled 2 s in). The run rejects
+ * with CANCELLED at once and the worker stops at segment()'s next abort check (between windows and
+ * stages), then is ended while idle.
+ */
 export function runSegmentationInWorker(workerUrl: string | URL, request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun {
-  return runJobInWorker<ToWorker, SegmentProgress, WorkerResult>(workerUrl, { type: 'segment', ...request }, { what: 'segmentation', graceMs: 2000, onProgress })
+  return runJobInWorker<ToWorker, SegmentProgress, WorkerResult>(workerUrl, { type: 'segment', ...request }, { what: 'segmentation', graceMs: 'detach', onProgress })
 }
 
 /**
