@@ -12,7 +12,7 @@ import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { ApiMethod, BundleInfo, EditedLabels, Envelope, ExportKind, HostInfo, ProgressEvent, SegmentSummary, SegTransferApi, VolumeInfo, VoxelBuffer, VoxelType } from '../shared/contract'
 import { isIpcMethod, validateIpcArgs, type IpcArgs } from './validation'
-import { isSegError, SegError } from '../engine/errors'
+import { errorOf, SegError } from '../engine/errors'
 import { expectedBytes, listPath, readScan } from './scan-open'
 import { formatBytes } from '../engine/volume/read-nifti'
 import { orientationOf } from '../engine/volume/orientation'
@@ -142,7 +142,6 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     checkRoom(scan.volume.data.length * 2, `the edited segmentation of ${scan.info.name}`)
     return applyEditRuns(scan.volume.data.length, edit.runs, base?.result.labels.data)
   }
-  /** Every file open in the workspace: never written over, even with overwrite. */
   /** Every file the open volumes were read from (a DICOM series' slices, an .hdr/.img pair...). */
   const openPaths = () => [...volumes.values()].flatMap((v) => [v.info.path, ...(v.volume.source?.files ?? [])])
   const teaching = createTeachHandlers({
@@ -335,6 +334,6 @@ export async function dispatch(core: ApiCore, method: string, args: unknown[]): 
     const fn = core[method] as (...a: unknown[]) => Promise<unknown>
     return { ok: true, value: await fn(...valid) }
   } catch (e) {
-    return { ok: false, error: isSegError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) } }
+    return { ok: false, error: errorOf(e) }
   }
 }

@@ -167,14 +167,12 @@ export function createTeachHandlers(host: TeachHost) {
         (p) => host.emit({ runId: teachId, stage: `teach:${p.stage}`, fraction: p.fraction, message: p.message, epoch: p.epoch && epochOf(p.epoch) })
       )
       training = new Set(listed.map((l) => l.volumeId))
-      const closed = () => scans.find((sc) => !host.isOpen(sc.scan.info.id))
-      const r = await current.result.catch((e: unknown) => {
-        const gone = closed()
-        throw gone ? new SegError('CANCELLED', `${gone.scan.info.name} was closed while teaching; nothing was kept`) : e
-      })
-      // A scan closed while training took its models with it (forgetScan): keep nothing of this run either.
-      const gone = closed()
+      const outcome = await current.result.catch((e: unknown) => e as Error)
+      // A scan closed while training took its models with it (forgetScan) and cancelled the run: keep nothing of it.
+      const gone = scans.find((sc) => !host.isOpen(sc.scan.info.id))
       if (gone) throw new SegError('CANCELLED', `${gone.scan.info.name} was closed while teaching; nothing was kept`)
+      if (outcome instanceof Error) throw outcome
+      const r = outcome
       models.set(teachId, { volumeId: req.volumeId, baseDir: base.dir, onnx: r.onnx, manifest: r.manifest })
       const labels = r.manifest.output.labels ?? []
       const names = Object.fromEntries(labels.map((l) => [l.value, l.name]))
@@ -192,7 +190,7 @@ export function createTeachHandlers(host: TeachHost) {
       }
       return {
         teachId, preview: summary, history: r.history.map(epochOf), best: epochOf(r.best), values: r.values,
-        labelledVoxels: Object.fromEntries(Object.entries(r.counts).map(([k, n]) => [k, n])),
+        labelledVoxels: r.counts,
         features, taps: (r.manifest.architecture?.taps as string[] | undefined) ?? [], elapsedMs: summary.elapsedMs
       }
     } finally {

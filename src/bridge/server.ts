@@ -29,7 +29,7 @@ import { BINARY_METHODS, type ApiMethod, type HostInfo, type ProgressEvent, type
 import { createApiCore, dispatch, type CoreDeps } from '../app-core/api-core'
 import { CONTENT_SECURITY_POLICY } from '../app-core/security'
 import { runSegmentationInWorker, runTeachInWorker } from '../engine/service/run-in-worker'
-import { isSegError, SegError } from '../engine/errors'
+import { errorOf, isSegError, SegError } from '../engine/errors'
 import { DEFAULT_MAX_UPLOAD, defaultRoots, listFolder, MAX_UPLOAD_LIMIT, realRoots, saveUpload } from './files'
 import type { TeachWorkerRunner } from '../app-core/teach'
 
@@ -152,7 +152,7 @@ async function envelopeOf(fn: () => Promise<unknown>): Promise<unknown> {
   try {
     return { ok: true, value: await fn() }
   } catch (e) {
-    return { ok: false, error: isSegError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) } }
+    return { ok: false, error: errorOf(e) }
   }
 }
 

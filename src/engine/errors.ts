@@ -1,2 +1,2 @@
 /** The engine's errors: SegError is defined once in src/shared (the editing tools throw it too). */
-export { SegError, isSegError, type SegErrorCode } from '../shared/errors'
+export { SegError, errorOf, isSegError, type SegErrorCode } from '../shared/errors'

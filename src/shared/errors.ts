@@ -38,3 +38,8 @@ export class SegError extends Error {
 export function isSegError(e: unknown): e is SegError {
   return e instanceof SegError
 }
+
+/** A failure as envelopes and worker messages carry it: a SegError's code and message; anything else (a bug) INTERNAL with its text. */
+export function errorOf(e: unknown): { code: SegErrorCode | 'INTERNAL'; message: string } {
+  return isSegError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) }
+}

@@ -10,7 +10,7 @@ import { data, tempDir } from '../helpers/data'
 import { conv3Bundle, conv3Model, testManifest } from '../helpers/models'
 import { writeCrafted } from '../volume/fixtures'
 import { writeBundle } from '../../src/engine/bundle/bundle'
-import { cli } from './run-cli'
+import { cli, expectRefusal } from './run-cli'
 
 let tmp: ReturnType<typeof tempDir>
 let bundle1: string
@@ -26,14 +26,7 @@ const f32 = (values: number[]) => new Uint8Array(Float32Array.from(values).buffe
 
 async function expectRefused(args: { model?: string; inputs: string[] }, pattern: RegExp): Promise<string> {
   const out = join(tmp.dir, `out_${Math.random().toString(36).slice(2)}.nii.gz`)
-  const r = await cli('segment', '--model', args.model ?? bundle1, ...args.inputs.flatMap((i) => ['--input', i]), '--out', out, '--quiet', '--device', 'cpu')
-  expect(r.code).toBe(2)
-  const lines = r.err.trim().split('\n')
-  expect(lines).toHaveLength(1)
-  expect(lines[0]).toMatch(/^error: /)
-  expect(lines[0]).toMatch(pattern)
-  expect(existsSync(out)).toBe(false)
-  return lines[0]
+  return expectRefusal(['segment', '--model', args.model ?? bundle1, ...args.inputs.flatMap((i) => ['--input', i]), '--out', out, '--quiet', '--device', 'cpu'], out, pattern)
 }
 
 describe('segment refuses bad input with one line and no output', () => {

@@ -1,4 +1,6 @@
 /** Runs the real CLI entry in-process and captures what it prints. */
+import { existsSync } from 'node:fs'
+import { expect } from 'vitest'
 import { main } from '../../src/cli/main'
 
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -6,6 +8,21 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
   const err: string[] = []
   const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) })
   return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+/**
+ * Runs the CLI expecting a refusal: exit 2, exactly one `error: ` line matching `pattern`, and nothing
+ * written at `out`. Returns that line.
+ */
+export async function expectRefusal(argv: string[], out: string, pattern: RegExp): Promise<string> {
+  const r = await cli(...argv)
+  expect(r.code).toBe(2)
+  const lines = r.err.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^error: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(existsSync(out)).toBe(false)
+  return lines[0]
 }
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'

@@ -2,12 +2,9 @@
  * The editing e2e files' shared set-up: a copy of the real spleen CT in a temporary folder, read by the
  * engine, and the app in chromium (test/helpers/e2e.ts); plus exporting the shown segmentation.
  */
-import { afterAll, beforeAll, expect } from 'vitest'
-import { copyFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { beforeAll, expect } from 'vitest'
 import type { Page } from 'playwright-core'
-import { data, tempDir } from '../helpers/data'
-import { startE2eApp, type E2eApp } from '../helpers/e2e'
+import { e2eSession, type E2eApp } from '../helpers/e2e'
 import { readVolume } from '../../src/engine/volume/read'
 import type { Volume } from '../../src/engine/volume/volume'
 
@@ -20,19 +17,14 @@ export interface SpleenSession {
   scan: Volume
 }
 
-/** Registers beforeAll / afterAll for a describe block; the returned object is filled in beforeAll. */
+/** Registers beforeAll / afterAll for a describe block (e2eSession); the returned object is filled in beforeAll. */
 export function spleenSession(prefix: string): SpleenSession {
-  const tmp = tempDir(prefix)
-  const session = { dir: tmp.dir, ct: join(tmp.dir, 'spleen_ct.nii.gz') } as SpleenSession
+  const base = e2eSession(prefix, ['ct/spleen_ct.nii.gz'])
+  const session = { dir: base.dir, ct: base.files['ct/spleen_ct.nii.gz'] } as SpleenSession
   beforeAll(async () => {
-    copyFileSync(data('ct/spleen_ct.nii.gz'), session.ct)
     session.scan = await readVolume(session.ct)
-    session.app = await startE2eApp(tmp.dir)
-    session.page = session.app.page
-  })
-  afterAll(async () => {
-    await session.app?.close()
-    tmp.cleanup()
+    session.app = base.app
+    session.page = base.page
   })
   return session
 }

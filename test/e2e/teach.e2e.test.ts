@@ -8,12 +8,12 @@
  * preview, corrected with the brush, trains again. Cancel stops a run within a second. A second open
  * scan listed in the panel trains with the shown one, and the saved bundle names both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { data, REPO, tempDir } from '../helpers/data'
-import { ARTIFACTS, exportShownLabels, HAVE_CHROMIUM, startE2eApp, UPDATE_DOCS, type E2eApp } from '../helpers/e2e'
+import { REPO } from '../helpers/data'
+import { ARTIFACTS, exportShownLabels, e2eSession, HAVE_CHROMIUM, UPDATE_DOCS, type E2eApp } from '../helpers/e2e'
 import { readVolume } from '../../src/engine/volume/read'
 import { parseLabelledSlices, sliceMask } from '../../src/engine/teach/labelled-slices'
 import { dice } from '../../src/engine/labelmap/metrics'
@@ -27,22 +27,13 @@ function diceWhere(a: ArrayLike<number>, b: ArrayLike<number>, where: Uint8Array
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('teach panel: learn the cord from every 3rd axial slice, preview, save, segment', () => {
-  const tmp = tempDir('segtransfer-e2e-teach-')
-  const t2 = join(tmp.dir, 't2.nii.gz')
-  const mask = join(tmp.dir, 't2_cord_seg.nii.gz')
+  const session = e2eSession('segtransfer-e2e-teach-', ['spine/t2.nii.gz', 'spine/t2_cord_seg.nii.gz'])
+  const tmp = { dir: session.dir }
+  const t2 = session.files['spine/t2.nii.gz']
+  const mask = session.files['spine/t2_cord_seg.nii.gz']
   let app: E2eApp
   let page: Page
-
-  beforeAll(async () => {
-    copyFileSync(data('spine/t2.nii.gz'), t2)
-    copyFileSync(data('spine/t2_cord_seg.nii.gz'), mask)
-    app = await startE2eApp(tmp.dir)
-    page = app.page
-  })
-  afterAll(async () => {
-    await app?.close()
-    tmp.cleanup()
-  })
+  beforeAll(() => void ({ app, page } = session))
 
   const exportShown = async (out: string) => {
     await exportShownLabels(page, out)

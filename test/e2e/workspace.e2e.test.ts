@@ -5,35 +5,26 @@
  * existing file asks first; refused, the file stays byte-identical; an open scan is never written over.
  * Uses the small demo-tissue bundle and copies of two small real scans (exports land beside them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { data, REPO, tempDir } from '../helpers/data'
-import { ARTIFACTS, canvasHash, composePngs, HAVE_CHROMIUM, startE2eApp, UPDATE_DOCS, type E2eApp } from '../helpers/e2e'
+import { REPO } from '../helpers/data'
+import { ARTIFACTS, canvasHash, composePngs, e2eSession, HAVE_CHROMIUM, UPDATE_DOCS, type E2eApp } from '../helpers/e2e'
 import { readVolume } from '../../src/engine/volume/read'
 
 const BUNDLE = join(REPO, 'resources/models/demo-tissue')
 const MODEL = 'Demo tissue classifier (Gaussian, not a trained network)'
 
 describe.skipIf(!HAVE_CHROMIUM)('workspace: each scan owns its segmentations; nothing is overwritten unasked', () => {
-  const tmp = tempDir('segtransfer-e2e-ws-')
-  const t1 = join(tmp.dir, 't1_RAS.nii.gz')
-  const spine = join(tmp.dir, 't2.nii.gz')
+  const session = e2eSession('segtransfer-e2e-ws-', ['geometry/t1_RAS.nii.gz', 'spine/t2.nii.gz'])
+  const tmp = { dir: session.dir }
+  const t1 = session.files['geometry/t1_RAS.nii.gz']
+  const spine = session.files['spine/t2.nii.gz']
   let app: E2eApp
   let page: Page
   const shots: Buffer[] = []
-
-  beforeAll(async () => {
-    copyFileSync(data('geometry/t1_RAS.nii.gz'), t1)
-    copyFileSync(data('spine/t2.nii.gz'), spine)
-    app = await startE2eApp(tmp.dir)
-    page = app.page
-  })
-  afterAll(async () => {
-    await app?.close()
-    tmp.cleanup()
-  })
+  beforeAll(() => void ({ app, page } = session))
 
   const text = (id: string) => page.textContent(`[data-testid=${id}]`).catch(() => null)
   const captions = () => page.$$eval('[data-testid=view-caption]', (els) => els.map((e) => e.textContent?.trim()))

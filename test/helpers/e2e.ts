@@ -3,11 +3,12 @@
  * served by the Node bridge, driven by playwright-core in Debian's chromium, plus small page probes.
  * Needs /usr/bin/chromium (CI: apt-get install chromium) or SEGTRANSFER_CHROMIUM.
  */
-import { existsSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import { build } from 'vite'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { REPO } from './data'
+import { data, REPO, tempDir } from './data'
 import { startBridge, type Bridge, type BridgeOptions } from '../../src/bridge/server'
 
 export const CHROMIUM = process.env.SEGTRANSFER_CHROMIUM ?? '/usr/bin/chromium'
@@ -43,6 +44,36 @@ export async function startE2eApp(dir: string, bridgeOptions: Partial<BridgeOpti
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
   await page.goto(bridge.url)
   return { page, bridge, errors, close: async () => { await ctx.close(); await bridge.close() } }
+}
+
+export interface E2eSession {
+  /** The temporary folder: the copied scans, the built renderer, exports. */
+  dir: string
+  /** Each copied file's path in `dir`, by the shared-data path it was copied from. */
+  files: Record<string, string>
+  app: E2eApp
+  page: Page
+}
+
+/**
+ * Registers beforeAll / afterAll for a describe block: copies shared-data files (paths relative to
+ * ../shared/data) into a temporary folder under their own names and starts the app there; the
+ * returned object is filled in beforeAll.
+ */
+export function e2eSession(prefix: string, dataFiles: readonly string[], bridgeOptions: Partial<BridgeOptions> = {}): E2eSession {
+  const tmp = tempDir(prefix)
+  const files = Object.fromEntries(dataFiles.map((f) => [f, join(tmp.dir, basename(f))]))
+  const session = { dir: tmp.dir, files } as E2eSession
+  beforeAll(async () => {
+    for (const f of dataFiles) copyFileSync(data(f), files[f])
+    session.app = await startE2eApp(tmp.dir, bridgeOptions)
+    session.page = session.app.page
+  })
+  afterAll(async () => {
+    await session.app?.close()
+    tmp.cleanup()
+  })
+  return session
 }
 
 /** An attribute's value ('' when absent). */

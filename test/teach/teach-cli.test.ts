@@ -4,11 +4,10 @@
  * on the unlabelled slices and equal the in-memory head voxel for voxel. Bad input: one line, no bundle.
  */
 import { describe, expect, it } from 'vitest'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { data } from '../helpers/data'
 import { BASE, CORD, T2, teachThenSegment, useTempDir } from './cord'
-import { cli } from '../cli/run-cli'
+import { cli, expectRefusal } from '../cli/run-cli'
 import { readVolume } from '../../src/engine/volume/read'
 import { writeLabelMap } from '../../src/engine/export'
 import { loadBundle } from '../../src/engine/bundle/bundle'
@@ -50,13 +49,7 @@ describe('segtransfer teach', () => {
 
   async function expectRefused(args: string[], pattern: RegExp): Promise<void> {
     const out = join(tmp.dir, `refused_${Math.random().toString(36).slice(2)}`)
-    const r = await cli('teach', '--model', BASE, ...args, '--out', out, '--quiet')
-    expect(r.code).toBe(2)
-    const lines = r.err.trim().split('\n')
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^error: /)
-    expect(lines[0]).toMatch(pattern)
-    expect(existsSync(out)).toBe(false)
+    await expectRefusal(['teach', '--model', BASE, ...args, '--out', out, '--quiet'], out, pattern)
   }
 
   it('refuses a label with no voxels on the labelled slices, with one line and no bundle', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadBundle, writeBundle } from '../../engine/bundle/bundle'
 import { SegError } from '../../engine/errors'
+import { checkFolderOutput } from '../../engine/fs/atomic'
 import { readVolume } from '../../engine/volume/read'
 import { teach, type FeatureKind, type LabelName } from '../../engine/teach/teach'
 import type { ScanLabels } from '../../engine/teach/teach-set'
@@ -78,6 +79,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (values.space !== undefined && values.space !== 'scan' && values.space !== 'base') throw new SegError('BAD_ARGUMENT', `--space must be scan or base, got '${values.space}'`)
   const ignoreValue = intArg('--ignore-value', values['ignore-value'], 0, 65535)
   if (existsSync(values.out)) throw new SegError('OUTPUT_CONFLICT', `--out ${values.out} already exists; expected a new folder (bundles are never overwritten)`)
+  // Before minutes of training: --out inside an input or the base bundle, or in an unwritable folder.
+  checkFolderOutput(values.out, { inputs: [...images, ...labels, values.model] })
 
   const base = await loadBundle(values.model)
   const scans: ScanLabels[] = []

@@ -1,8 +1,9 @@
 /**
  * Runs an engine job (a segmentation: segment-worker.ts; a teach run: teach-worker.ts) in a worker
  * thread and resolves with its result, or rejects with the engine's SegError (a plain Error for a
- * bug, which the core reports as INTERNAL). Cancelling settles the run at once (or, for a job with a
- * grace period, terminates the worker after it): a stuck native call can never hold the app.
+ * bug, which the core reports as INTERNAL). Cancelling settles the run at once: a stuck native call
+ * can never hold the app. A worker is never terminated while it works (inside an onnxruntime call
+ * that aborts the whole process), only once it has answered.
  */
 import { Worker } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
@@ -18,16 +19,10 @@ export interface WorkerRun<T = WorkerResult> {
   cancel(): void
 }
 
-/** How one kind of worker job reports and cancels. */
+/** How one kind of worker job reports. */
 export interface WorkerJob<P> {
   /** What runs, for messages ("segmentation", "teaching"). */
   what: string
-  /**
-   * After a cancel, how long the worker may stop by itself before it is terminated (ms); 'detach':
-   * never terminated (terminating a worker inside an onnxruntime call aborts the whole process), the
-   * result rejects with CANCELLED at once and the worker ends at its next cancel check.
-   */
-  graceMs: number | 'detach'
   onProgress(progress: P): void
 }
 
@@ -74,12 +69,8 @@ export function runJobInWorker<Job extends { type: string }, P, R>(workerUrl: st
   return {
     result,
     cancel() {
-      send({ type: 'cancel' })
-      const grace = how.graceMs
-      if (grace === 'detach') return void (settled || detach())
-      setTimeout(() => {
-        if (!settled) void worker.terminate()
-      }, grace).unref()
+      send({ type: 'cancel' }) // the worker stops at its next check, then answers and is ended (above)
+      if (!settled) detach()
     }
   }
 }
@@ -92,7 +83,7 @@ export function runJobInWorker<Job extends { type: string }, P, R>(workerUrl: st
  * stages), then is ended while idle.
  */
 export function runSegmentationInWorker(workerUrl: string | URL, request: WorkerRequest, onProgress: (p: SegmentProgress) => void): WorkerRun {
-  return runJobInWorker<ToWorker, SegmentProgress, WorkerResult>(workerUrl, { type: 'segment', ...request }, { what: 'segmentation', graceMs: 'detach', onProgress })
+  return runJobInWorker<ToWorker, SegmentProgress, WorkerResult>(workerUrl, { type: 'segment', ...request }, { what: 'segmentation', onProgress })
 }
 
 /**
@@ -102,7 +93,7 @@ export function runSegmentationInWorker(workerUrl: string | URL, request: Worker
  */
 export function runTeachInWorker(workerUrl: string | URL, request: Omit<TeachWorkerRequest, 'cancelFlag'>, onProgress: (p: TeachProgress) => void): WorkerRun<TeachWorkerResult> {
   const cancelFlag = new Int32Array(new SharedArrayBuffer(4))
-  const run = runJobInWorker<ToTeachWorker, TeachProgress, TeachWorkerResult>(workerUrl, { type: 'teach', ...request, cancelFlag }, { what: 'teaching', graceMs: 'detach', onProgress })
+  const run = runJobInWorker<ToTeachWorker, TeachProgress, TeachWorkerResult>(workerUrl, { type: 'teach', ...request, cancelFlag }, { what: 'teaching', onProgress })
   return {
     result: run.result,
     cancel() {

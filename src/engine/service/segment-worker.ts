@@ -6,7 +6,7 @@
 import { parentPort, type TransferListItem } from 'node:worker_threads'
 import { loadBundle } from '../bundle/bundle'
 import { segment } from '../pipeline/segment'
-import { isSegError } from '../errors'
+import { errorOf } from '../errors'
 import type { FromWorker, ToWorker } from './messages'
 
 const port = parentPort
@@ -36,6 +36,6 @@ port.on('message', async (msg: ToWorker) => {
       [r.labels.data.buffer as ArrayBuffer]
     )
   } catch (e) {
-    reply(isSegError(e) ? { type: 'error', code: e.code, message: e.message } : { type: 'error', code: 'INTERNAL', message: String((e as Error)?.message ?? e) })
+    reply({ type: 'error', ...errorOf(e) })
   }
 })

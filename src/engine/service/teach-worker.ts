@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { loadBundle } from '../bundle/bundle'
-import { isSegError, SegError } from '../errors'
+import { errorOf, SegError } from '../errors'
 import type { FromTeachWorker, ToTeachWorker } from './messages'
 import { predictInMemory, teach, type TeachProgress } from '../teach/teach'
 
@@ -40,12 +40,11 @@ port.on('message', async (msg: ToTeachWorker) => {
     // No progress report reads the flag now; the 'cancel' message aborts between the preview's slabs (each run yields).
     if (controller.signal.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
     const preview = await predictInMemory(r, msg.scans[0].image, { head: 'graph', signal: controller.signal })
-    const { data, ...grid } = preview
     reply(
-      { type: 'result', onnx: r.onnx, manifest: r.manifest, history: r.history, best: r.best, values: r.values, counts: r.teachSet.counts, preview: { ...grid, data }, timingsMs: r.timingsMs },
-      [data.buffer as ArrayBuffer]
+      { type: 'result', onnx: r.onnx, manifest: r.manifest, history: r.history, best: r.best, values: r.values, counts: r.teachSet.counts, preview, timingsMs: r.timingsMs },
+      [preview.data.buffer as ArrayBuffer]
     )
   } catch (e) {
-    reply(isSegError(e) ? { type: 'error', code: e.code, message: e.message } : { type: 'error', code: 'INTERNAL', message: String((e as Error)?.message ?? e) })
+    reply({ type: 'error', ...errorOf(e) })
   }
 })

@@ -12,7 +12,6 @@ import { TEACH_OPSET, type NetworkTaps } from './network'
 
 export const BAKED_INPUT = 'input'
 export const BAKED_OUTPUT = 'logits'
-const OPSET = TEACH_OPSET
 
 /** A dense layer in float32 as baked: y = W x + b, W row-major [out × in]. */
 export interface BakedLayer {
@@ -57,7 +56,7 @@ export function buildFeatureGraph(spec: FilterBankSpec, centred = false): Featur
   const count = featureNames(spec).length
   g.node('Identity', [f], [FEATURE_OUTPUT])
   g.output(FEATURE_OUTPUT, 'float32', [1, count, centred ? 1 : 'd0', 'd1', 'd2'])
-  return { onnx: g.toModel({ opset: OPSET }), count, halo }
+  return { onnx: g.toModel({ opset: TEACH_OPSET }), count, halo }
 }
 
 /**
@@ -65,10 +64,7 @@ export function buildFeatureGraph(spec: FilterBankSpec, centred = false): Featur
  * in-memory preview, which runs this same graph by slabs).
  */
 export function buildBakedGraph(spec: FilterBankSpec, layers: BakedLayer[], docString: string, names = { input: BAKED_INPUT, output: BAKED_OUTPUT }): Uint8Array {
-  const g = new GraphBuilder('teach')
-  g.input(names.input, 'float32', ['N', 1, ...spatialDims])
-  addHead(g, addFilterBank(g, names.input, spec), layers, names.output)
-  return g.toModel({ opset: OPSET, docString })
+  return buildNetworkBakedGraph(names.input, undefined, spec, layers, docString, names.output)
 }
 
 /** The head as 1×1×1 convolutions (ReLU between) on `features`, writing `output` [N, K, d0, d1, d2]. */
@@ -97,7 +93,7 @@ function addHead(g: GraphBuilder, features: string, layers: BakedLayer[], output
  * in one graph: the base's input [N,1,d0,d1,d2] in the base's tensor order → `logits` [N,K,d0,d1,d2].
  * Features are concatenated as in training: filter bank first (`spec` in tensor order), then the taps.
  */
-export function buildNetworkBakedGraph(input: string, net: Pick<NetworkTaps, 'base' | 'taps'> | undefined, spec: FilterBankSpec | undefined, layers: BakedLayer[], docString: string): Uint8Array {
+export function buildNetworkBakedGraph(input: string, net: Pick<NetworkTaps, 'base' | 'taps'> | undefined, spec: FilterBankSpec | undefined, layers: BakedLayer[], docString: string, output = BAKED_OUTPUT): Uint8Array {
   const g = new GraphBuilder('teach')
   g.input(input, 'float32', ['N', 1, ...spatialDims])
   const parts = spec ? [addFilterBank(g, input, spec)] : []
@@ -107,6 +103,6 @@ export function buildNetworkBakedGraph(input: string, net: Pick<NetworkTaps, 'ba
     features = g.fresh('features')
     g.node('Concat', parts, [features], { axis: 1 })
   }
-  addHead(g, features, layers, BAKED_OUTPUT)
+  addHead(g, features, layers, output)
   return g.toModel({ opset: TEACH_OPSET, docString })
 }

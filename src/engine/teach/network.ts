@@ -34,8 +34,9 @@ export interface NetworkTaps {
   taps: string[]
   /** Network features (channels of all taps together). */
   count: number
-  /** The tap graph (training). */
+  /** The tap graph (training), encoded and decoded (the memory estimate walks it per scan). */
   onnx: Uint8Array
+  graph: OnnxModel['graph']
 }
 
 /** The base's model-space size (conform: fixed; otherwise the first scan's model grid decides). */
@@ -55,9 +56,10 @@ export async function networkTapsOf(bundle: Bundle, taps: readonly string[], siz
   const base = decodeModel(new Uint8Array(await fs.readFile(bundle.modelPath)))
   const resolved = resolveTaps(base.graph, m.model.output, taps, m.name)
   const onnx = buildTapGraph(base, m.model.input, m.channels.length, resolved, TEACH_OPSET)
-  const shape = inferShapes(decodeModel(onnx).graph, { [m.model.input]: tapInputDims(m, size) }).shapes.get(TAPS_OUTPUT)
+  const graph = decodeModel(onnx).graph
+  const shape = inferShapes(graph, { [m.model.input]: tapInputDims(m, size) }).shapes.get(TAPS_OUTPUT)
   if (!shape) throw new SegError('UNSUPPORTED', `the taps ${resolved.join(', ')} of '${m.name}' have no static channel count; expected feature maps of a convolutional graph`)
-  return { base, input: m.model.input, manifest: m, taps: resolved, count: shape[1], onnx }
+  return { base, input: m.model.input, manifest: m, taps: resolved, count: shape[1], onnx, graph }
 }
 
 /**
@@ -68,7 +70,7 @@ export async function networkTapsOf(bundle: Bundle, taps: readonly string[], siz
 export function checkTapMemory(net: NetworkTaps, size: readonly number[], budget = defaultMemoryBudget()): number {
   const dims = tapInputDims(net.manifest, size)
   const padded = dims.slice(2).reduce((a, b) => a * b, 1)
-  const activations = peakActivationBytes(decodeModel(net.onnx).graph, net.input, dims) ?? 0
+  const activations = peakActivationBytes(net.graph, net.input, dims) ?? 0
   const bytes = activations + 2 * net.count * padded * 4
   if (bytes > budget) {
     throw new SegError('TOO_LARGE', `network features of a ${size.join('×')} model grid need about ${(bytes / 2 ** 30).toFixed(1)} GiB; expected at most ${(budget / 2 ** 30).toFixed(1)} GiB (use --features filters)`)

@@ -12,6 +12,7 @@
  *   [px, px+1) × [py, py+1), its centre is (px + 0.5, py + 0.5).
  */
 import { SLICE_PLANES, type GridInfo, type SlicePlane } from '../../../shared/contract'
+import { planeAxis } from '../../../shared/editing'
 
 export type Vec3 = [number, number, number]
 export type ViewKind = SlicePlane
@@ -160,16 +161,9 @@ export function fitViewport(g: GridInfo, view: ViewKind, width: number, height: 
   return { width, height, center: e.center, mmPerPixel: Math.max(e.width / width, e.height / height) * 1.04 }
 }
 
-/** The index axis (0 = i, 1 = j, 2 = k) closest to a view's normal: the axis its slices step along. */
+/** The index axis (0 = i, 1 = j, 2 = k) closest to a view's normal: the axis its slices step along (the editing tools' planeAxis). */
 export function sliceAxis(g: GridInfo, view: ViewKind): number {
-  const n = VIEW_AXES[view].normal
-  let best = -1
-  let axis = 0
-  for (let c = 0; c < 3; c++) {
-    const cos = Math.abs(n[0] * g.direction[c] + n[1] * g.direction[3 + c] + n[2] * g.direction[6 + c])
-    if (cos > best) [best, axis] = [cos, c]
-  }
-  return axis
+  return planeAxis(g, view)
 }
 
 /** One slice step along a view's normal: the spacing of the index axis closest to it (mm). */

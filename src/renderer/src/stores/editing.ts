@@ -23,7 +23,7 @@ import { sourceName } from '../workspace/document'
 /** Brush radius bounds (mm): below a voxel is meaningless, above is a slip of the hand. */
 export const RADIUS_MM = { min: 0.1, max: 100 } as const
 /** Largest active label value (the edited map is uint16 at most). */
-export const MAX_LABEL = 65535
+export { MAX_LABEL_VALUE as MAX_LABEL } from '../../../shared/editing'
 
 interface Layer {
   stack: UndoStack

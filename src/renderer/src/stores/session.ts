@@ -209,7 +209,10 @@ export const useSessionStore = defineStore('session', {
       const doc = this.scans.find((d) => d.volume.id === volumeId)
       if (!doc || this.running) return
       await this.guard('closing scan', () => api.closeVolume(volumeId))
-      for (const x of doc.segmentations) labelCache.delete(x.runId)
+      for (const x of doc.segmentations) {
+        labelCache.delete(x.runId)
+        useEditingStore().forget(x.runId) // its undo stack and locks go with it
+      }
       voxelCache.delete(volumeId)
       this.scans = this.scans.filter((d) => d !== doc)
       if (this.activeId === volumeId) this.activeId = this.scans[0]?.volume.id ?? ''
