@@ -59,8 +59,10 @@ describe.skipIf(!HAVE_CHROMIUM)('SegTransfer in a browser (bridge + renderer)', 
 
   beforeAll(async () => {
     await thresholdBundle(join(tmp.dir, 'bundle'))
-    // Slow enough to cancel: thousands of 16x16x8 windows (a random 3x3x3 convolution; its labels are noise).
-    await conv3Bundle(join(tmp.dir, 'slow-bundle'), { name: 'e2e slow sliding window', inference: { mode: 'sliding-window', patchSize: [16, 16, 8], overlap: 0.5, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 } })
+    // Slow enough to cancel on any machine: 108,300 windows of 16x16x8 at stride 2x2x1 (a random 3x3x3
+    // convolution; its labels are noise). At overlap 0.5 (2,400 windows) a fast CI machine finished the run
+    // between the progress poll and the click, and Cancel was already disabled.
+    await conv3Bundle(join(tmp.dir, 'slow-bundle'), { name: 'e2e slow sliding window', inference: { mode: 'sliding-window', patchSize: [16, 16, 8], overlap: 0.875, batchSize: 1, blend: 'gaussian', sigmaScale: 0.125 } })
     app = await startE2eApp(tmp.dir)
     ;({ page, errors } = app)
   })
