@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
+import { LIMITS } from '../engine/limits'
 import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
 
@@ -37,9 +38,8 @@ const SeriesUid = z.string().min(1).max(64).regex(/^[0-9.]+$/, 'expected a Serie
 const VolumeIndex = z.number().int().min(0).max(100_000)
 const Choice = z.object({ series: SeriesUid.optional(), volume: VolumeIndex.optional() }).strict()
 
-/** Teach bounds: a slice step or number beyond any scan's axis, an epoch cap beyond useful training. */
+/** Teach bounds: a slice step or number beyond any scan's axis. */
 const MAX_SLICE = 100_000
-const MAX_TEACH_EPOCHS = 1000
 const Plane = z.enum(SLICE_PLANES)
 const CompleteSlices = z
   .object({ plane: Plane, every: z.number().int().min(1).max(MAX_SLICE).optional(), list: z.array(z.number().int().min(0).max(MAX_SLICE)).min(1).max(MAX_SLICE).optional() })
@@ -57,9 +57,9 @@ const TeachRequest = z
     slices: CompleteSlices.optional(),
     head: z.enum(TEACH_HEADS),
     features: z.enum(TEACH_FEATURES).optional(),
-    maxEpochs: z.number().int().min(1).max(MAX_TEACH_EPOCHS).optional(),
+    maxEpochs: z.number().int().min(1).max(LIMITS.epochs).optional(),
     largestComponent: z.boolean().optional(),
-    seed: z.number().int().min(0).max(0xffffffff).optional()
+    seed: z.number().int().min(0).max(LIMITS.seed).optional()
   })
   .strict()
 

@@ -49,6 +49,10 @@ export const LIMITS = {
   manifestBytes: 4 * 1024 * 1024,
   /** Bytes of an .onnx model file (protobuf cannot hold a graph over 2 GB). */
   modelBytes: 2 * 1024 ** 3,
+  /** Training epochs of a taught head (early stopping usually ends far sooner). */
+  epochs: 10_000,
+  /** Hidden units of a taught MLP head. */
+  hiddenUnits: 1024,
   /** Seeds are unsigned 32-bit. */
   seed: 2 ** 32 - 1
 } as const

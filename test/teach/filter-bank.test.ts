@@ -5,10 +5,28 @@
  */
 import { describe, expect, it } from 'vitest'
 import { buildFeatureGraph } from '../../src/engine/teach/bake'
-import { featuresAt, featuresOnSlices, openFeatureSession, slabPlanes, sliceSpec } from '../../src/engine/teach/features'
+import * as ort from 'onnxruntime-node'
+import { featuresOnSlices, forEachSlab, openFeatureSession, slabPlanes, sliceSpec, type FeatureGraph } from '../../src/engine/teach/features'
 import { mulberry32 } from '../../src/engine/transfer/architectures/net'
 import { featureNames, filterRadius, type FilterBankSpec } from '../../src/engine/teach/filter-bank'
 import type { Volume } from '../../src/engine/volume/volume'
+
+/**
+ * Features of `refs` as a [refs.length × F] matrix, gathered from the slab loop the product runs
+ * (`forEachSlab`, as predictInMemory uses it); `slabVoxels` shrinks the slabs.
+ */
+async function featuresAt(session: ort.InferenceSession, graph: FeatureGraph, image: Volume, refs: { offset: number }[], slabVoxels?: number): Promise<Float32Array> {
+  const F = graph.count
+  const out = new Float32Array(refs.length * F).fill(Number.NaN)
+  const rowOf = new Map(refs.map((ref, r) => [ref.offset, r]))
+  await forEachSlab(session, graph, image, (features, plane, first, offset0, count) => {
+    for (let v = 0; v < count; v++) {
+      const r = rowOf.get(offset0 + v)
+      if (r !== undefined) for (let c = 0; c < F; c++) out[r * F + c] = features[c * plane + first + v]
+    }
+  }, { slabVoxels })
+  return out
+}
 
 describe('ONNX filter bank', () => {
   it('gives the exact gradient magnitude, LoG and sorted Hessian eigenvalues of a quadratic, per mm', async () => {
@@ -31,7 +49,7 @@ describe('ONNX filter bank', () => {
     // The centre voxel and a few around it, well inside the border on every axis.
     const refs = [0, 1, 2].map((d) => ({ scan: 0, offset: 7 * size[0] * size[1] + 12 * size[0] + 18 + d }))
     const session = await openFeatureSession(graph)
-    const f = await featuresAt(session, graph, [image], refs)
+    const f = await featuresAt(session, graph, image, refs)
     await session.release()
     for (const [r, ref] of refs.entries()) {
       const [x] = mm(ref.offset)
@@ -61,11 +79,12 @@ describe('features by slabs', () => {
     const graph = buildFeatureGraph({ spacing: [1.5, 1, 1], scalesMm: [1, 3] })
     const refs = Array.from({ length: data.length }, (_, offset) => ({ scan: 0, offset }))
     const session = await openFeatureSession(graph)
-    const whole = await featuresAt(session, graph, [image], refs)
+    const whole = await featuresAt(session, graph, image, refs)
     const planes = slabPlanes(size[0] * size[1], graph.halo, 1)
     expect(Math.ceil(size[2] / planes)).toBeGreaterThanOrEqual(3) // really several slabs
-    const slabs = await featuresAt(session, graph, [image], refs, { slabVoxels: 1 })
+    const slabs = await featuresAt(session, graph, image, refs, 1)
     await session.release()
+    expect(whole.some(Number.isNaN)).toBe(false) // every voxel visited
     expect(Buffer.from(slabs.buffer).equals(Buffer.from(whole.buffer))).toBe(true)
   })
 })
@@ -84,7 +103,7 @@ describe('features of labelled slices only', () => {
       // Every voxel of slices 0, 4 and the last one across `axis`.
       const refs = Array.from({ length: data.length }, (_, offset) => ({ scan: 0, offset }))
         .filter(({ offset }) => [0, 4, size[axis] - 1].includes(Math.floor(offset / stride[axis]) % size[axis]))
-      const expected = await featuresAt(whole, graph, [image], refs)
+      const expected = await featuresAt(whole, graph, image, refs)
       const centred = buildFeatureGraph(sliceSpec(spec, axis), true)
       const session = await openFeatureSession(centred)
       const got = await featuresOnSlices([session], [centred], [{ image, splitAxis: axis }], refs)

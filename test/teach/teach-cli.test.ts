@@ -69,6 +69,11 @@ describe('segtransfer teach', () => {
   it('refuses a slice list outside the volume', async () => {
     await expectRefused(['--image', T2, '--labels', CORD, '--labelled-slices', 'axial:3,200'], /slice 200 is outside the volume/)
   })
+  it('refuses --threads, --epochs and --seed beyond LIMITS before reading any scan', async () => {
+    await expectRefused(['--image', T2, '--labels', CORD, '--threads', '300'], /--threads 300 is out of range; expected an integer from 1 to 256$/)
+    await expectRefused(['--image', T2, '--labels', CORD, '--epochs', '10001'], /--epochs 10001 is out of range; expected an integer from 1 to 10000$/)
+    await expectRefused(['--image', T2, '--labels', CORD, '--seed', '4294967296'], /--seed 4294967296 is out of range; expected an integer from 0 to 4294967295$/)
+  })
   it('refuses a second run onto an existing folder and mismatched --image/--labels counts', async () => {
     await expectRefused(['--image', T2, '--image', T2, '--labels', CORD], /one --labels per --image/)
     const r = await cli('teach', '--model', BASE, '--image', T2, '--labels', CORD, '--out', BASE, '--quiet')

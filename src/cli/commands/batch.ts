@@ -19,7 +19,7 @@ export const usage = `segtransfer batch --model <bundle> --inputs <folder | list
     Ctrl-C stops cleanly and writes the report. Exit status 1 when a study failed.`
 
 /** A checked integer option: BAD_ARGUMENT naming the option and its range. */
-export function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+export function intOption<T extends number | undefined>(name: string, raw: string | undefined, fallback: T, min: number, max: number): number | T {
   if (raw === undefined) return fallback
   const n = Number(raw)
   if (!(Number.isInteger(n) && n >= min && n <= max)) throw new SegError('BAD_ARGUMENT', `--${name} ${raw} is out of range; expected an integer from ${min} to ${max}`)

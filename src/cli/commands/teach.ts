@@ -12,7 +12,9 @@ import { readVolume } from '../../engine/volume/read'
 import { teach, type FeatureKind, type LabelName } from '../../engine/teach/teach'
 import type { ScanLabels } from '../../engine/teach/teach-set'
 import type { HeadKind } from '../../engine/teach/head'
+import { LIMITS } from '../../engine/limits'
 import { createProgressBar } from '../progress'
+import { intOption } from './batch'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer teach --model <base bundle> --image <a.nii.gz> --labels <a_seg.nii.gz> [--image b --labels b_seg ...]
@@ -31,13 +33,6 @@ export const usage = `segtransfer teach --model <base bundle> --image <a.nii.gz>
     in the base's model space too (to compare with network features at the same resolution).`
 
 const HEADS = ['linear', 'mlp']
-
-function intArg(flag: string, v: string | undefined, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new SegError('BAD_ARGUMENT', `${flag} must be an integer in ${lo}..${hi}, got '${v}'`)
-  return n
-}
 
 /** `1:spleen,2:liver` → label names. */
 function parseLabelNames(text: string | undefined): LabelName[] | undefined {
@@ -77,7 +72,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const features = values.features!.split(',') as FeatureKind[]
   if (features.some((f) => f !== 'filters' && f !== 'network')) throw new SegError('BAD_ARGUMENT', `--features must list filters and/or network, got '${values.features}'`)
   if (values.space !== undefined && values.space !== 'scan' && values.space !== 'base') throw new SegError('BAD_ARGUMENT', `--space must be scan or base, got '${values.space}'`)
-  const ignoreValue = intArg('--ignore-value', values['ignore-value'], 0, 65535)
+  const ignoreValue = intOption('ignore-value', values['ignore-value'], undefined, 0, 65535)
+  const seed = intOption('seed', values.seed, undefined, 0, LIMITS.seed)
+  const maxEpochs = intOption('epochs', values.epochs, undefined, 1, LIMITS.epochs)
+  const threads = intOption('threads', values.threads, undefined, 1, LIMITS.threads)
   if (existsSync(values.out)) throw new SegError('OUTPUT_CONFLICT', `--out ${values.out} already exists; expected a new folder (bundles are never overwritten)`)
   // Before minutes of training: --out inside an input or the base bundle, or in an unwritable folder.
   checkFolderOutput(values.out, { inputs: [...images, ...labels, values.model] })
@@ -99,9 +97,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   process.once('SIGINT', onSigint)
   try {
     const result = await teach({
-      base, scans, features, taps: values.taps?.split(','), space: values.space as 'scan' | 'base' | undefined, head: values.head as HeadKind, seed: intArg('--seed', values.seed, 0, 0xffffffff),
+      base, scans, features, taps: values.taps?.split(','), space: values.space as 'scan' | 'base' | undefined, head: values.head as HeadKind, seed,
       largestComponent: values['largest-component'], labelNames: parseLabelNames(values['label-names']),
-      maxEpochs: intArg('--epochs', values.epochs, 1, 10000), threads: intArg('--threads', values.threads, 1, 1024),
+      maxEpochs, threads,
       name: values.name ?? path.basename(path.resolve(values.out)), signal: controller.signal,
       onProgress: (p) => bar?.update(p.fraction, p.epoch ? `epoch ${p.epoch.epoch} loss ${p.epoch.trainLoss.toFixed(4)} val ${p.epoch.validationLoss.toFixed(4)}` : p.message)
     })

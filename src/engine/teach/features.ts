@@ -29,7 +29,6 @@ export interface FeatureOptions {
   signal?: AbortSignal
   /** Called after each slab with the fraction of slabs done. */
   onProgress?: (fraction: number) => void
-  threads?: number
   /** Voxels per slab input (default SLAB_VOXELS); tests set it small to prove slabs change nothing. */
   slabVoxels?: number
 }
@@ -43,63 +42,11 @@ export async function openFeatureSession(graph: FeatureGraph, threads?: number):
 }
 
 /**
- * Features of `refs` (row r = refs[r]) as a [refs.length × F] row-major matrix. `images` are the
- * normalised model-space volumes (Float32Array, zyx tensor order = storage order).
- */
-export async function featuresAt(session: ort.InferenceSession, graph: FeatureGraph, images: Volume[], refs: VoxelRef[], opts: FeatureOptions = {}): Promise<Float32Array> {
-  const F = graph.count
-  const out = new Float32Array(refs.length * F)
-  const plans = images.map((image, s) => slabPlan(image, refs, s, graph.halo, opts.slabVoxels))
-  const total = plans.reduce((a, p) => a + p.length, 0)
-  let done = 0
-  for (let s = 0; s < images.length; s++) {
-    const image = images[s]
-    const data = image.data as Float32Array
-    const nxy = image.size[0] * image.size[1]
-    for (const slab of plans[s]) {
-      if (opts.signal?.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
-      const input = new ort.Tensor('float32', data.subarray(slab.inStart * nxy, slab.inEnd * nxy), [1, 1, slab.inEnd - slab.inStart, image.size[1], image.size[0]])
-      const result = await session.run({ [FEATURE_INPUT]: input })
-      const f = result[FEATURE_OUTPUT].data as Float32Array
-      const plane = (slab.inEnd - slab.inStart) * nxy
-      for (const r of slab.rows) {
-        const local = refs[r].offset - slab.inStart * nxy
-        for (let c = 0; c < F; c++) out[r * F + c] = f[c * plane + local]
-      }
-      opts.onProgress?.(++done / total)
-    }
-  }
-  return out
-}
-
-/**
  * Kept planes per slab: the slab input (with halo on both sides) holds about SLAB_VOXELS, and at
  * least as many planes are kept as the halos add, so no voxel's features are computed more than twice.
  */
 export function slabPlanes(nxy: number, halo: number, slabVoxels = SLAB_VOXELS): number {
   return Math.max(1, 2 * halo, Math.floor(slabVoxels / nxy) - 2 * halo)
-}
-
-interface Slab {
-  inStart: number
-  inEnd: number
-  /** Rows of `refs` whose voxel lies in this slab's kept planes. */
-  rows: number[]
-}
-
-/** Slabs of scan `s` along k (the slowest axis) that hold at least one wanted voxel. */
-function slabPlan(image: Volume, refs: VoxelRef[], s: number, halo: number, slabVoxels?: number): Slab[] {
-  const nxy = image.size[0] * image.size[1]
-  const nk = image.size[2]
-  const planes = slabPlanes(nxy, halo, slabVoxels)
-  const slabs: Slab[] = []
-  for (let k0 = 0; k0 < nk; k0 += planes) {
-    slabs.push({ inStart: Math.max(0, k0 - halo), inEnd: Math.min(nk, k0 + planes + halo), rows: [] })
-  }
-  refs.forEach((ref, r) => {
-    if (ref.scan === s) slabs[Math.floor(Math.floor(ref.offset / nxy) / planes)].rows.push(r)
-  })
-  return slabs.filter((slab) => slab.rows.length)
 }
 
 /**
@@ -112,14 +59,14 @@ export async function forEachSlab(
   graph: FeatureGraph,
   image: Volume,
   visit: (features: Float32Array, plane: number, first: number, offset0: number, count: number) => void,
-  signal?: AbortSignal
+  opts: Pick<FeatureOptions, 'signal' | 'slabVoxels'> = {}
 ): Promise<void> {
   const data = image.data as Float32Array
   const nxy = image.size[0] * image.size[1]
   const nk = image.size[2]
-  const planes = slabPlanes(nxy, graph.halo)
+  const planes = slabPlanes(nxy, graph.halo, opts.slabVoxels)
   for (let k0 = 0; k0 < nk; k0 += planes) {
-    if (signal?.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
+    if (opts.signal?.aborted) throw new SegError('CANCELLED', 'teaching cancelled by the user')
     const inStart = Math.max(0, k0 - graph.halo)
     const inEnd = Math.min(nk, k0 + planes + graph.halo)
     const result = await session.run({ [FEATURE_INPUT]: new ort.Tensor('float32', data.subarray(inStart * nxy, inEnd * nxy), [1, 1, inEnd - inStart, image.size[1], image.size[0]]) })
@@ -157,7 +104,7 @@ function inPlaneAxes(splitAxis: number): [number, number] {
  * slice across each scan's `splitAxis`: the `centred` feature graph of sliceSpec(spec, splitAxis)
  * gets the slice with `halo` planes either side (zeros beyond the volume, as the full graph's zero
  * padding) and returns that slice's features only. For labels on every 8th slice of a 256³ scan this
- * is an eighth of the whole-volume work. The same features as `featuresAt` up to float rounding
+ * is an eighth of the whole-volume work. The same features as the whole-volume graph (`forEachSlab`) up to float rounding
  * (summation order), which training tolerates; the baked graph computes its own.
  * `sessions[s]` runs the centred graph of scan s's spec.
  */

@@ -7,6 +7,7 @@
  * ../shared/design/libraries.md), and the maths is a few loops. Deterministic given the seed.
  */
 import { SegError } from '../errors'
+import { boundedInt } from '../limits'
 import { mulberry32 } from '../transfer/architectures/net'
 import { shuffle } from './split'
 
@@ -78,10 +79,10 @@ export interface Samples {
 /** Bounds of the options a user can set (CLI, app). */
 export function checkTrainOptions(o: TrainOptions): void {
   const bad = (what: string) => { throw new SegError('BAD_ARGUMENT', what) }
-  if (!Number.isInteger(o.hidden) || o.hidden < 1 || o.hidden > 1024) bad(`hidden units must be an integer in 1..1024, got ${o.hidden}`)
+  boundedInt('hidden units', o.hidden, 'hiddenUnits')
   if (!(o.learningRate > 0 && o.learningRate <= 1)) bad(`learning rate must be in (0, 1], got ${o.learningRate}`)
-  if (!Number.isInteger(o.maxEpochs) || o.maxEpochs < 1 || o.maxEpochs > 10000) bad(`epochs must be an integer in 1..10000, got ${o.maxEpochs}`)
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) bad(`seed must be an integer in 0..${0xffffffff}, got ${o.seed}`)
+  boundedInt('epochs', o.maxEpochs, 'epochs')
+  boundedInt('seed', o.seed, 'seed', 0)
 }
 
 /** Mean and standard deviation of each feature over the rows (sd 1 for a constant feature). */

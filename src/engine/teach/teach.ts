@@ -352,7 +352,7 @@ export async function predictInMemory(model: TaughtModel, image: Volume, opts: {
         for (let c = 0; c < F; c++) x[c] = out[c * plane + first + v]
         labels[offset0 + v] = values[argmax(onGraph ? x : forwardLayers(wide, x, 0, acts))]
       }
-    }, opts.signal)
+    }, { signal: opts.signal })
   } finally {
     await session.release()
   }
