@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
 import { LIMITS } from '../engine/limits'
-import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, type ApiMethod } from '../shared/contract'
+import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, TEACH_MAX_EPOCHS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
 
 /** A path as typed (quotes, `~`, file:// URLs accepted: normaliseUserPath); an empty one refused in one line. */
@@ -57,7 +57,7 @@ const TeachRequest = z
     slices: CompleteSlices.optional(),
     head: z.enum(TEACH_HEADS),
     features: z.enum(TEACH_FEATURES).optional(),
-    maxEpochs: z.number().int().min(1).max(LIMITS.epochs).optional(),
+    maxEpochs: z.number().int().min(1).max(TEACH_MAX_EPOCHS).optional(),
     largestComponent: z.boolean().optional(),
     seed: z.number().int().min(0).max(LIMITS.seed).optional()
   })

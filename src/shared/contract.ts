@@ -177,6 +177,8 @@ export interface ProgressEvent {
 
 /** The head a Teach run trains on its features. */
 export const TEACH_HEADS = ['linear', 'mlp'] as const
+/** The Teach panel's epoch cap (early stopping usually ends far sooner; the engine's own bound is LIMITS.epochs). */
+export const TEACH_MAX_EPOCHS = 1000
 export type TeachHead = (typeof TEACH_HEADS)[number]
 
 /**
