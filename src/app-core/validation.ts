@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
+import { LabelSchema, Name, printableOneLine } from '../engine/bundle/manifest'
 import { LIMITS } from '../engine/limits'
 import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, TEACH_MAX_EPOCHS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'
@@ -26,9 +27,8 @@ const Path = z
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'expected an id from an earlier call')
 /** Bounds of an edited label map's description (the bridge's 1 MiB body bounds it further). */
 const MAX_EDIT_RUNS = 3 * 1_000_000
-const Label = z
-  .object({ value: z.number().int().min(0).max(65535), name: z.string().max(255), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) })
-  .strict()
+/** A label as a bundle manifest holds it (value, name, colour bounds decided there), no other field. */
+const Label = LabelSchema.strict()
 /** An edited label map as run-length changes against a base (contract EditedLabels). */
 const EditedLabels = z.object({ volumeId: Id, baseRunId: Id.optional(), replaceRunId: Id.optional(), runs: z.array(z.number().int().min(0)).max(MAX_EDIT_RUNS), labels: z.array(Label).max(1024) })
 
@@ -63,12 +63,11 @@ const TeachRequest = z
   })
   .strict()
 
-/** A saved bundle's name: it appears in one-line messages and listings, so one line of printable characters. */
+/** A saved bundle's name: not blank, then the manifest's Name (its length bound and message). */
 const BundleName = z
   .string()
-  .min(1)
-  .max(255)
-  .refine((n) => n.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(n), 'expected a one-line name of printable characters, not blank')
+  .refine((n) => n.trim() !== '' && printableOneLine(n), 'expected a one-line name of printable characters, not blank')
+  .pipe(Name)
 
 export const IpcSchemas = {
   hostInfo: z.tuple([]),

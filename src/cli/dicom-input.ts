@@ -8,7 +8,7 @@ import { SegError } from '../engine/errors'
 import type { Manifest } from '../engine/bundle/manifest'
 import { describeSeries, isDicomPath, openDicom, type OpenedDicom } from '../engine/dicom/open'
 import { scanDicom, skippedSummary } from '../engine/dicom/scan'
-import { algorithmName, writeDicomSeg } from '../engine/dicom/seg'
+import { algorithmName, writeDicomSegTo } from '../engine/dicom/seg'
 import type { Volume } from '../engine/volume/volume'
 import type { CommandIO } from './io'
 
@@ -17,6 +17,10 @@ export interface ResolvedInputs {
   /** The first input's series when it is DICOM (the one a DICOM-SEG output references). */
   dicom?: OpenedDicom
 }
+
+/** The refusal of a DICOM-SEG `out` whose first input is not a DICOM series. */
+const needsDicomInput = (out: string): SegError =>
+  new SegError('BAD_ARGUMENT', `${out} asks for DICOM-SEG, which needs a DICOM series as the first --input; expected a .nii.gz, .nii or .nrrd output for other inputs`)
 
 /**
  * Opens DICOM inputs (`series`: number or UID, see chooseSeries); other paths pass through.
@@ -34,19 +38,20 @@ export async function resolveInputs(paths: readonly string[], series: string | u
     resolved.inputs.push(opened.volume)
   }
   if (series !== undefined && resolved.dicom === undefined) throw new SegError('BAD_ARGUMENT', '--series applies to DICOM inputs only; expected --input <DICOM folder or file>')
-  if (isDicomSegPath(out) && !(resolved.inputs[0] && typeof resolved.inputs[0] !== 'string')) {
-    throw new SegError('BAD_ARGUMENT', `${out} asks for DICOM-SEG, which needs a DICOM series as the first --input; expected a .nii.gz, .nii or .nrrd output for other inputs`)
-  }
+  if (isDicomSegPath(out) && !(resolved.inputs[0] && typeof resolved.inputs[0] !== 'string')) throw needsDicomInput(out)
   return resolved
 }
 
 /** True when the output path asks for DICOM-SEG. */
 export const isDicomSegPath = (p: string): boolean => p.toLowerCase().endsWith('.dcm')
 
-/** Writes labels (on the DICOM series' grid) as DICOM-SEG, refusing a non-DICOM first input. */
-export async function writeSegOutput(labels: Volume, resolved: ResolvedInputs, m: Manifest, outPath: string): Promise<void> {
-  if (!resolved.dicom) throw new SegError('BAD_ARGUMENT', `${outPath} asks for DICOM-SEG, which needs a DICOM series as the first --input; expected a .nii.gz, .nii or .nrrd output for other inputs`)
-  await writeDicomSeg(labels, resolved.dicom.sortedFiles, { labels: m.output.labels, algorithm: algorithmName(m), algorithmType: 'AUTOMATIC' }, outPath)
+/**
+ * Writes labels (on the DICOM series' grid) as DICOM-SEG for `out` at `tempPath` (the temp file of
+ * the command's one atomic write of its outputs), refusing a non-DICOM first input.
+ */
+export async function writeSegOutput(labels: Volume, resolved: ResolvedInputs, m: Manifest, out: string, tempPath: string): Promise<void> {
+  if (!resolved.dicom) throw needsDicomInput(out)
+  await writeDicomSegTo(labels, resolved.dicom.sortedFiles, { labels: m.output.labels, algorithm: algorithmName(m), algorithmType: 'AUTOMATIC' }, tempPath, out)
 }
 
 /** True when `info` should list DICOM series: a DICOM path that is not a bundle folder. */

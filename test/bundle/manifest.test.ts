@@ -1,6 +1,7 @@
 /** Bundle manifests: what is accepted, and the one-line errors for what is not. */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { writeFileSync, mkdirSync, truncateSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/data'
 import { testManifest } from '../helpers/models'
@@ -8,6 +9,7 @@ import { loadBundle, parseManifest } from '../../src/engine/bundle/bundle'
 import { parseLabels } from '../../src/engine/bundle/import-model'
 import { parseNorm } from '../../src/cli/commands/import-model'
 import { SegError } from '../../src/engine/errors'
+import { LIMITS, atMost } from '../../src/engine/limits'
 
 let tmp: ReturnType<typeof tempDir>
 beforeAll(() => (tmp = tempDir()))
@@ -81,6 +83,23 @@ describe('manifest validation', () => {
     mkdirSync(join(tmp.dir, 'nomodel'))
     writeFileSync(join(tmp.dir, 'nomodel', 'manifest.json'), JSON.stringify(testManifest({})))
     await expect(loadBundle(join(tmp.dir, 'nomodel'))).rejects.toThrow(/declares model file model\.onnx but it is missing/)
+  })
+  it('loadBundle refuses a model file that is a FIFO or larger than LIMITS.modelBytes, saying which', async () => {
+    const bundle = (name: string, model: (file: string) => void): string => {
+      const dir = join(tmp.dir, name)
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(testManifest({})))
+      model(join(dir, 'model.onnx'))
+      return dir
+    }
+    const fifo = bundle('fifomodel', (file) => execFileSync('mkfifo', [file]))
+    await expect(loadBundle(fifo)).rejects.toThrow(/model\.onnx is a named pipe \(FIFO\); expected an \.onnx model file$/)
+    const huge = bundle('hugemodel', (file) => {
+      writeFileSync(file, '')
+      truncateSync(file, LIMITS.modelBytes + 1)
+    }) // sparse: no disk used
+    const e = await loadBundle(huge).catch((x: SegError) => x)
+    expect([(e as SegError).code, (e as SegError).message]).toEqual(['BAD_MANIFEST', `${join(huge, 'model.onnx')} is ${LIMITS.modelBytes + 1} bytes; expected an .onnx model file of ${atMost('modelBytes')} bytes`])
   })
 })
 

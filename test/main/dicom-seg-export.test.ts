@@ -7,7 +7,7 @@
  * export names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
@@ -105,5 +105,18 @@ describe.runIf(toolsThere)('DICOM-SEG export from the app core', () => {
     expect(r).toEqual({ code: 'FILE_NOT_FOUND', message: `1 of the ${slices.length} files of study · Spine T2 are gone since it was opened (${slices[5]}); expected the series as opened, which a DICOM-SEG references` })
     expect(r.message).not.toMatch(/Doe|Jane|PID-7731/)
     expect(existsSync(out)).toBe(false)
+  })
+
+  it('a DICOM-SEG the writer fails on (a slice replaced by a folder since opening) is refused in one line and leaves only the earlier files', async () => {
+    const folder = join(study, 'flair')
+    const slice = join(folder, readdirSync(folder).sort()[3])
+    unlinkSync(slice)
+    mkdirSync(slice)
+    const before = readdirSync(tmp.dir).sort()
+    const out = join(tmp.dir, 'broken.dcm')
+    expect(await call(core, 'exportRun', run.runId, 'dicom-seg', out, { volumeId: flair.id })).toEqual({
+      code: 'OUTPUT_CONFLICT', message: `${out} could not be written: the DICOM-SEG converter (dcmqi) failed without a message; expected the scan's DICOM files as opened (each a readable slice) and a writable folder with room`
+    })
+    expect(readdirSync(tmp.dir).sort()).toEqual(before)
   })
 })

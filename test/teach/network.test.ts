@@ -19,7 +19,7 @@ import { volumeToTensor } from '../../src/engine/inference/layout'
 import { decodeModel, initializersOf, GraphBuilder } from '../../src/engine/onnx'
 import { TAPS_OUTPUT } from '../../src/engine/teach/network-taps'
 import { checkTapMemory, networkTapsOf } from '../../src/engine/teach/network'
-import { predictInMemory, taughtModelOf } from '../../src/engine/teach/teach'
+import { predictInMemory, taughtModelOf, teach } from '../../src/engine/teach/teach'
 
 const DEMO = join(REPO, 'resources/models/demo-tissue')
 const tmp = useTempDir()
@@ -73,6 +73,19 @@ describe('network features (taps on the base bundle graph)', () => {
     expect(checkTapMemory(net, [128, 128, 128], 2 ** 40)).toBeGreaterThan(2 * 8 * 128 ** 3 * 4)
     expect(() => checkTapMemory(net, [128, 128, 128], 64 * 2 ** 20)).toThrow(/^network features of a 128×128×128 model grid need about \d+\.\d GiB; expected at most 0\.1 GiB/)
   })
+
+  it('a cancel between two scans\' network taps (one tap session for the run) ends the teach with CANCELLED', async () => {
+    const [image, labels] = [await readVolume(T2), await readVolume(CORD)]
+    const scans = ['a', 'b'].map((name) => ({ name, image, labels, labelledSlices: 'axial:every:3' }))
+    const stop = new AbortController()
+    const stages: string[] = []
+    const run = teach({ base: await loadBundle(BASE), scans, features: ['network'], threads: 1, signal: stop.signal, onProgress: (p) => {
+      stages.push(p.stage)
+      if (p.stage === 'features') stop.abort() // reported after the first scan's taps
+    } })
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' })
+    expect(stages.filter((s) => s === 'features')).toHaveLength(1)
+  }, 60_000)
 
   it('bakes network + filter features into one graph: segment on the bundle equals the in-memory preview voxel for voxel', async () => {
     const { out, mask } = await teachThenSegment(tmp.dir, 'cord-net', ['--features', 'network,filters', '--head', 'linear'])

@@ -41,6 +41,13 @@ describe('teach set', async () => {
     expect(Array.from(two.scans[1].image.data)).toEqual(Array.from(one.scans[0].image.data))
   })
 
+  it('refuses a label value the file holds only off the labelled slices, and names it', () => {
+    // Value 2 on one voxel of axial slice 1, which axial:every:3 leaves unlabelled (axial = j here).
+    const data = Uint8Array.from(labels.data)
+    data[1 * image.size[0]] = 2
+    expect(() => buildTeachSet([{ name: 'a', image, labels: { ...labels, data }, labelledSlices: 'axial:every:3' }], geometry, NORM)).toThrow(/^label 2 has no voxels on the labelled slices/)
+  })
+
   it('refuses both a slice list and an ignore value, only background, and no background', () => {
     expect(() => buildTeachSet([{ name: 'a', image, labels, labelledSlices: 'axial:1', ignoreValue: 255 }], geometry, NORM)).toThrow(/either labelled slices or an ignore value/)
     // Slice 0 of this scan holds no cord.

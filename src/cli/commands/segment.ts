@@ -102,7 +102,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const stats = labelStatistics(result.labels, names)
   const out = values.out
   const outputs: PendingOutput[] = isDicomSegPath(out)
-    ? [{ path: out, extension: '.dcm', write: (temp) => writeSegOutput(result.labels, resolved, bundle.manifest, temp) }]
+    ? [{ path: out, extension: '.dcm', write: (temp) => writeSegOutput(result.labels, resolved, bundle.manifest, out, temp) }]
     : [prepareLabelMap(result.labels, out, { like: result.reference, ...rules })]
   if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
   await writeAllOrNothing(outputs, rules)

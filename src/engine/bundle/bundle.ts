@@ -148,10 +148,8 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   const manifestPath = path.join(abs, MANIFEST_FILE)
   const manifest = parseManifest(parseJsonText(await readManifestText(dir, manifestPath), manifestPath), manifestPath)
   const modelPath = path.join(abs, manifest.model.file)
-  const info = await fs.stat(modelPath).catch(() => null)
-  if (info === null) throw new SegError('BAD_MANIFEST', `${dir} declares model file ${manifest.model.file} but it is missing`)
-  // a FIFO or a link to /dev/zero would hang every later read of the model
-  await checkRegularFile(modelPath, 'an .onnx model file')
+  // One stat: a FIFO or a link to /dev/zero would hang every later read of the model.
+  const info = await checkRegularFile(modelPath, 'an .onnx model file', () => new SegError('BAD_MANIFEST', `${dir} declares model file ${manifest.model.file} but it is missing`))
   if (info.size > LIMITS.modelBytes) {
     throw new SegError('BAD_MANIFEST', `${modelPath} is ${info.size} bytes; expected an .onnx model file of ${atMost('modelBytes')} bytes`)
   }

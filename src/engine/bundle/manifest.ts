@@ -16,12 +16,20 @@ export const MANIFEST_VERSION = 1
 const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
 const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
 const Vec3 = z.tuple([Spacing, Spacing, Spacing])
-/** A name shows in one-line messages, tables and file names: printable characters on one line. */
-const Name = z
+/** True when `text` holds no control character (no line break, tab, NUL or DEL). */
+export function printableOneLine(text: string): boolean {
+  return !/[\u0000-\u001f\u007f]/.test(text)
+}
+
+/**
+ * A name shows in one-line messages, tables and file names: printable characters on one line.
+ * The one definition: the app's argument validation (app-core/validation.ts) takes it from here.
+ */
+export const Name = z
   .string()
   .min(1)
   .max(LIMITS.nameChars, `${atMost('nameChars')} characters`)
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'printable characters on one line (no control characters)')
+  .refine(printableOneLine, 'printable characters on one line (no control characters)')
 const IntVec3 = z.tuple([AxisVoxels, AxisVoxels, AxisVoxels])
 /** nibabel-style axis codes: the world direction (RAS terms) each index axis points to, e.g. 'LIA'. */
 const AxisCodes = z

@@ -111,14 +111,26 @@ function presentValues(labels: Volume): Set<number> {
 }
 
 /**
- * Writes a label map as DICOM-SEG referencing its source series, atomically.
+ * Writes a label map as DICOM-SEG referencing its source series, atomically (writeDicomSegTo on a
+ * temp file beside `outPath`, moved into place when complete).
+ * @param opts.overwrite replace an existing file at `outPath` (the caller has checked the output rules).
+ */
+export async function writeDicomSeg(labels: Volume, source: readonly { path: string }[], meta: SegMeta, outPath: string, opts: { overwrite?: boolean } = {}): Promise<void> {
+  await produceAtomically(outPath, '.dcm', (temp) => writeDicomSegTo(labels, source, meta, temp, outPath), opts)
+}
+
+/**
+ * Writes a label map as DICOM-SEG at `path` itself, not atomically: for a caller whose own atomic
+ * write (writeOutputsAtomically) gives the temp path, so that there is one temp file, not two.
  * Throws BAD_ARGUMENT when a label in the map has no name in `meta.labels`, or the map is empty.
  * @param labels label map on the source series' grid (integer values).
  * @param source the source series' files (any order; dcmqi matches frames by position): DicomFiles or
  *   just their paths (a Volume's `source.files`).
- * @param opts.overwrite replace an existing file at `outPath` (the caller has checked the output rules).
+ * @param path a .dcm path (dcmqi picks the format by the extension).
+ * @param outPath the output `path` stands for, named in messages.
+ * @throws SegError OUTPUT_CONFLICT when dcmqi fails (its wasm build throws a bare number, no text).
  */
-export async function writeDicomSeg(labels: Volume, source: readonly { path: string }[], meta: SegMeta, outPath: string, opts: { overwrite?: boolean } = {}): Promise<void> {
+export async function writeDicomSegTo(labels: Volume, source: readonly { path: string }[], meta: SegMeta, path: string, outPath = path): Promise<void> {
   const present = presentValues(labels)
   const unnamed = [...present].filter((v) => v > 0 && !meta.labels.some((l) => l.value === v))
   if (unnamed.length > 0) throw new SegError('BAD_ARGUMENT', `label value(s) ${unnamed.join(', ')} have no name; expected every label of the map in the bundle's output.labels`)
@@ -127,15 +139,19 @@ export async function writeDicomSeg(labels: Volume, source: readonly { path: str
   if (tooBig !== undefined) throw new SegError('BAD_ARGUMENT', `label value ${tooBig} cannot be a DICOM-SEG segment; expected integers 1..32767`)
   // dcmqi's converter takes int16 label images (uint8/uint16 abort inside the wasm build).
   const image = toItkImage(labels, Int16Array.from(labels.data as ArrayLike<number>))
-  await produceAtomically(outPath, '.dcm', async (temp) => {
+  try {
     await withQuietOutput(() =>
-      writeSegmentationNode(image, dcmqiMetaInfo(meta, present) as never, temp, {
+      writeSegmentationNode(image, dcmqiMetaInfo(meta, present) as never, path, {
         refDicomSeries: source.map((f) => f.path),
         skipEmptySlices: false,
         useLabelidAsSegmentnumber: false
       })
     )
-  }, opts)
+  } catch (e) {
+    if (e instanceof SegError) throw e
+    const said = e instanceof Error ? `: ${e.message.split('\n')[0].slice(0, 200)}` : ' without a message'
+    throw new SegError('OUTPUT_CONFLICT', `${resolve(outPath)} could not be written: the DICOM-SEG converter (dcmqi) failed${said}; expected the scan's DICOM files as opened (each a readable slice) and a writable folder with room`)
+  }
 }
 
 export interface ReadSeg {

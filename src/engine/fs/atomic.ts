@@ -127,13 +127,24 @@ function isDanglingLink(abs: string): boolean {
   }
 }
 
+/** Longest file name, in bytes, on Linux file systems (ext4, tmpfs, btrfs; APFS and NTFS allow 255 characters). */
+const NAME_MAX = 255
+
 /**
  * A temp path next to `outPath`, hidden, unique, ending with `keepExtension` (so that writers
  * choosing the format by extension still do).
+ * @throws SegError BAD_ARGUMENT when the temp name would be longer than NAME_MAX (the writer would
+ *   fail with a bare error code, or a number from a wasm writer).
  */
 export function tempPathFor(outPath: string, keepExtension: string): string {
   const abs = resolve(outPath)
-  return join(dirname(abs), `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}${keepExtension}`)
+  const name = `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}${keepExtension}`
+  const own = Buffer.byteLength(basename(abs))
+  const extra = Buffer.byteLength(name) - own
+  if (own + extra > NAME_MAX) {
+    throw new SegError('BAD_ARGUMENT', `${abs}: the file name is ${own} bytes; expected at most ${NAME_MAX - extra} bytes (room for the temp file written beside it)`)
+  }
+  return join(dirname(abs), name)
 }
 
 /** One output of a command: where it goes and how to write it completely to a temp path. */

@@ -26,9 +26,10 @@ export function kindOfEntry(info: Stats): string {
  * not exist, BAD_ARGUMENT when it is a folder, FIFO, device or socket, or when reading it is not
  * permitted (EACCES/EPERM, before any open). `what` names the expected thing in the message
  * ("an image file", "a PyTorch checkpoint").
+ * @param missing the error for a path that does not exist, where the caller knows better why
  * @returns the file's stats (size in bytes for budget checks).
  */
-export async function checkRegularFile(path: string, what: string): Promise<Stats> {
+export async function checkRegularFile(path: string, what: string, missing?: () => SegError): Promise<Stats> {
   const abs = resolve(path)
   const denied = (e: NodeJS.ErrnoException): boolean => e.code === 'EACCES' || e.code === 'EPERM'
   const refuse = (): SegError => new SegError('BAD_ARGUMENT', `${abs} cannot be read (permission denied); expected ${what} you can read`)
@@ -36,7 +37,7 @@ export async function checkRegularFile(path: string, what: string): Promise<Stat
     if (denied(e)) throw refuse()
     return null
   })
-  if (info === null) throw new SegError('FILE_NOT_FOUND', `${abs} does not exist; expected ${what}`)
+  if (info === null) throw missing?.() ?? new SegError('FILE_NOT_FOUND', `${abs} does not exist; expected ${what}`)
   if (!info.isFile()) throw new SegError('BAD_ARGUMENT', `${abs} is ${kindOfEntry(info)}; expected ${what}`)
   await access(abs, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
     throw denied(e) ? refuse() : new SegError('FILE_NOT_FOUND', `${abs} cannot be opened; expected ${what}`)

@@ -6,6 +6,7 @@
  * only after estimating that they fit.
  */
 import { promises as fs } from 'node:fs'
+import type * as ort from 'onnxruntime-node'
 import { SegError } from '../errors'
 import type { Bundle } from '../bundle/bundle'
 import type { Manifest } from '../bundle/manifest'
@@ -79,32 +80,35 @@ export function checkTapMemory(net: NetworkTaps, size: readonly number[], budget
 }
 
 /**
+ * The CPU session of the tap graph, opened once per teach run and given to every sampleTaps call
+ * (creating it parses and optimises the whole base body); the caller releases it.
+ */
+export async function openTapSession(net: NetworkTaps, threads?: number): Promise<ort.InferenceSession> {
+  return (await openSession(net.onnx, { device: 'cpu', threads })).session
+}
+
+/**
  * Network features of `rows` (refs of scan `scan`, one list per sample set) written into `out[set]`
  * ([refs × F] row-major) at columns `column`.. `column + count`. `image` is the scan's normalised
- * model-space image (the base's preprocessing, as segment() makes it).
+ * model-space image (the base's preprocessing, as segment() makes it); `session` is openTapSession's.
  */
 export async function sampleTaps(
   net: NetworkTaps,
+  session: ort.InferenceSession,
   image: Volume,
   scan: number,
   sets: { refs: VoxelRef[]; out: Float32Array; F: number }[],
   column: number,
-  opts: { threads?: number; signal?: AbortSignal } = {}
+  opts: { signal?: AbortSignal } = {}
 ): Promise<void> {
   const m = net.manifest
   checkTapMemory(net, image.size)
   const n = voxelCount(image)
-  const { session } = await openSession(net.onnx, { device: 'cpu', threads: opts.threads })
-  let features: Float32Array
-  try {
-    const { scores } = await runModelWithHeads({
-      session, inputName: net.input, outputName: TAPS_OUTPUT, input: volumeToTensor(image.data as Float32Array, 1, image.size, m.model.axisOrder),
-      spatial: tensorSpatial(image.size, m.model.axisOrder), channels: 1, outChannels: net.count, settings: m.inference, signal: opts.signal, extraOutputs: []
-    })
-    features = tensorToVolume(scores, net.count, image.size, m.model.axisOrder)
-  } finally {
-    await session.release()
-  }
+  const { scores } = await runModelWithHeads({
+    session, inputName: net.input, outputName: TAPS_OUTPUT, input: volumeToTensor(image.data as Float32Array, 1, image.size, m.model.axisOrder),
+    spatial: tensorSpatial(image.size, m.model.axisOrder), channels: 1, outChannels: net.count, settings: m.inference, signal: opts.signal, extraOutputs: []
+  })
+  const features = tensorToVolume(scores, net.count, image.size, m.model.axisOrder)
   for (const { refs, out, F } of sets) {
     refs.forEach((ref, r) => {
       if (ref.scan !== scan) return

@@ -50,11 +50,15 @@ export interface TeachSet {
 /** Largest label value accepted (the manifest's bound). */
 const MAX_LABEL = 65535
 
-/** Per source voxel: the label value, or UNKNOWN where not painted. */
-function knownLabels(scan: ScanLabels): { known: Int32Array; selection?: SliceSelection } {
+/**
+ * Per source voxel: the label value, or UNKNOWN where not painted; and, in the same pass, every label
+ * value the file holds other than the ignore value (on or off the labelled slices).
+ */
+function knownLabels(scan: ScanLabels): { known: Int32Array; present: number[]; selection?: SliceSelection } {
   const { labels } = scan
   const n = voxelCount(labels)
   const known = new Int32Array(n)
+  const seen = new Uint8Array(MAX_LABEL + 1)
   const selection = scan.labelledSlices ? parseLabelledSlices(scan.labelledSlices, labels) : undefined
   const onSlice = selection ? sliceMask(labels.size, selection) : undefined
   for (let o = 0; o < n; o++) {
@@ -62,9 +66,13 @@ function knownLabels(scan: ScanLabels): { known: Int32Array; selection?: SliceSe
     if (!Number.isInteger(v) || v < 0 || v > MAX_LABEL) {
       throw new SegError('BAD_ARGUMENT', `labels ${scan.name} hold the value ${v}; expected integer label values 0..${MAX_LABEL}`)
     }
-    known[o] = (onSlice && !onSlice[o]) || v === scan.ignoreValue ? UNKNOWN : v
+    const ignored = v === scan.ignoreValue
+    if (!ignored) seen[v] = 1
+    known[o] = (onSlice && !onSlice[o]) || ignored ? UNKNOWN : v
   }
-  return { known, selection }
+  const present: number[] = []
+  for (let v = 0; v <= MAX_LABEL; v++) if (seen[v]) present.push(v)
+  return { known, present, selection }
 }
 
 /**
@@ -124,14 +132,8 @@ export function buildTeachSet(scans: ScanLabels[], geometry: Manifest['geometry'
     return knownLabels(scan)
   })
   // Every value in a labels file must be painted somewhere in the set: a label with no voxels cannot be learned.
-  const present = new Set<number>()
+  const present = new Set(perScan.flatMap((p) => p.present))
   const counts: Record<number, number> = {}
-  scans.forEach((scan, s) => {
-    for (let o = 0; o < perScan[s].known.length; o++) {
-      const v = scan.labels.data[o]
-      if (v !== scan.ignoreValue) present.add(v)
-    }
-  })
   const modelScans = scans.map((scan, s) => {
     const image = toModelSpace(scan.image, geometry)
     const f = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data)

@@ -27,7 +27,7 @@ import { DEFAULT_SPLIT, splitBySlice, type VoxelRef } from './split'
 import { DEFAULT_TRAIN, argmax, forwardLayers, trainHead, type EpochReport, type HeadKind, type Samples } from './head'
 import { BAKED_INPUT, BAKED_OUTPUT, buildBakedGraph, buildFeatureGraph, buildNetworkBakedGraph, foldHead, type BakedLayer } from './bake'
 import { DECODER_TAP } from './network-taps'
-import { networkTapsOf, sampleTaps, type NetworkTaps } from './network'
+import { networkTapsOf, openTapSession, sampleTaps, type NetworkTaps } from './network'
 import { segment } from '../pipeline/segment'
 
 export type FeatureKind = 'filters' | 'network'
@@ -141,7 +141,8 @@ function tensorSpec(spec: FilterBankSpec, axisOrder: AxisOrder): FilterBankSpec 
 interface FeatureSources {
   /** Slice-centred filter-bank graphs and sessions per scan (absent: no filters). */
   filters?: { sessions: ort.InferenceSession[]; graphs: FeatureGraph[] }
-  network?: NetworkTaps
+  /** The tap graph and its one session for all scans (absent: no network features). */
+  network?: { net: NetworkTaps; session: ort.InferenceSession }
 }
 
 /**
@@ -151,7 +152,7 @@ interface FeatureSources {
  */
 async function samplesOf(src: FeatureSources, set: TeachSet, lists: VoxelRef[][], opts: Pick<TeachOptions, 'signal' | 'threads'>, onFraction: (f: number) => void): Promise<Samples[]> {
   const F1 = src.filters?.graphs[0].count ?? 0
-  const F = F1 + (src.network?.count ?? 0)
+  const F = F1 + (src.network?.net.count ?? 0)
   const parts = src.network ? 2 : 1
   const samples: Samples[] = []
   for (const [l, refs] of lists.entries()) {
@@ -164,7 +165,7 @@ async function samplesOf(src: FeatureSources, set: TeachSet, lists: VoxelRef[][]
   }
   if (src.network) {
     for (const [s, scan] of set.scans.entries()) {
-      await sampleTaps(src.network, scan.image, s, lists.map((refs, l) => ({ refs, out: samples[l].x, F })), F1, opts)
+      await sampleTaps(src.network.net, src.network.session, scan.image, s, lists.map((refs, l) => ({ refs, out: samples[l].x, F })), F1, opts)
       onFraction((parts - 1 + (s + 1) / set.scans.length) / parts)
     }
   }
@@ -248,6 +249,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   lap('prepare')
   // One slice-centred graph and session per split axis in use.
   const byAxis = new Map<number, { graph: FeatureGraph; session: ort.InferenceSession }>()
+  let network: FeatureSources['network']
   let train: Samples
   let validation: Samples
   try {
@@ -257,9 +259,11 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
       byAxis.set(splitAxis, { graph: centred, session: await openFeatureSession(centred, opts.threads) })
     }
     const filters = use.filters ? { sessions: set.scans.map((s) => byAxis.get(s.splitAxis)!.session), graphs: set.scans.map((s) => byAxis.get(s.splitAxis)!.graph) } : undefined
-    ;[train, validation] = await samplesOf({ filters, network: net }, set, [split.train, split.validation], opts, (f) => report('features', 0.05 + 0.45 * f, 'features of the training and validation voxels'))
+    if (net) network = { net, session: await openTapSession(net, opts.threads) } // one session for every scan
+    ;[train, validation] = await samplesOf({ filters, network }, set, [split.train, split.validation], opts, (f) => report('features', 0.05 + 0.45 * f, 'features of the training and validation voxels'))
   } finally {
     for (const { session } of byAxis.values()) await session.release()
+    await network?.session.release()
   }
   lap('features')
   const maxEpochs = opts.maxEpochs ?? DEFAULT_TRAIN.maxEpochs
