@@ -5,13 +5,14 @@
  * of the dab's world point (the set computed here by brute force over the file's own grid), and with an
  * intensity range only those of them in range. Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
- * The edited map is uploaded to the core only when it changed since its last upload.
+ * The edited map is uploaded to the core only when it changed since its last upload. DICOM-SEG export is
+ * disabled, with its reason shown, for this scan not opened from a DICOM series.
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
  * (The dab time is printed by editing-tools.e2e.test.ts, on a 512² slice.)
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Page, Request } from 'playwright-core'
 import { data } from '../helpers/data'
 import { ARTIFACTS, HAVE_CHROMIUM, type E2eApp } from '../helpers/e2e'
@@ -35,7 +36,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     return [box.x + box.width / 2, box.y + box.height / 2]
   }
 
-  it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back; the map is uploaded only when changed since its last upload', async () => {
+  it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back; the map is uploaded only when changed since its last upload; DICOM-SEG is disabled, with its reason, for this NIfTI scan', async () => {
     await page.fill('[data-testid=volume-path]', session.ct)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
@@ -60,6 +61,9 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(await exportTo(out)).toEqual(want)
     expect(await exportTo(join(session.dir, 'again.nii.gz'))).toEqual(want)
     expect(uploads).toBe(1) // unchanged since the first export: not uploaded again
+    // DICOM-SEG must reference the series the scan came from: for this NIfTI scan its row is disabled, saying why.
+    expect([await page.isDisabled('[data-testid=export-seg]'), await page.isDisabled('[data-testid=export-seg-path]')]).toEqual([true, true])
+    expect(await page.textContent('[data-testid=export-seg-why]')).toBe(`${basename(session.ct)} was not opened from a DICOM series, which a DICOM-SEG must reference.`)
 
     await page.keyboard.press('Control+z')
     // Label 1 joined the table with this first paint, in the same undo step: the edited copy is empty again, its table too.
