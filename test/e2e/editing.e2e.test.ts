@@ -86,7 +86,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(app.errors).toEqual([])
   }, 120_000)
 
-  it('a 5 mm sphere painted only over [90, 3000] HU exports exactly the voxels within 5 mm whose intensity lies in the range; undo removes it', async () => {
+  it('a 5 mm sphere painted only over [90, 3000] HU exports exactly the voxels within 5 mm whose intensity lies in the range; undo removes it, with the keys also from the colour picker but not from a text field', async () => {
     const set = async (id: string, value: string) => {
       await page.fill(`[data-testid=${id}]`, value)
       await page.press(`[data-testid=${id}]`, 'Tab')
@@ -108,7 +108,19 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(want.length).toBeLessThan(sphere.length) // the range cut it: a test that could not fail otherwise
     const labels = await exportLabels(page, join(session.dir, 'in-range.nii.gz'))
     expect(nonzero(Array.from(labels, (v) => (v === 3 ? 1 : 0)))).toEqual(want)
+    // Undo and redo keys act from the colour picker (it has no text to undo), never from a text field (Ctrl+Z is its own undo there).
+    const rows = () => page.$$eval('[data-testid=label-table] tbody tr', (rs) => rs.map((r) => r.getAttribute('data-value')))
+    expect(await rows()).toEqual(['1', '3'])
+    await page.focus('[data-testid=label-table] tr[data-value="1"] [data-testid=label-name]')
     await page.keyboard.press('Control+z')
+    expect(await rows()).toEqual(['1', '3'])
+    await page.focus('[data-testid=label-table] tr[data-value="1"] [data-testid=label-color]')
+    await page.keyboard.press('Control+z')
+    await expect.poll(rows).toEqual(['1']) // label 3 joined the table with its paint, in the same undo step
+    await page.keyboard.press('Control+Shift+z')
+    await expect.poll(rows).toEqual(['1', '3'])
+    await page.keyboard.press('Control+z')
+    await expect.poll(rows).toEqual(['1'])
     await page.uncheck('[data-testid=brush-range]')
     await set('brush-label', '1')
     expect(await exportTo(join(session.dir, 'in-range-undone.nii.gz'))).toEqual(earlier) // the first test's sphere, as it was
