@@ -5,13 +5,15 @@
  * of the dab's world point (the set computed here by brute force over the file's own grid), and with an
  * intensity range only those of them in range. Undo, and
  * the export (replacing the file only after the confirmation) holds none of them; redo, all again.
+ * The edited map is uploaded to the core only when it changed since its last upload. DICOM-SEG export is
+ * disabled, with its reason shown, for this scan not opened from a DICOM series.
  * Two axial discs 8 slices apart, filled between by the engine's interpolation over the contract.
  * (The dab time is printed by editing-tools.e2e.test.ts, on a 512² slice.)
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
-import type { Page } from 'playwright-core'
+import { basename, join } from 'node:path'
+import type { Page, Request } from 'playwright-core'
 import { data } from '../helpers/data'
 import { ARTIFACTS, HAVE_CHROMIUM, type E2eApp } from '../helpers/e2e'
 import { exportLabels, spleenSession } from './editing-session'
@@ -34,7 +36,7 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     return [box.x + box.width / 2, box.y + box.height / 2]
   }
 
-  it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back', async () => {
+  it('a 5 mm sphere of label 1 exports exactly the voxels within 5 mm of its centre; undo removes them, redo brings them back; the map is uploaded only when changed since its last upload; DICOM-SEG is disabled, with its reason, for this NIfTI scan', async () => {
     await page.fill('[data-testid=volume-path]', session.ct)
     await page.click('[data-testid=open-volume]')
     await expect.poll(() => page.locator('[data-testid=volume-panel] li').count()).toBe(1)
@@ -52,27 +54,39 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(await page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual([want.length.toLocaleString('en-US')])
     expect(await page.textContent('[data-testid=segmentation-select] option')).toBe('edited')
 
+    let uploads = 0 // the edited map handed to the core (the bridge's putEditedLabels), counted as the page sends it
+    const count = (r: Request) => void (r.url().endsWith('/api/putEditedLabels') && uploads++)
+    page.on('request', count)
     const out = join(session.dir, 'edited.nii.gz')
     expect(await exportTo(out)).toEqual(want)
+    expect(await exportTo(join(session.dir, 'again.nii.gz'))).toEqual(want)
+    expect(uploads).toBe(1) // unchanged since the first export: not uploaded again
+    // DICOM-SEG must reference the series the scan came from: for this NIfTI scan its row is disabled, saying why.
+    expect([await page.isDisabled('[data-testid=export-seg]'), await page.isDisabled('[data-testid=export-seg-path]')]).toEqual([true, true])
+    expect(await page.textContent('[data-testid=export-seg-why]')).toBe(`${basename(session.ct)} was not opened from a DICOM series, which a DICOM-SEG must reference.`)
 
     await page.keyboard.press('Control+z')
     // Label 1 joined the table with this first paint, in the same undo step: the edited copy is empty again, its table too.
     await expect.poll(() => page.$$eval('[data-testid=label-table] tbody tr', (rows) => rows.map((r) => r.children[3].textContent))).toEqual([])
     const [bytes, mtime] = [readFileSync(out), statSync(out).mtimeMs]
+    await page.fill('[data-testid=export-labels-path]', out)
     await page.click('[data-testid=export-labels]')
     await page.click('[data-testid=confirm-keep]') // the existing file is replaced only when confirmed
     expect([readFileSync(out).equals(bytes), statSync(out).mtimeMs]).toEqual([true, mtime])
     await page.click('[data-testid=export-labels]')
     await page.click('[data-testid=confirm-overwrite]')
     await expect.poll(async () => nonzero((await readVolume(out)).data).length).toBe(0)
+    expect(uploads).toBe(2) // the undo's state once, though three exports were asked for
 
     await page.keyboard.press('Control+y')
     expect(await exportTo(join(session.dir, 'redone.nii.gz'))).toEqual(want)
+    expect(uploads).toBe(3)
+    page.off('request', count)
     await page.screenshot({ path: join(ARTIFACTS, 'editing-sphere.png') })
     expect(app.errors).toEqual([])
   }, 120_000)
 
-  it('a 5 mm sphere painted only over [90, 3000] HU exports exactly the voxels within 5 mm whose intensity lies in the range; undo removes it', async () => {
+  it('a 5 mm sphere painted only over [90, 3000] HU exports exactly the voxels within 5 mm whose intensity lies in the range; undo removes it, with the keys also from the colour picker but not from a text field', async () => {
     const set = async (id: string, value: string) => {
       await page.fill(`[data-testid=${id}]`, value)
       await page.press(`[data-testid=${id}]`, 'Tab')
@@ -94,7 +108,19 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(want.length).toBeLessThan(sphere.length) // the range cut it: a test that could not fail otherwise
     const labels = await exportLabels(page, join(session.dir, 'in-range.nii.gz'))
     expect(nonzero(Array.from(labels, (v) => (v === 3 ? 1 : 0)))).toEqual(want)
+    // Undo and redo keys act from the colour picker (it has no text to undo), never from a text field (Ctrl+Z is its own undo there).
+    const rows = () => page.$$eval('[data-testid=label-table] tbody tr', (rs) => rs.map((r) => r.getAttribute('data-value')))
+    expect(await rows()).toEqual(['1', '3'])
+    await page.focus('[data-testid=label-table] tr[data-value="1"] [data-testid=label-name]')
     await page.keyboard.press('Control+z')
+    expect(await rows()).toEqual(['1', '3'])
+    await page.focus('[data-testid=label-table] tr[data-value="1"] [data-testid=label-color]')
+    await page.keyboard.press('Control+z')
+    await expect.poll(rows).toEqual(['1']) // label 3 joined the table with its paint, in the same undo step
+    await page.keyboard.press('Control+Shift+z')
+    await expect.poll(rows).toEqual(['1', '3'])
+    await page.keyboard.press('Control+z')
+    await expect.poll(rows).toEqual(['1'])
     await page.uncheck('[data-testid=brush-range]')
     await set('brush-label', '1')
     expect(await exportTo(join(session.dir, 'in-range-undone.nii.gz'))).toEqual(earlier) // the first test's sphere, as it was

@@ -11,6 +11,7 @@ import { conv3Bundle } from '../helpers/models'
 import { registerIpc } from '../../src/main/ipc'
 import { startBridge, tsxWorker, type Bridge } from '../../src/bridge/server'
 import { createHttpApi } from '../../src/renderer/src/host/http-client'
+import { createBridgeFiles } from '../../src/renderer/src/host/files-client'
 import { CHANNELS, type Envelope, type ProgressEvent, type SegTransferApi } from '../../src/shared/contract'
 import { createIpcApi } from '../../src/shared/ipc-client'
 import { readVolume } from '../../src/engine/volume/read'
@@ -129,6 +130,15 @@ describe('transport guards', () => {
 
   it('the browser client says so when the bridge is gone', async () => {
     await expect(createHttpApi('http://127.0.0.1:9', 'x').hostInfo()).rejects.toThrow(/bridge is not reachable/)
+  })
+
+  it("the page's files client turns a gone bridge and a refused listing into the same coded errors as the API client", async () => {
+    const gone = /^the SegTransfer bridge is not reachable \(.+\); is it still running\?$/
+    await expect(createBridgeFiles('http://127.0.0.1:9', 'x').list()).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(gone) })
+    await expect(createHttpApi('http://127.0.0.1:9', 'x').hostInfo()).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(gone) })
+    const files = createBridgeFiles(bridge.origin, bridge.token)
+    await expect(files.list(join(tmp.dir, 'not-a-root'))).rejects.toMatchObject({ name: 'ApiCallError', code: 'FILE_NOT_FOUND' })
+    expect((await files.list()).path).toBe('') // the roots: a call that succeeds goes the same way
   })
 
   it('the bridge streams progress as server-sent events', async () => {

@@ -1,6 +1,6 @@
 /**
  * Global keyboard shortcuts (the list users see is in components/ShortcutSheet.vue). Ignored while
- * typing in a field (isEditing). Returns the detach function (attach/detach are symmetric).
+ * typing in a field (isEditing); undo/redo only while typing text, so they work from a colour picker. Returns the detach function (attach/detach are symmetric).
  */
 import { useSessionStore, voxelsOf } from './stores/session'
 import { useViewerStore } from './stores/viewer'
@@ -8,18 +8,31 @@ import { CT_PRESETS } from './render/window'
 import { useEditingStore } from './stores/editing'
 import { useFilesStore } from './stores/files'
 
-/** Keys go to a focused text field, number field, list or slider, not to the shortcuts. */
+/** Input types that take no typing at all: every key goes to the shortcuts. */
+const NOT_TYPED = ['checkbox', 'radio', 'button', 'submit']
+/** Input types with no text of their own to undo (a colour picker, a slider, a file chooser): Ctrl+Z / Ctrl+Y still undo and redo edits. */
+const NO_TEXT_UNDO = [...NOT_TYPED, 'color', 'range', 'file', 'reset', 'image']
+
+/** Keys go to a focused text field, number field, list, slider or colour picker, not to the shortcuts. */
 function isEditing(el: EventTarget | null): boolean {
-  if (!(el instanceof HTMLElement)) return false
-  if (el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable) return true
-  return el instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit'].includes(el.type)
+  return el instanceof HTMLElement && (el.tagName === 'SELECT' || typesText(el, NOT_TYPED))
 }
+
+/** A field whose typing the browser undoes itself (Ctrl+Z there is the field's own undo): text, number, text area, editable content. */
+function typesText(el: EventTarget | null, notText = NO_TEXT_UNDO): boolean {
+  if (!(el instanceof HTMLElement)) return false
+  if (el.tagName === 'TEXTAREA' || el.isContentEditable) return true
+  return el instanceof HTMLInputElement && !notText.includes(el.type)
+}
+
+/** Ctrl+Z (undo), Ctrl+Shift+Z or Ctrl+Y (redo); Cmd on macOS. */
+const isUndoKey = (e: KeyboardEvent): boolean => (e.ctrlKey || e.metaKey) && (e.key === 'z' || e.key === 'Z' || e.key === 'y')
 
 export function attachShortcuts(target: Window): () => void {
   const s = useSessionStore()
   const v = useViewerStore()
   const onKey = (e: KeyboardEvent): void => {
-    if (isEditing(e.target)) return
+    if (isUndoKey(e) ? typesText(e.target) : isEditing(e.target)) return
     const vol = s.active
     const key = e.key
     if (key === 'Escape') {
@@ -30,7 +43,7 @@ export function attachShortcuts(target: Window): () => void {
       s.error = ''
     } else if (key === '?') v.showShortcuts = !v.showShortcuts
     else if (key === 'Enter' && (e.ctrlKey || e.metaKey)) void s.runModel()
-    else if ((e.ctrlKey || e.metaKey) && (key === 'z' || key === 'Z' || key === 'y')) useEditingStore().step(key === 'y' || e.shiftKey)
+    else if (isUndoKey(e)) useEditingStore().step(key === 'y' || e.shiftKey)
     else if (!vol) return
     else if (key === 'ArrowUp' || key === 'PageUp') v.stepSlice(v.activeView, 1, vol)
     else if (key === 'ArrowDown' || key === 'PageDown') v.stepSlice(v.activeView, -1, vol)

@@ -4,9 +4,9 @@
  * keeps it in a folder of its own and answers with its path (src/bridge/files.ts). Runs in the page:
  * fetch only, no Node.
  */
-import { ApiCallError, type Envelope } from '../../../shared/contract'
+import { ApiCallError } from '../../../shared/contract'
 import type { FolderListing } from '../../../shared/folder-listing'
-import { tokenFromLocation } from './http-client'
+import { bridgePost, tokenFromLocation } from './http-client'
 
 /** Largest upload the page sends (the bridge enforces its own bound, which may be lower). */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3
@@ -19,17 +19,7 @@ export interface BridgeFiles {
 }
 
 export function createBridgeFiles(base = '', token = tokenFromLocation()): BridgeFiles {
-  async function post<T>(route: string, body: string | Blob, type: string): Promise<T> {
-    let res: Response
-    try {
-      res = await fetch(`${base}/api/files/${route}`, { method: 'POST', headers: { 'Content-Type': type, 'X-SegTransfer-Token': token }, body })
-    } catch (e) {
-      throw new ApiCallError({ code: 'INTERNAL', message: `the SegTransfer bridge is not reachable (${(e as Error).message}); is it still running?` })
-    }
-    const env = (await res.json()) as Envelope<T>
-    if (env.ok) return env.value
-    throw new ApiCallError(env.error)
-  }
+  const post = <T>(route: string, data: string | Blob, type: string): Promise<T> => bridgePost<T>(`${base}/api/files/${route}`, token, { data, type })
   return {
     list: (path) => post('list', JSON.stringify({ path: path ?? '' }), 'application/json'),
     upload: async (file, name, batch) => {

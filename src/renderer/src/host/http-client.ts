@@ -12,25 +12,36 @@ export function tokenFromLocation(): string {
 }
 
 /**
+ * The one way the page calls the bridge (API methods and the files routes): a POST with the token,
+ * answered by an envelope, or, with `binary`, by raw voxels. An unreachable bridge and a refusal
+ * both become ApiCallError with the envelope's code (INTERNAL when the bridge is gone).
+ * @param url the route, e.g. `${base}/api/hostInfo`
+ * @param body the request body and its Content-Type
+ * @param binary whether an application/octet-stream answer is voxels (BINARY_METHODS)
+ */
+export async function bridgePost<T>(url: string, token: string, body: { data: string | Blob; type: string }, binary = false): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': body.type, 'X-SegTransfer-Token': token }, body: body.data })
+  } catch (e) {
+    throw new ApiCallError({ code: 'INTERNAL', message: `the SegTransfer bridge is not reachable (${(e as Error).message}); is it still running?` })
+  }
+  if (binary && (res.headers.get('Content-Type') ?? '').startsWith('application/octet-stream')) {
+    const buf: VoxelBuffer = { dtype: res.headers.get('X-Voxel-Type') as VoxelType, data: await res.arrayBuffer() }
+    return buf as T
+  }
+  const env = (await res.json()) as Envelope<T>
+  if (env.ok) return env.value
+  throw new ApiCallError(env.error)
+}
+
+/**
  * @param base the bridge origin ('' = the page's own)
  * @param token the bridge's API token (default: from the page's `#token=…`)
  */
 export function createHttpApi(base = '', token = tokenFromLocation()): SegTransferApi {
-  async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
-    let res: Response
-    try {
-      res = await fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-SegTransfer-Token': token }, body: JSON.stringify({ args }) })
-    } catch (e) {
-      throw new ApiCallError({ code: 'INTERNAL', message: `the SegTransfer bridge is not reachable (${(e as Error).message}); is it still running?` })
-    }
-    if (BINARY_METHODS.includes(method) && (res.headers.get('Content-Type') ?? '').startsWith('application/octet-stream')) {
-      const buf: VoxelBuffer = { dtype: res.headers.get('X-Voxel-Type') as VoxelType, data: await res.arrayBuffer() }
-      return buf as T
-    }
-    const env = (await res.json()) as Envelope<T>
-    if (env.ok) return env.value
-    throw new ApiCallError(env.error)
-  }
+  const call = <T>(method: ApiMethod, ...args: unknown[]): Promise<T> =>
+    bridgePost<T>(`${base}/api/${method}`, token, { data: JSON.stringify({ args }), type: 'application/json' }, BINARY_METHODS.includes(method))
 
   const listeners = new Set<(e: ProgressEvent) => void>()
   let source: EventSource | undefined

@@ -30,8 +30,12 @@ interface Layer {
   counts: Map<number, number>
   /** The base segmentation's voxels (a model result's, unchanged), or none for a layer drawn from scratch. */
   base?: ArrayLike<number>
-  /** The core's copy made at the last export (replaced at the next). */
+  /** The core's copy made at the last upload (replaced at the next). */
   coreRunId?: string
+  /** Bumped by every step, undo and redo (changed): the map and table's version. */
+  revision: number
+  /** The revision the core's copy holds: an export of an unchanged map reuses that copy instead of uploading it again. */
+  uploaded?: number
 }
 /**
  * The shown edited segmentation, its layer, and its label map on the scan's grid (what the tools change).
@@ -156,7 +160,7 @@ export const useEditingStore = defineStore('editing', {
         labels: base ? base.labels.map((l) => ({ ...l, color: [...l.color] as LabelDef['color'] })) : [],
         createdAt: new Date().toISOString(), provider: 'edited', notes: [], elapsedMs: 0, stats: []
       }
-      const layer: Layer = { stack: new UndoStack(), counts: labelCounts(data), base: baseData }
+      const layer: Layer = { stack: new UndoStack(), counts: labelCounts(data), base: baseData, revision: 0 }
       const adopt = (): SegmentSummary => {
         pending = undefined
         setLabels(copy.runId, data)
@@ -181,6 +185,7 @@ export const useEditingStore = defineStore('editing', {
      */
     changed(run: SegmentSummary, layer: Layer, d: Delta, sign: 1 | -1, table?: SharedLabel[]): void {
       const s = useSessionStore()
+      layer.revision++
       layer.counts = updateCounts(layer.counts, d, sign)
       if (table) this.setTable(run, table)
       this.refreshStats(run, s.active!)
@@ -388,12 +393,16 @@ export const useEditingStore = defineStore('editing', {
     },
     /**
      * Hands the edited segmentation's current state to the app core (run-length changes against its
-     * base) and returns the core's runId, which exports like a model result.
+     * base) and returns the core's runId, which exports like a model result. Unchanged since the last
+     * successful upload: the core's copy is current, so nothing is sent.
      */
     async commit(run: SegmentSummary): Promise<string> {
       const layer = layers.get(run.runId)!
+      if (layer.coreRunId && layer.uploaded === layer.revision) return layer.coreRunId
+      const revision = layer.revision // an edit made while the upload is under way is not in it
       const seg = await api.putEditedLabels({ ...describe(run), replaceRunId: layer.coreRunId })
       layer.coreRunId = seg.runId
+      layer.uploaded = revision
       return seg.runId
     },
     /**
