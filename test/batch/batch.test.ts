@@ -1,7 +1,8 @@
 /**
  * `segtransfer batch` end to end on real public scans with the demo bundle: a 12-study batch with
  * one corrupt file (report.csv against the per-study statistics, report.html in Chromium), and a
- * batch killed with SIGKILL half-way then resumed.
+ * batch killed with SIGKILL half-way then resumed; with the shipped brain-MRI bundle, a CT refused as
+ * unfit without --force and segmented, with its fit warnings, by --force --retry-failed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { chromium } from 'playwright-core'
 import { REPO, tempDir } from '../helpers/data'
 import { cli } from '../cli/run-cli'
 import { readJournal } from '../../src/engine/batch/journal'
-import { DEMO, filesIn, mtimes, readCsv, spawnCli, writeStudies } from './fixtures'
+import { BRAIN, DEMO, UNFIT_FAILURE, filesIn, mtimes, readCsv, spawnCli, writeFitAndUnfit, writeStudies } from './fixtures'
 
 const CHROMIUM = process.env.SEGTRANSFER_CHROMIUM ?? '/usr/bin/chromium'
 const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOTS === '1'
@@ -149,5 +150,48 @@ describe('segtransfer batch stopped by Ctrl-C', () => {
     expect(rows.filter((r) => r.status === 'pending').length).toBeGreaterThanOrEqual(4)
     expect(partials(join(out, 'studies'))).toEqual([])
     expect(readJournal(out).length).toBe(rows.filter((r) => r.status === 'done').length)
+  })
+})
+
+describe('segtransfer batch --force: a CT in a brain-MRI cohort', () => {
+  const tmp = tempDir('segtransfer-batch-force-')
+  afterAll(() => tmp.cleanup())
+
+  it('fails the CT as unfit (MODEL_UNFIT, with the hint) and segments the brain scan; --force --retry-failed then segments the CT with its fit warnings in the report', async () => {
+    const inputs = join(tmp.dir, 'in')
+    const out = join(tmp.dir, 'out')
+    mkdirSync(inputs)
+    writeFitAndUnfit(inputs)
+    const args = ['batch', '--model', BRAIN, '--inputs', inputs, '--out-dir', out, '--device', 'cpu', '--quiet']
+    const report = () => new Map(readCsv(join(out, 'report.csv')).map((r) => [r.id, r]))
+
+    const first = await cli(...args)
+    expect(first.code, first.err).toBe(1)
+    expect(first.out.split('\n').find((l) => l.startsWith('failed '))).toMatch(/^failed spleen_ct: spleen_ct\.nii\.gz looks like CT .*--force --retry-failed to segment it anyway$/)
+    let rows = report()
+    expect(rows.get('spleen_ct')).toMatchObject({ status: 'failed', warnings: '' })
+    expect(rows.get('spleen_ct')!.error).toMatch(UNFIT_FAILURE)
+    expect(rows.get('t1_RAS')).toMatchObject({ status: 'done', error: '' })
+    const brainDone = mtimes(join(out, 'studies'))
+
+    // --force does not change the key: without --retry-failed the unfit study stays failed
+    const forcedOnly = await cli(...args, '--force')
+    expect(forcedOnly.out).toMatch(/^1 done, 1 failed \(2 finished before this run\)/)
+
+    const second = await cli(...args, '--force', '--retry-failed')
+    expect(second.code, second.err).toBe(0)
+    rows = report()
+    const ct = rows.get('spleen_ct')!
+    expect(ct).toMatchObject({ status: 'done', error: '' })
+    expect(ct.warnings.split(' | ')).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^spleen_ct\.nii\.gz looks like CT .*the model accepts MRI$/),
+      expect.stringMatching(/^spleen_ct\.nii\.gz has voxels of 0\.79 × 0\.79 × 5\.00 mm; the model expects/)
+    ]))
+    expect(Number(ct['grey matter (mL)'])).toBeGreaterThan(0)
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('spleen_ct.nii.gz looks like CT')
+    // the brain study was not redone
+    const after = mtimes(join(out, 'studies'))
+    for (const [f, t] of brainDone) expect(after.get(f), f).toBe(t)
+    expect(readJournal(out).map((r) => `${r.id} ${r.status}`).sort()).toEqual(['spleen_ct done', 'spleen_ct failed', 't1_RAS done'])
   })
 })

@@ -10,6 +10,16 @@ import { data, REPO } from '../helpers/data'
 import { splitCsvLine } from '../../src/engine/batch/studies'
 
 export const DEMO = join(REPO, 'resources/models/demo-tissue')
+/** The shipped brain-MRI bundle: it refuses CT as unfit (MODEL_UNFIT) unless forced. */
+export const BRAIN = join(REPO, 'resources/models/brain-tissue-resunet')
+
+/** A folder with one CT (unfit for BRAIN) and one small brain MRI (fit), named spleen_ct and t1_RAS. */
+export function writeFitAndUnfit(dir: string): void {
+  for (const scan of ['ct/spleen_ct.nii.gz', 'geometry/t1_RAS.nii.gz']) copyFileSync(data(scan), join(dir, basename(scan)))
+}
+
+/** The one-line failure of a batch or queue study refused as unfit, hint included. */
+export const UNFIT_FAILURE = /^spleen_ct\.nii\.gz looks like CT .*; the model accepts MRI \(model '.+'\); re-run with --force --retry-failed to segment it anyway$/
 
 /** Small public scans the demo bundle segments in about a second each. */
 export const SCANS = ['geometry/t1_RAS.nii.gz', 'spine/t2.nii.gz', 'geometry/t1_LAS.nii.gz', 'mri/FLAIR.nii.gz', 'ct/spleen_ct.nii.gz']

@@ -10,13 +10,20 @@ import { progressBar, progressLine, type BatchCounts } from '../../engine/batch/
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer batch --model <bundle> --inputs <folder | list.csv> --out-dir <dir>
-        [--workers N] [--device ${DEVICE_CHOICES.join('|')}] [--no-refinement] [--retry-failed]
+        [--workers N] [--device ${DEVICE_CHOICES.join('|')}] [--no-refinement] [--retry-failed] [--force]
     Segment many studies on this machine with N worker processes (default 1), each with its own
     model session and floor(cores / N) threads. --inputs is a folder (one study per volume file) or
     a CSV 'id,<channel 1>,...' with one file per model channel. Writes studies/<id>.nii.gz,
     <id>_stats.csv and <id>_thumb.png, a journal, report.csv and report.html. Re-running skips the
     studies finished with the same inputs and bundle (failed ones too, unless --retry-failed);
-    Ctrl-C stops cleanly and writes the report. Exit status 1 when a study failed.`
+    Ctrl-C stops cleanly and writes the report. Exit status 1 when a study failed.
+    A study that grossly mismatches the model (CT for an MRI model) fails as unfit unless --force,
+    which segments it and lists its fit warnings in the report. --force does not change a study's
+    key (only whether it is segmented), so studies that failed as unfit are run with
+    --force --retry-failed.`
+
+/** Failed studies named in the summary; the rest are in report.csv. */
+const MAX_FAILURES_LISTED = 10
 
 /** A checked integer option: BAD_ARGUMENT naming the option and its range. */
 export function intOption<T extends number | undefined>(name: string, raw: string | undefined, fallback: T, min: number, max: number): number | T {
@@ -59,7 +66,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       device: { type: 'string', default: 'auto' },
       quiet: { type: 'boolean', default: false },
       'no-refinement': { type: 'boolean', default: false },
-      'retry-failed': { type: 'boolean', default: false }
+      'retry-failed': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -80,10 +88,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   process.once('SIGINT', onSigint)
   try {
-    const r = await runBatch({ bundle, studies, outDir: values['out-dir'], workers, device, refinement: !values['no-refinement'], retryFailed: values['retry-failed'], signal: controller.signal, onProgress: (c) => bar?.update(c) })
+    const r = await runBatch({ bundle, studies, outDir: values['out-dir'], workers, device, refinement: !values['no-refinement'], force: values.force, retryFailed: values['retry-failed'], signal: controller.signal, onProgress: (c) => bar?.update(c) })
     bar?.done()
     const c = r.counts
     io.out(`${c.done} done, ${c.failed} failed (${c.skipped} finished before this run), ${c.total - c.done - c.failed} not run, of ${c.total} studies`)
+    for (const f of r.failures.slice(0, MAX_FAILURES_LISTED)) io.out(`failed ${f.id}: ${f.error}`)
+    if (r.failures.length > MAX_FAILURES_LISTED) io.out(`... and ${r.failures.length - MAX_FAILURES_LISTED} more failed (see report.csv)`)
     io.out(`wrote ${r.report.csv}`)
     io.out(`wrote ${r.report.html}`)
     if (r.cancelled) return 130

@@ -8,13 +8,16 @@ import { intOption } from './batch'
 import type { CommandIO } from '../io'
 
 export const usage = `segtransfer queue add --redis <url> --model <bundle> --inputs <folder | list.csv> --out-dir <dir>
-        [--queue <name>] [--attempts N] [--no-refinement]
+        [--queue <name>] [--attempts N] [--no-refinement] [--force] [--retry-failed]
 segtransfer queue status --redis <url> [--queue <name>]
 segtransfer queue report --redis <url> --out-dir <dir> [--queue <name>]
     Distributed batches over BullMQ on Redis. 'add' queues one job per study (job id = content hash
     of the study's inputs, the bundle and the options: queuing again adds nothing); paths must be
     valid on the worker machines (shared storage). 'status' prints counts, rate and ETA; 'report'
-    writes report.csv and report.html into the output folder. Workers: 'segtransfer worker'.`
+    writes report.csv and report.html into the output folder. Workers: 'segtransfer worker'.
+    'add --force' segments studies that grossly mismatch the model (they fail as unfit otherwise),
+    with their fit warnings in the report; it does not change the job id, so studies that failed as
+    unfit are queued again with 'add --force --retry-failed' (it re-runs the failed jobs).`
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const [sub, ...rest] = argv
@@ -27,7 +30,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       inputs: { type: 'string' },
       'out-dir': { type: 'string' },
       attempts: { type: 'string' },
-      'no-refinement': { type: 'boolean', default: false }
+      'no-refinement': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      'retry-failed': { type: 'boolean', default: false }
     },
     strict: true,
     allowPositionals: false
@@ -54,7 +59,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const attempts = intOption('attempts', values.attempts, DEFAULT_ATTEMPTS, 1, 20)
   const bundle = await loadBundle(values.model)
   const studies = await listStudies(values.inputs, bundle.manifest.channels.length)
-  const r = await enqueueStudies({ ...q, bundle, studies, outDir: values['out-dir'], refinement: !values['no-refinement'], attempts })
-  io.out(`queued ${r.added} new jobs (${r.existing} already in the queue) of ${studies.length} studies`)
+  const r = await enqueueStudies({ ...q, bundle, studies, outDir: values['out-dir'], refinement: !values['no-refinement'], force: values.force, retryFailed: values['retry-failed'], attempts })
+  const retried = values['retry-failed'] ? `, ${r.retried} failed ones queued again` : ''
+  io.out(`queued ${r.added} new jobs (${r.existing} already in the queue${retried}) of ${studies.length} studies`)
   return 0
 }

@@ -12,7 +12,7 @@ import { hashBundle } from './hash'
 import { JournalWriter, readJournal, type StudyRecord } from './journal'
 import { keyStudies, planBatch, sweepPartials } from './plan'
 import { StudyPool } from './pool'
-import { writeReports } from './report'
+import { sortRows, writeReports } from './report'
 import { lockOutputFolder } from './lock'
 import type { BatchCounts } from './progress'
 import type { Study } from './studies'
@@ -24,6 +24,8 @@ export interface BatchOptions {
   workers: number
   device: Device
   refinement: boolean
+  /** Segment studies that grossly mismatch the bundle, with their fit warnings (StudyRunOptions.force). */
+  force?: boolean
   /** Run the studies that failed before (same inputs and bundle) again. */
   retryFailed?: boolean
   /** Aborting stops dispatching, cancels the studies in flight (no partial files) and still writes the report. */
@@ -34,6 +36,8 @@ export interface BatchOptions {
 export interface BatchResult {
   counts: BatchCounts
   cancelled: boolean
+  /** The failed studies of the listing (this run's and earlier ones'), in report order: id and one-line error. */
+  failures: { id: string; error: string }[]
   report: { csv: string; html: string }
 }
 
@@ -52,7 +56,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
     const running = () => Math.min(workers, counts.total - counts.done - counts.failed)
     opts.onProgress?.({ ...counts, running: running() })
     const journal = new JournalWriter(outDir)
-    const pool = new StudyPool({ workers, bundleDir: opts.bundle.dir, outDir, device: opts.device, refinement: opts.refinement })
+    const pool = new StudyPool({ workers, bundleDir: opts.bundle.dir, outDir, device: opts.device, refinement: opts.refinement, force: opts.force })
     const onAbort = () => pool.cancel()
     opts.signal?.addEventListener('abort', onAbort)
     let cancelled = false
@@ -76,7 +80,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
     }
     const rows = keyed.map((s) => records.get(s.key) ?? { ...s, status: 'pending' as const })
     const report = await writeReports(outDir, rows, `SegTransfer batch: ${opts.bundle.manifest.name}`)
-    return { counts, cancelled: cancelled || !!opts.signal?.aborted, report }
+    const failures = sortRows(rows).flatMap((r) => (r.status === 'failed' ? [{ id: r.id, error: r.error ?? '' }] : []))
+    return { counts, cancelled: cancelled || !!opts.signal?.aborted, failures, report }
   } finally {
     release()
   }

@@ -32,6 +32,8 @@ export interface StudyRecord {
   labels?: LabelVolume[]
   /** The most probable class and its probability, when the bundle classifies ("T1 0.982"). */
   classification?: string
+  /** segment()'s warning lines (the model-fit findings of a forced study among them), when any. */
+  warnings?: string[]
   provider?: string
   seconds: number
   /** host-pid of the process that ran it. */

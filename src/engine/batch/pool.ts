@@ -23,6 +23,8 @@ export interface PoolOptions {
   outDir: string
   device: Device
   refinement: boolean
+  /** Segment studies that grossly mismatch the bundle (StudyRunOptions.force). */
+  force?: boolean
   /** onnxruntime threads per process; default floor(cores / workers), at least 1. */
   threads?: number
   onProgress?: (key: string, fraction: number) => void
@@ -92,7 +94,7 @@ export class StudyPool {
       type: 'init',
       bundleDir: this.opts.bundleDir,
       outDir: this.opts.outDir,
-      options: { worker: writerName(), device: this.opts.device, refinement: this.opts.refinement, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
+      options: { worker: writerName(), device: this.opts.device, refinement: this.opts.refinement, force: this.opts.force, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
     }
     child.send(init)
     child.on('message', (m: any) => this.onMessage(slot, m))

@@ -30,6 +30,8 @@ export interface StudyJobData {
   bundleDir: string
   outDir: string
   refinement: boolean
+  /** Segment the study even when it grossly mismatches the bundle (StudyRunOptions.force); absent in older jobs. */
+  force?: boolean
 }
 
 export interface QueueOptions {
@@ -84,6 +86,10 @@ export interface EnqueueOptions extends QueueOptions {
   studies: Study[]
   outDir: string
   refinement: boolean
+  /** StudyRunOptions.force for the new jobs, and for the failed ones `retryFailed` runs again. */
+  force?: boolean
+  /** Run again the jobs of these studies that failed (same job id), with this call's options. */
+  retryFailed?: boolean
   attempts?: number
   backoffMs?: number
 }
@@ -96,19 +102,30 @@ export function jobIdOf(key: string, outDir: string): string {
   return createHash('sha256').update(`${key}:${resolve(outDir)}`).digest('hex').slice(0, 40)
 }
 
-/** Queues one job per study; returns how many were new and how many were already queued (same job id). */
-export async function enqueueStudies(o: EnqueueOptions): Promise<{ added: number; existing: number }> {
+/**
+ * Queues one job per study; returns how many were new, how many were already queued (same job id),
+ * and how many of those had failed and were queued again (`retryFailed`).
+ */
+export async function enqueueStudies(o: EnqueueOptions): Promise<{ added: number; existing: number; retried: number }> {
   const keyed = await keyStudies(o.studies, await hashBundle(o.bundle), { refinement: o.refinement })
   const outDir = resolve(o.outDir)
   return withQueue(o, async (queue) => {
     const known = await Promise.all(keyed.map((s) => queue.getJob(jobIdOf(s.key, outDir))))
     const fresh = keyed.filter((_, i) => !known[i])
+    const dataOf = (study: KeyedStudy): StudyJobData => ({ study, bundleDir: o.bundle.dir, outDir, refinement: o.refinement, force: o.force })
     await queue.addBulk(fresh.map((study) => ({
       name: study.id,
-      data: { study, bundleDir: o.bundle.dir, outDir, refinement: o.refinement } satisfies StudyJobData,
+      data: dataOf(study),
       opts: { jobId: jobIdOf(study.key, outDir), attempts: o.attempts ?? DEFAULT_ATTEMPTS, backoff: { type: 'exponential', delay: o.backoffMs ?? DEFAULT_BACKOFF_MS } }
     })))
-    return { added: fresh.length, existing: keyed.length - fresh.length }
+    let retried = 0
+    for (const [i, job] of known.entries()) {
+      if (!o.retryFailed || !job || !(await job.isFailed())) continue
+      await job.updateData(dataOf(keyed[i])) // this call's options (--force), not the failed run's
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+      retried++
+    }
+    return { added: fresh.length, existing: keyed.length - fresh.length, retried }
   })
 }
 
@@ -212,10 +229,11 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
     void p.job.updateProgress(step * 10).catch(() => undefined)
   }
   const poolFor = (d: StudyJobData) => {
-    const k = JSON.stringify([d.bundleDir, d.outDir, d.refinement])
+    const force = d.force === true
+    const k = JSON.stringify([d.bundleDir, d.outDir, d.refinement, force])
     let p = pools.get(k)
     if (!p) {
-      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, onProgress: report })
+      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, force, onProgress: report })
       pools.set(k, p)
     }
     return p

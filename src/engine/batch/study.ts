@@ -26,6 +26,12 @@ export interface StudyRunOptions {
   /** onnxruntime intra-op threads for this study. */
   threads?: number
   refinement: boolean
+  /**
+   * true: segment a study even when it grossly mismatches the bundle's `accepts` (its fit findings
+   * become the record's warnings). Not part of the study key: it changes whether a mask is made,
+   * never which one, so a study refused as unfit is re-run with --force --retry-failed.
+   */
+  force?: boolean
   /** The batch or queue worker process this study runs for (journal and job results name it). */
   worker: string
   signal?: AbortSignal
@@ -34,6 +40,9 @@ export interface StudyRunOptions {
 }
 
 export const STUDIES_DIR = 'studies'
+
+/** How a batch study refused as unfit (MODEL_UNFIT) says to run it: the same flags for batch and queue add. */
+export const BATCH_UNFIT_HINT = 're-run with --force --retry-failed to segment it anyway'
 
 /** Where a study's outputs go, relative to the output folder (one file of each kind per study id). */
 export function studyOutputs(id: string): NonNullable<StudyRecord['outputs']> {
@@ -62,6 +71,8 @@ export async function runStudy(bundle: Bundle, study: KeyedStudy, outDir: string
       device: opts.device,
       threads: opts.threads,
       refinement: opts.refinement,
+      force: opts.force,
+      unfitHint: BATCH_UNFIT_HINT,
       signal: opts.signal,
       onProgress: (p) => opts.onProgress?.(p.fraction * 0.95)
     })
@@ -86,6 +97,7 @@ export async function runStudy(bundle: Bundle, study: KeyedStudy, outDir: string
       outputs,
       labels: stats.map((s) => ({ value: s.value, name: s.name, volumeMl: +s.volumeMl.toFixed(6) })),
       classification: c ? `${c.classes[best]} ${c.probabilities[best].toFixed(3)}` : undefined,
+      warnings: result.warnings.length ? result.warnings : undefined,
       provider: result.provider,
       seconds: seconds(),
       finishedAt: new Date().toISOString()

@@ -62,6 +62,8 @@ export interface SegmentOptions {
   volume?: number
   /** true: run even when a scan grossly mismatches the manifest's `accepts` (its findings become warnings). */
   force?: boolean
+  /** How MODEL_UNFIT tells the user to force the run (default UNFIT_HINT; a batch names its own flags). */
+  unfitHint?: string
   /** Serialized ONNX model run instead of the bundle's model.onnx (a taught model's in-memory preview, teach/). */
   model?: Uint8Array
 }
@@ -240,14 +242,17 @@ function decodeOnGrid(
   })
 }
 
+/** The end of a MODEL_UNFIT message for `segtransfer segment` and the app. */
+export const UNFIT_HINT = 'run with force (--force) to segment it anyway'
+
 /**
- * The scans against the manifest's `accepts`: MODEL_UNFIT for the first gross mismatch unless forced,
- * else every finding as a warning line.
+ * The scans against the manifest's `accepts`: MODEL_UNFIT (ending with `hint`) for the first gross
+ * mismatch unless forced, else every finding as a warning line.
  */
-function checkModelFit(volumes: Volume[], m: Manifest, force: boolean): string[] {
+function checkModelFit(volumes: Volume[], m: Manifest, force: boolean, hint: string): string[] {
   const findings = volumes.flatMap((v, c) => assessModelFit(v, m.accepts, v.source ? path.basename(v.source.path) : `input ${c + 1}`))
   const gross = findings.find((f) => f.severity === 'gross')
-  if (gross && !force) throw new SegError('MODEL_UNFIT', `${gross.message} (model '${m.name}'); run with force (--force) to segment it anyway`)
+  if (gross && !force) throw new SegError('MODEL_UNFIT', `${gross.message} (model '${m.name}'); ${hint}`)
   return findings.map((f) => f.message)
 }
 
@@ -294,7 +299,7 @@ export async function segment(opts: SegmentOptions): Promise<SegmentResult> {
   }
   checkSameGrids(volumes) // GRID_MISMATCH when the channels are not co-registered
   const reference = volumes[0]
-  const warnings = checkModelFit(volumes, m, opts.force === true)
+  const warnings = checkModelFit(volumes, m, opts.force === true, opts.unfitHint ?? UNFIT_HINT)
   lap('read')
 
   report('preprocess', 0.05, 'preprocessing')
