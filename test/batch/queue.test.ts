@@ -2,6 +2,7 @@
  * Distributed mode on a real redis-server (Debian's, on a free port): 20 jobs, 3 worker processes,
  * one SIGKILLed in the middle of a job. BullMQ's stalled-job recovery must hand that job to another
  * worker, and every study must end exactly once: one set of outputs, one journal record, one row.
+ * With the shipped brain-MRI bundle, a CT job fails as unfit and `queue add --force --retry-failed` runs it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -12,7 +13,7 @@ import { tempDir } from '../helpers/data'
 import { cli } from '../cli/run-cli'
 import { readJournal } from '../../src/engine/batch/journal'
 import { connect } from '../../src/engine/batch/queue'
-import { DEMO, filesIn, readCsv, spawnCli, startRedis, writeStudies } from './fixtures'
+import { BRAIN, DEMO, UNFIT_FAILURE, filesIn, readCsv, spawnCli, startRedis, writeFitAndUnfit, writeStudies } from './fixtures'
 
 const QUEUE = 'segtransfer-test'
 const haveRedis = spawnSync('redis-server', ['--version']).status === 0
@@ -122,5 +123,31 @@ describe.skipIf(!haveRedis)('segtransfer queue + 3 workers, one killed mid-job',
     expect(w.lines.filter((l) => l.startsWith('started '))).toHaveLength(2)
     const journal = readJournal(outOne)
     expect(journal.map((r) => r.status)).toEqual(['done'])
+  })
+
+  it('fails a CT job as unfit (MODEL_UNFIT, with the hint) and runs the brain one; queue add --force --retry-failed runs the CT again, its fit warnings in the report', async () => {
+    const q = `${QUEUE}-force`
+    const inputs = join(tmp.dir, 'fit')
+    const outFit = join(tmp.dir, 'out-fit')
+    mkdirSync(inputs)
+    writeFitAndUnfit(inputs)
+    const add = ['queue', 'add', '--redis', redis.url, '--queue', q, '--model', BRAIN, '--inputs', inputs, '--out-dir', outFit]
+    expect((await cli(...add)).out).toBe('queued 2 new jobs (0 already in the queue) of 2 studies')
+    const w = spawnCli(['worker', '--redis', redis.url, '--queue', q, '--device', 'cpu'])
+    workers.push(w)
+    const failed = await w.waitFor(/^failed spleen_ct job /)
+    expect(failed.replace(/^failed spleen_ct job \S+: /, '')).toMatch(UNFIT_FAILURE)
+    await w.waitFor(/^done t1_RAS /)
+
+    const again = await cli(...add, '--force', '--retry-failed')
+    expect(again.out).toBe('queued 0 new jobs (2 already in the queue, 1 of them failed before and queued again) of 2 studies')
+    await w.waitFor(/^done spleen_ct /)
+    w.child.kill('SIGTERM')
+    await w.exited
+    expect(readJournal(outFit).map((r) => `${r.id} ${r.status}`).sort()).toEqual(['spleen_ct done', 'spleen_ct failed', 't1_RAS done'])
+    expect((await cli('queue', 'report', '--redis', redis.url, '--queue', q, '--out-dir', outFit)).code).toBe(0)
+    const ct = readCsv(join(outFit, 'report.csv')).find((r) => r.id === 'spleen_ct')!
+    expect(ct).toMatchObject({ status: 'done', error: '' })
+    expect(ct.warnings).toMatch(/^spleen_ct\.nii\.gz looks like CT .*the model accepts MRI( \| |$)/)
   })
 })

@@ -60,7 +60,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const bundle = await loadBundle(values.model)
   const studies = await listStudies(values.inputs, bundle.manifest.channels.length)
   const r = await enqueueStudies({ ...q, bundle, studies, outDir: values['out-dir'], refinement: !values['no-refinement'], force: values.force, retryFailed: values['retry-failed'], attempts })
-  const retried = values['retry-failed'] ? `, ${r.retried} failed ones queued again` : ''
+  const retried = values['retry-failed'] ? `, ${r.retried} of them failed before and queued again` : ''
   io.out(`queued ${r.added} new jobs (${r.existing} already in the queue${retried}) of ${studies.length} studies`)
   return 0
 }
