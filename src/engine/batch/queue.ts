@@ -122,8 +122,8 @@ export async function enqueueStudies(o: EnqueueOptions): Promise<{ added: number
     for (const [i, job] of known.entries()) {
       if (!o.retryFailed || !job || !(await job.isFailed())) continue
       await job.updateData(dataOf(keyed[i])) // this call's options (--force), not the failed run's
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
-      retried++
+      // Another `queue add --retry-failed` may have moved it first: then it is already queued again.
+      if (await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).then(() => true, () => false)) retried++
     }
     return { added: fresh.length, existing: keyed.length - fresh.length, retried }
   })
