@@ -235,9 +235,6 @@ export interface InflateRange {
   into: Uint8Array
 }
 
-/** Decompressed chunk size (bytes): large chunks, few copies and callbacks (zlib's default is 16 kB). */
-const INFLATE_CHUNK_BYTES = 1 << 20
-
 /**
  * Inflates a whole gzip file by streaming it, in one pass, which also checks every member's CRC-32
  * and length trailer (node:zlib does at the end of each member). Nothing is kept but the bytes of
@@ -250,7 +247,7 @@ export async function inflateFile(path: string, capBytes = Number.MAX_SAFE_INTEG
   return new Promise((resolve) => {
     let bytes = 0
     const input = createReadStream(path, { highWaterMark: 1 << 20 })
-    const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES })
+    const gunzip = createGunzip() // 16 kB chunks: a refusal's "after N kB" is exact to 16 kB
     let done = false
     const finish = (complete: boolean, problem?: string): void => {
       if (done) return
