@@ -1,9 +1,12 @@
 /**
  * Benchmarks, each against its alternative in the same run (these machines are noisy: medians of
- * several repetitions, and ratios). Run: `npm run bench [-- --only read,resample,render,meshnet,shipped,batch,queue,dicom,teach] [--reps 5]`.
+ * several repetitions, and ratios). Run: `npm run bench [-- --only read,readgz,resample,render,meshnet,shipped,batch,queue,dicom,teach] [--reps 5]`.
  * Needs ../shared/data for the real scans.
  *
  * - read:    readVolume (checks, our NIfTI decoder, in the reader worker) vs itk-wasm's readImageNode alone, t1_crop 256^3
+ * - readgz:  a 512x512x300 int16 .nii.gz (t1_crop upsampled by nibabel, needs /usr/bin/python3): readVolume,
+ *            which inflates it once, vs the same read preceded by the whole-stream counting inflation the
+ *            reader made before (checkContentLength), and vs itk-wasm's readImageNode
  * - resample: t1_crop 256^3 onto a grid rotated by 10°, trilinear vs nearest neighbour
  * - render:  one 512x512 slice with label overlay, trilinear vs nearest (the renderer's hot path, in Node);
  *            and the redraw after a brush dab (labels changed in place, grey image kept) vs the whole redraw
@@ -30,6 +33,8 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { readImageNode } from '@itk-wasm/image-io'
 import { readVolume } from '../src/engine/volume/read'
+import { checkContentLength, niftiContentBytes } from '../src/engine/volume/read-nifti'
+import { NIFTI2_HEADER_BYTES, parseNiftiHeader, readHeadBytes } from '../src/engine/volume/nifti-header'
 import { resampleToGrid } from '../src/engine/volume/resample'
 import { importModel } from '../src/engine/bundle/import-model'
 import { loadBundle } from '../src/engine/bundle/bundle'
@@ -267,17 +272,44 @@ async function benchQueue(): Promise<void> {
   }
 }
 
+/**
+ * Writes a 512x512x300 int16 .nii.gz (t1_crop upsampled 2x in-plane, 0.5x0.5x1 mm, by nibabel) to
+ * `out`; returns why it could not, or null.
+ */
+function writeBigNifti(out: string): string | null {
+  const make = spawnSync('/usr/bin/python3', ['-c', `
+import sys, nibabel as nib, numpy as np
+a = np.asanyarray(nib.load(sys.argv[1]).dataobj).astype(np.int16)
+b = np.repeat(np.repeat(a, 2, 0), 2, 1)
+nib.save(nib.Nifti1Image(np.concatenate([b, b[:, :, :44]], axis=2), np.diag([0.5, 0.5, 1, 1])), sys.argv[2])`, path.join(DATA, 'mri/t1_crop.nii.gz'), out], { encoding: 'utf8' })
+  return make.status === 0 ? null : (make.stderr || String(make.error)).trim().split('\n').at(-1)!
+}
+
+async function benchReadGz(): Promise<void> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'segtransfer-bench-gz-'))
+  try {
+    const f = path.join(tmp, 'big.nii.gz')
+    const failed = writeBigNifti(f)
+    if (failed !== null) return console.log(`readgz   skipped: ${failed}`)
+    // The old path inflated the stream twice: checkContentLength's counting pass, then the decoding pass.
+    const expected = niftiContentBytes(parseNiftiHeader(await readHeadBytes(f, NIFTI2_HEADER_BYTES))!)
+    const once = await timeIt(() => readVolume(f))
+    const twice = await timeIt(async () => { await checkContentLength(f, expected); await readVolume(f) })
+    row('readgz', ['512x512x300 int16 .nii.gz, readVolume (one inflation)', once], ['two inflations (before)', twice])
+    row('readgz', ['readVolume', once], ['itk-wasm readImageNode', await timeIt(() => readImageNode(f))])
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
 async function benchDicom(): Promise<void> {
   const tmp = mkdtempSync(path.join(tmpdir(), 'segtransfer-bench-dicom-'))
   try {
     const nii = path.join(tmp, 'big.nii.gz')
-    const make = spawnSync('/usr/bin/python3', ['-c', `
-import sys, nibabel as nib, numpy as np
-a = np.asanyarray(nib.load(sys.argv[1]).dataobj).astype(np.int16)
-b = np.repeat(np.repeat(a, 2, 0), 2, 1)
-nib.save(nib.Nifti1Image(np.concatenate([b, b[:, :, :44]], axis=2), np.diag([0.5, 0.5, 1, 1])), sys.argv[2])`, path.join(DATA, 'mri/t1_crop.nii.gz'), nii], { encoding: 'utf8' })
+    const made = writeBigNifti(nii)
     const series = path.join(tmp, 'series')
-    const write = make.status === 0 ? spawnSync('plastimatch', ['convert', '--input', nii, '--output-dicom', series], { encoding: 'utf8' }) : make
+    if (made !== null) return console.log(`dicom    skipped: ${made}`)
+    const write = spawnSync('plastimatch', ['convert', '--input', nii, '--output-dicom', series], { encoding: 'utf8' })
     if (write.status !== 0) return console.log(`dicom    skipped: ${(write.stderr || String(write.error)).trim().split('\n').at(-1)}`)
     const ours = await timeIt(() => openDicom([series]))
     const out = path.join(tmp, 'dcm2niix')
@@ -308,6 +340,6 @@ async function benchTeach(): Promise<void> {
   }
 }
 
-const benches: Record<string, () => Promise<void>> = { read: benchRead, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue, dicom: benchDicom, teach: benchTeach }
+const benches: Record<string, () => Promise<void>> = { read: benchRead, readgz: benchReadGz, resample: benchResample, render: benchRender, meshnet: benchMeshNet, shipped: benchShipped, batch: benchBatch, queue: benchQueue, dicom: benchDicom, teach: benchTeach }
 console.log(`SegTransfer benchmarks — medians of ${REPS} runs after a warm-up; ratio = right / left`)
 for (const [name, fn] of Object.entries(benches)) if (!only || only.includes(name)) await fn()

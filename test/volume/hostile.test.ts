@@ -5,14 +5,14 @@
  * (read-under-deadline.ts), so a regression fails the test instead of freezing the runner.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { readImageNode, writeImageNode } from '@itk-wasm/image-io'
 import { readVolume } from '../../src/engine/volume/read'
-import { data, gzipsWithTrueTrailer, refusal, tempDir } from './fixtures'
+import { craftNifti, data, gzipsWithTrueTrailer, refusal, tempDir } from './fixtures'
 import { readUnderDeadline } from './read-under-deadline'
 
 const tmp = tempDir()
@@ -67,6 +67,45 @@ describe('readVolume inflates a whole .nii.gz, not trusting its size trailer', (
       expect(e.code).toBe('CORRUPT_FILE')
       expect(e.message).toMatch(new RegExp(`^${name} is truncated or corrupt: its gzip stream (has invalid data or a wrong checksum|ends early) after [0-9.]+ kB of the [0-9.]+ kB its header describes; expected a complete file$`))
     }
+  })
+
+  it('volume 0 of a 4D .nii.gz is refused when the stream goes wrong only after its bytes: a wrong CRC trailer, garbage in volume 2, 64 MiB more than described', async () => {
+    const volume = 32 * 32 * 16 // uint8 voxels of one volume
+    const voxels = Uint8Array.from({ length: 3 * volume }, (_, k) => (k * 2654435761) >>> 24) // incompressible-looking, deterministic
+    const nii = craftNifti({ dim: [4, 32, 32, 16, 3], datatype: 2, bitpix: 8, voxels })
+    const write = (name: string, bytes: Uint8Array): string => {
+      writeFileSync(join(tmp.dir, name), bytes)
+      return join(tmp.dir, name)
+    }
+    const intact = await readVolume(write('intact4d.nii.gz', gzipSync(nii)), { volume: 0 })
+    expect(Buffer.from(intact.data as Uint8Array).equals(Buffer.from(voxels.subarray(0, volume)))).toBe(true)
+    const badCrc = Buffer.from(gzipSync(nii))
+    badCrc[badCrc.length - 8] ^= 0xff // the CRC-32 trailer: only the end of the stream can tell
+    // two gzip members: header + volume 0, then volumes 1-2 with garbage in the middle of the second
+    const split = 352 + volume
+    const later = Buffer.from(gzipSync(nii.subarray(split), { level: 0 })) // stored blocks: a byte of voxels is a byte of file
+    later[later.length - 8 - (volume >> 1)] ^= 0x5a
+    const garbage = Buffer.concat([gzipSync(nii.subarray(0, split)), later])
+    for (const [name, bytes] of [['crc4d.nii.gz', badCrc], ['garbage4d.nii.gz', garbage]] as const) {
+      const e = await refusal(readVolume(write(name, bytes), { volume: 0 }))
+      expect(e.code).toBe('CORRUPT_FILE')
+      expect(e.message).toMatch(new RegExp(`^${name} is truncated or corrupt: its gzip stream has invalid data or a wrong checksum after [0-9.]+ kB of the 49.5 kB its header describes; expected a complete file$`))
+    }
+    const mib = gzipSync(new Uint8Array(2 ** 20))
+    const bomb = Buffer.concat([gzipSync(nii), ...Array<Buffer>(65).fill(mib)]) // 65 MiB of zeros after the described content
+    const e = await refusal(readVolume(write('bomb4d.nii.gz', bomb), { volume: 0 }))
+    expect([e.code, e.message]).toEqual(['CORRUPT_FILE', 'bomb4d.nii.gz is corrupt: its gzip stream holds more than the 49.5 kB its header describes; expected a complete file'])
+  })
+
+  it.runIf(existsSync('/proc/self/io'))('reading a .nii.gz reads its file once, not once to check it and again to decode it (bytes read by this process)', async () => {
+    const f = data('mri/t1_crop.nii.gz')
+    await readVolume(data('geometry/t1_RAS.nii.gz')) // the reader worker started, its modules loaded
+    const readSoFar = (): number => Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1])
+    const before = readSoFar()
+    await readVolume(f)
+    const ratio = (readSoFar() - before) / readFileSync(f).length
+    expect(ratio).toBeGreaterThanOrEqual(1)
+    expect(ratio).toBeLessThan(1.5) // two passes read it twice (2.0)
   })
 })
 

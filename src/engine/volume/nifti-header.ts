@@ -216,22 +216,38 @@ export async function readHeadBytes(path: string, n: number): Promise<Uint8Array
   })
 }
 
+/** What inflating a whole gzip file found (`inflateFile`). */
+export interface Inflated {
+  /** Decompressed bytes that came out (at most just over the cap). */
+  bytes: number
+  /** The stream ended cleanly: every member's CRC-32 and length trailer checked. */
+  complete: boolean
+  /** More than the cap came out (inflation stopped there). */
+  overCap: boolean
+  /** zlib's error code when it did not end cleanly (e.g. Z_DATA_ERROR). */
+  problem?: string
+}
+
+/** Where `inflateFile` copies a range of the decompressed bytes: `into.length` bytes from `start`. */
+export interface InflateRange {
+  /** Offset (bytes) in the decompressed content of the first byte to copy. */
+  start: number
+  into: Uint8Array
+}
+
 /**
- * Inflates a whole gzip file by streaming it (no big buffer is kept), which also checks every
- * member's CRC-32 and length trailer (node:zlib does at the end of each member).
+ * Inflates a whole gzip file by streaming it, in one pass, which also checks every member's CRC-32
+ * and length trailer (node:zlib does at the end of each member). Nothing is kept but the bytes of
+ * `range`, copied as they pass: so one pass both reads a volume and proves the file complete.
  * @param capBytes stop once more than this many decompressed bytes came out (a gzip bomb costs
  *   no more time than a file of the size we expect).
- * @returns the byte count (at most just over capBytes), whether the stream ended cleanly, whether
- *   it passed the cap, and zlib's error code when it did not end cleanly (e.g. Z_DATA_ERROR).
+ * @param range optional: the decompressed bytes [start, start + into.length) are copied into `into`.
  */
-export async function gunzippedLength(
-  path: string,
-  capBytes = Number.MAX_SAFE_INTEGER
-): Promise<{ bytes: number; complete: boolean; overCap: boolean; problem?: string }> {
+export async function inflateFile(path: string, capBytes = Number.MAX_SAFE_INTEGER, range?: InflateRange): Promise<Inflated> {
   return new Promise((resolve) => {
     let bytes = 0
     const input = createReadStream(path, { highWaterMark: 1 << 20 })
-    const gunzip = createGunzip()
+    const gunzip = createGunzip() // 16 kB chunks: a refusal's "after N kB" is exact to 16 kB
     let done = false
     const finish = (complete: boolean, problem?: string): void => {
       if (done) return
@@ -241,6 +257,7 @@ export async function gunzippedLength(
       resolve({ bytes, complete, overCap: bytes > capBytes, problem })
     }
     gunzip.on('data', (chunk: Buffer) => {
+      if (range !== undefined) copyOverlap(chunk, bytes, range)
       bytes += chunk.length
       if (bytes > capBytes) finish(false)
     })
@@ -249,6 +266,13 @@ export async function gunzippedLength(
     input.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? 'unreadable file'))
     input.pipe(gunzip)
   })
+}
+
+/** Copies the part of `chunk` (which starts at content offset `at`) that falls in `range`. */
+function copyOverlap(chunk: Uint8Array, at: number, range: InflateRange): void {
+  const lo = Math.max(0, range.start - at)
+  const hi = Math.min(chunk.length, range.start + range.into.length - at)
+  if (hi > lo) range.into.set(chunk.subarray(lo, hi), at + lo - range.start)
 }
 
 /** Bytes per voxel of the stored type, or undefined for types we do not read (RGB, complex...). */

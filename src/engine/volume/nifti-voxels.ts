@@ -1,41 +1,12 @@
 /**
  * Our own NIfTI voxel decoder, used for NIfTI-2 (itk-wasm's NIfTI reader refuses NIfTI-2 files).
- * Hand-written because no maintained Node library decodes NIfTI-2; it is small: stream the
- * (gunzipped) bytes from vox_offset into one buffer, fix the byte order, apply scl_slope/scl_inter
- * as nifti1_io and ITK do.
+ * Hand-written because no maintained Node library decodes NIfTI-2; it is small: the stored bytes
+ * of one volume (read in one pass by read-nifti.ts `readNiftiVolumeBytes`), byte order fixed,
+ * scl_slope/scl_inter applied as nifti1_io and ITK do.
  */
-import { createReadStream } from 'node:fs'
 import { endianness } from 'node:os'
-import { createGunzip } from 'node:zlib'
-import { isGzipFile, niftiBytesPerVoxel, niftiIsScaled, type NiftiHeader } from './nifti-header'
+import { niftiBytesPerVoxel, niftiIsScaled, type NiftiHeader } from './nifti-header'
 import type { VoxelArray } from './volume'
-
-/**
- * Reads exactly `length` bytes starting at `start` of a file's (gunzipped) content into one buffer.
- * @returns the bytes read: fewer than `length` when the content ends early.
- */
-async function readContentRange(path: string, start: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length)
-  let pos = 0
-  let filled = 0
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
-  const stream = (await isGzipFile(path)) ? raw.pipe(createGunzip()) : raw
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lo = Math.max(0, start - pos)
-      const hi = Math.min(chunk.length, start + length - pos)
-      pos += chunk.length
-      if (hi > lo) {
-        out.set(chunk.subarray(lo, hi), filled)
-        filled += hi - lo
-      }
-      if (filled >= length) break
-    }
-  } finally {
-    raw.destroy()
-  }
-  return out.subarray(0, filled)
-}
 
 /** The typed array of a NIfTI datatype over `buffer` (host byte order). */
 function typedView(datatype: number, buffer: ArrayBuffer): VoxelArray | BigInt64Array | BigUint64Array {
@@ -54,18 +25,16 @@ function typedView(datatype: number, buffer: ArrayBuffer): VoxelArray | BigInt64
 }
 
 /**
- * Decodes the voxels of one 3D volume (`volume`, 0-based; volumes are stored one after another)
- * of a NIfTI file whose header was checked (datatype scalar, length complete).
+ * Decodes the stored bytes of one 3D volume of a NIfTI file whose header was checked (datatype
+ * scalar); `bytes` (exactly one volume, spanning its whole buffer: `readNiftiVolumeBytes`) is
+ * byte-swapped in place and may become the voxels' buffer.
  * Scaled data (niftiIsScaled) becomes Float32Array (Float64Array for float64 and 64-bit integer
  * storage); unscaled 64-bit integers become Float64Array (exact up to 2^53).
- * @returns voxels in NIfTI order (i fastest) and whether a 64-bit integer conversion happened;
- *   null when the file holds fewer bytes than the header says.
+ * @returns voxels in NIfTI order (i fastest) and whether a 64-bit integer conversion happened.
  */
-export async function decodeNiftiVoxels(path: string, h: NiftiHeader, volume = 0): Promise<{ data: VoxelArray; converted64: boolean } | null> {
+export function decodeNiftiVoxels(bytes: Uint8Array, h: NiftiHeader): { data: VoxelArray; converted64: boolean } {
   const width = niftiBytesPerVoxel(h) ?? 1
-  const count = h.dim[1] * h.dim[2] * h.dim[3]
-  const bytes = await readContentRange(path, Math.floor(h.voxOffset) + volume * count * width, count * width)
-  if (bytes.length < count * width) return null
+  const count = bytes.length / width
   const hostLittle = endianness() === 'LE'
   if (width > 1 && h.littleEndian !== hostLittle) {
     for (let o = 0; o < bytes.length; o += width) bytes.subarray(o, o + width).reverse()

@@ -18,7 +18,7 @@ import type { ReadRequest } from './read-worker'
 
 /** Deadline terms: a fixed allowance, plus time per byte of file and per byte of decoded voxels. */
 export const READ_BASE_MS = 20_000
-/** Slowest expected reading rate of the file itself (bytes/s): header checks may gunzip it whole. */
+/** Slowest expected reading rate of the file itself (bytes/s): reading a .nii.gz inflates it whole. */
 export const READ_FILE_BYTES_PER_S = 5e6
 /** Slowest expected decoding rate (decoded bytes/s) on a loaded machine. */
 export const READ_DECODE_BYTES_PER_S = 10e6

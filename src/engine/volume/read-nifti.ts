@@ -1,13 +1,14 @@
 /**
  * The checks we make on a NIfTI-1 file from its header alone, before any voxel is decoded:
- * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry.
+ * dimensionality, voxel type, memory needed, truncation. Also the reader's notes on geometry, and
+ * the one pass that reads a volume's stored bytes (`readNiftiVolumeBytes`).
  */
 import { basename } from 'node:path'
-import { stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { SegError } from '../errors'
 import {
-  NIFTI1_HEADER_BYTES, NIFTI2_HEADER_BYTES, gunzippedLength, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
-  type NiftiHeader
+  NIFTI1_HEADER_BYTES, NIFTI2_HEADER_BYTES, inflateFile, isGzipFile, niftiBytesPerVoxel, niftiIsScaled, niftiTypeName, niftiVoxelCount,
+  type InflateRange, type NiftiHeader
 } from './nifti-header'
 import { apply3, flipRasLps, gridAffine, niftiGeometry, qformAffine, sformAffine, type NiftiGeometry } from './affine'
 import type { Vec3 } from './volume'
@@ -77,12 +78,55 @@ export function niftiDecodedBytes(h: NiftiHeader): number {
   return niftiVolumeVoxels(h) * decoded
 }
 
+/** Bytes of content a NIfTI header describes: vox_offset + all its voxels × bytes per voxel. */
+export function niftiContentBytes(h: NiftiHeader): number {
+  return Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0)
+}
+
 /**
- * Refuses (CORRUPT_FILE) a file shorter than its header says: vox_offset + voxels × bytes per voxel.
+ * Refuses (CORRUPT_FILE) a file shorter than its header says (`niftiContentBytes`).
  * A .nii.gz is inflated whole (streaming, `checkContentLength`): its size trailer alone proves nothing.
  */
 export async function checkNiftiLength(path: string, h: NiftiHeader): Promise<void> {
-  await checkContentLength(path, Math.floor(h.voxOffset) + niftiVoxelCount(h) * (niftiBytesPerVoxel(h) ?? 0))
+  await checkContentLength(path, niftiContentBytes(h))
+}
+
+/**
+ * The stored bytes of one 3D volume (`volume`, 0-based; volumes are stored one after another) of a
+ * NIfTI file whose header was checked. A gzip file is inflated once: the pass that copies the
+ * volume's bytes goes on to the end of the stream, refusing it as `checkContentLength` does
+ * (truncated, corrupt, CRC, more than described), so it is never inflated twice. A plain file's
+ * length was checked from its size (`checkNiftiLength`); only the volume's bytes are read.
+ * @returns null when a plain file ends inside the volume (it shrank since its length was checked).
+ */
+export async function readNiftiVolumeBytes(path: string, h: NiftiHeader, volume: number): Promise<Uint8Array | null> {
+  const length = niftiVolumeVoxels(h) * (niftiBytesPerVoxel(h) ?? 1)
+  const start = Math.floor(h.voxOffset) + volume * length
+  const into = new Uint8Array(length)
+  if (await isGzipFile(path)) {
+    await checkInflated(path, niftiContentBytes(h), { start, into })
+    return into
+  }
+  return (await readFileRange(path, start, into)) === length ? into : null
+}
+
+/** Largest single read (bytes): one read(2) moves at most ~2 GB. */
+const READ_CHUNK_BYTES = 1 << 26
+
+/** Reads `into.length` bytes of a file from `start` into `into`; returns the bytes read (fewer at its end). */
+async function readFileRange(path: string, start: number, into: Uint8Array): Promise<number> {
+  const fh = await open(path, 'r')
+  try {
+    let filled = 0
+    while (filled < into.length) {
+      const { bytesRead } = await fh.read(into, filled, Math.min(READ_CHUNK_BYTES, into.length - filled), start + filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return filled
+  } finally {
+    await fh.close()
+  }
 }
 
 /** What a zlib error code means for the user (the raw code says nothing to them). */
@@ -92,42 +136,45 @@ function gzipProblem(code: string | undefined): string {
 }
 
 /** Decompressed bytes a gzip file may hold beyond what its header describes (trailing padding). */
-const GZIP_SLACK_BYTES = 64 * 2 ** 20
+export const GZIP_SLACK_BYTES = 64 * 2 ** 20
 
 /**
  * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes. A gzip
- * file is inflated whole, streaming, with its CRC checked, so a stream corrupted mid-way or cut
- * short behind a copied trailer is refused too; inflation stops `GZIP_SLACK_BYTES` past `expected`.
+ * file is inflated whole, streaming, with its CRC checked (`checkInflated`).
  * Also for MGH: itk-wasm decodes a truncated or corrupt .mgz without a word.
  */
 export async function checkContentLength(path: string, expected: number): Promise<void> {
+  if (await isGzipFile(path)) return checkInflated(path, expected)
+  const actual = (await stat(path)).size
+  if (actual < expected) throw truncated(basename(path), actual, expected)
+}
+
+/**
+ * Inflates a whole gzip file (`inflateFile`, copying `range` on the way) and refuses (CORRUPT_FILE)
+ * one whose content is shorter than `expected` bytes, corrupted mid-way, cut short behind a copied
+ * trailer, with a wrong CRC, or longer than `expected` + GZIP_SLACK_BYTES (inflation stops there).
+ */
+async function checkInflated(path: string, expected: number, range?: InflateRange): Promise<void> {
   const name = basename(path)
-  let actual: number
-  if (!(await isGzipFile(path))) {
-    actual = (await stat(path)).size
-  } else {
-    const counted = await gunzippedLength(path, expected + GZIP_SLACK_BYTES)
-    if (counted.overCap) {
-      throw new SegError(
-        'CORRUPT_FILE',
-        `${name} is corrupt: its gzip stream holds more than the ${formatBytes(expected)} its header describes; expected a complete file`
-      )
-    }
-    if (!counted.complete) {
-      throw new SegError(
-        'CORRUPT_FILE',
-        `${name} is truncated or corrupt: its gzip stream ${gzipProblem(counted.problem)} after ` +
-          `${formatBytes(counted.bytes)} of the ${formatBytes(expected)} its header describes; expected a complete file`
-      )
-    }
-    actual = counted.bytes
-  }
-  if (actual < expected) {
+  const counted = await inflateFile(path, expected + GZIP_SLACK_BYTES, range)
+  if (counted.overCap) {
     throw new SegError(
       'CORRUPT_FILE',
-      `${name} is truncated: it holds ${actual} bytes but its header describes ${expected}; expected a complete file`
+      `${name} is corrupt: its gzip stream holds more than the ${formatBytes(expected)} its header describes; expected a complete file`
     )
   }
+  if (!counted.complete) {
+    throw new SegError(
+      'CORRUPT_FILE',
+      `${name} is truncated or corrupt: its gzip stream ${gzipProblem(counted.problem)} after ` +
+        `${formatBytes(counted.bytes)} of the ${formatBytes(expected)} its header describes; expected a complete file`
+    )
+  }
+  if (counted.bytes < expected) throw truncated(name, counted.bytes, expected)
+}
+
+function truncated(name: string, actual: number, expected: number): SegError {
+  return new SegError('CORRUPT_FILE', `${name} is truncated: it holds ${actual} bytes but its header describes ${expected}; expected a complete file`)
 }
 
 /** Refuses (UNSUPPORTED) NIfTI voxel types other than the scalar integer and float types. */

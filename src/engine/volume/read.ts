@@ -16,10 +16,10 @@ import { readImageNode } from '@itk-wasm/image-io'
 import { SegError } from '../errors'
 import { checkRegularFile } from '../fs/regular-file'
 import type { Grid, Volume, VolumeSource, VoxelArray } from './volume'
-import { NIFTI2_HEADER_BYTES, niftiTypeName, niftiVersion, parseNiftiHeader, readHeadBytes, type NiftiHeader } from './nifti-header'
+import { NIFTI2_HEADER_BYTES, isGzipFile, niftiTypeName, niftiVersion, parseNiftiHeader, readHeadBytes, type NiftiHeader } from './nifti-header'
 import {
   checkContentLength, checkMemory, checkNiftiDatatype, checkNiftiFields, checkedNiftiGeometry, checkNiftiDimensions, checkNiftiLength,
-  formatSize, niftiDecodedBytes, niftiVolumeCount
+  formatSize, niftiDecodedBytes, niftiVolumeCount, readNiftiVolumeBytes
 } from './read-nifti'
 import { decodeNiftiVoxels } from './nifti-voxels'
 import { itkGrid, toVoxelArray, type ItkImage } from './itk-image'
@@ -150,8 +150,9 @@ function orthonormalGrid(name: string, grid: Grid, notes: string[]): Grid {
 async function readNifti(abs: string, file: NiftiFile, index: number): Promise<Volume> {
   const name = basename(abs)
   const { header, voxelPath, analyze } = file
-  const decoded = await decodeNiftiVoxels(voxelPath, header, index)
-  if (decoded === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
+  const bytes = await readNiftiVolumeBytes(voxelPath, header, index) // a .nii.gz: its one inflation, checks included
+  if (bytes === null) throw new SegError('CORRUPT_FILE', `${name} is truncated: it ends inside its voxels; expected a complete file`)
+  const decoded = decodeNiftiVoxels(bytes, header)
   const notes = decoded.converted64 ? [`${niftiTypeName(header)} voxels converted to float64 (exact up to 2^53)`] : []
   if (analyze) notes.push(...analyzeNotes(pairPaths(abs)!.header, file.spmMat))
   const grid = niftiGrid(name, header, notes, analyze ? 'Analyze' : 'NIfTI')
@@ -242,7 +243,11 @@ interface NiftiFile {
   spmMat: boolean
 }
 
-/** Header-only checks of a NIfTI-1 or NIfTI-2 file or an .hdr/.img pair (NIfTI or Analyze 7.5). */
+/**
+ * Header-only checks of a NIfTI-1 or NIfTI-2 file or an .hdr/.img pair (NIfTI or Analyze 7.5). A
+ * plain file's length is checked from its size; a gzip file's by the one pass that reads its
+ * voxels (`readNiftiVolumeBytes`), not here: inflating it here too would inflate it twice.
+ */
 async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiFile> {
   const name = basename(abs)
   const pair = pairPaths(abs)
@@ -265,7 +270,7 @@ async function checkNiftiFile(abs: string, maxBytes: number): Promise<NiftiFile>
   checkedNiftiGeometry(name, header)
   checkMemory(name, niftiDecodedBytes(header), maxBytes)
   const voxelPath = pair?.image ?? abs
-  await checkNiftiLength(voxelPath, header)
+  if (!(await isGzipFile(voxelPath))) await checkNiftiLength(voxelPath, header)
   return { header, voxelPath, analyze, spmMat: spm !== null }
 }
 
