@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { validateIpcArgs } from '../../src/app-core/validation'
 import { LabelSchema, Name } from '../../src/engine/bundle/manifest'
 import { LIMITS } from '../../src/engine/limits'
+import { parseItkSnapNames, parseJsonNames, parseSlicerSegNames } from '../../src/engine/labelmap/label-names'
+import { addLabel, renameLabel } from '../../src/shared/editing/labels'
 
 const label = (name: string) => ({ value: 1, name, color: [255, 0, 0] })
 /** The manifest's reason for refusing `name` as a label name. */
@@ -37,5 +39,26 @@ describe("saveTaught's bundle name", () => {
     const name = 'x'.repeat(LIMITS.nameChars + 1)
     const reason = Name.safeParse(name).error!.issues[0].message
     expect(() => validateIpcArgs('saveTaught', ['t-1', '/tmp/out', { name }])).toThrow(`invalid arguments to saveTaught: 2.name: ${reason}`)
+  })
+})
+
+describe('a name an edited map can get is a name its export takes (putEditedLabels validates with the manifest)', () => {
+  const tabbed = 'grey\tmatter'
+  const accepted = (name: string) => validateIpcArgs('putEditedLabels', [{ volumeId: 'v-1', runs: [], labels: [label(name)] }])
+
+  it.each([
+    ['a JSON sidecar', () => parseJsonNames(JSON.stringify({ 1: tabbed }), 'a.json')],
+    ['an ITK-SNAP label file', () => parseItkSnapNames(`1 255 0 0 1 1 1 "${tabbed}"`, 'a.txt')],
+    ['a Slicer .seg.nrrd header', () => parseSlicerSegNames(`Segment0_LabelValue:=1\nSegment0_Name:=${tabbed}\n`, 'a.seg.nrrd')]
+  ])('a label name with a tab in %s is refused when the file is loaded, not later at the export', (_what, parse) => {
+    expect(() => accepted(tabbed)).toThrow(/invalid arguments to putEditedLabels/)
+    expect(parse).toThrow(/^a\.(json|txt|seg\.nrrd): the name of label 1 holds a tab, line break or other control character; expected printable characters on one line$/)
+  })
+
+  it('renaming (or adding) a label to a name with a tab is refused in the table, not later at the export', () => {
+    const t = addLabel([], 'liver')
+    expect(() => renameLabel(t, 1, tabbed)).toThrow('label name must be printable characters on one line (no tab, line break or other control character)')
+    expect(() => addLabel(t, tabbed)).toThrow(/printable characters on one line/)
+    expect(accepted(renameLabel(t, 1, ' left liver ')[0].name)[0].labels[0].name).toBe('left liver')
   })
 })

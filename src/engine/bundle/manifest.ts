@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { IntensityNormalizationSchema } from '../volume/intensity'
 import { LIMITS, atMost } from '../limits'
+import { printableOneLine } from '../../shared/editing/labels'
 
 export const MANIFEST_FILE = 'manifest.json'
 export const MODEL_FILE = 'model.onnx'
@@ -16,10 +17,7 @@ export const MANIFEST_VERSION = 1
 const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
 const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
 const Vec3 = z.tuple([Spacing, Spacing, Spacing])
-/** True when `text` holds no control character (no line break, tab, NUL or DEL). */
-export function printableOneLine(text: string): boolean {
-  return !/[\u0000-\u001f\u007f]/.test(text)
-}
+export { printableOneLine }
 
 /**
  * A name shows in one-line messages, tables and file names: printable characters on one line.

@@ -11,6 +11,7 @@ import { basename } from 'node:path'
 import { z } from 'zod'
 import { SegError } from '../errors'
 import { LIMITS } from '../limits'
+import { printableOneLine } from '../../shared/editing/labels'
 
 export interface NamedLabel {
   value: number
@@ -78,6 +79,8 @@ function checked(list: NamedLabel[], file: string): NamedLabel[] {
   for (const l of list) {
     if (!Value.safeParse(l.value).success) throw new SegError('BAD_ARGUMENT', `${file} names label value ${l.value}; expected integers from 1 to 65535`)
     if (!Name.safeParse(l.name).success) throw new SegError('BAD_ARGUMENT', `${file}: the name of label ${l.value} must have 1 to ${LIMITS.nameChars} characters`)
+    // The name becomes an edited map's and a taught bundle's label name: the manifest's rule (Name).
+    if (!printableOneLine(l.name)) throw new SegError('BAD_ARGUMENT', `${file}: the name of label ${l.value} holds a tab, line break or other control character; expected printable characters on one line`)
     if (seen.has(l.value)) throw new SegError('BAD_ARGUMENT', `${file} names label ${l.value} twice; expected each value once`)
     seen.add(l.value)
   }

@@ -52,9 +52,19 @@ export function displayColor(l: Pick<LabelDef, 'value' | 'color'>): Rgb {
   return visibleOnGrey(l.color) ? l.color : defaultColor(l.value)
 }
 
+/**
+ * True when `text` holds no control character (no line break, tab, NUL or DEL): a name shows in
+ * one-line messages, tables, file names and bundle manifests. The one definition (manifest.ts and
+ * the label files' names use it too), so a name the table takes is a name an export takes.
+ */
+export function printableOneLine(text: string): boolean {
+  return !/[\u0000-\u001f\u007f]/.test(text)
+}
+
 function checkName(name: string): string {
   const n = name.trim()
   check(n.length > 0 && n.length <= MAX_LABEL_NAME, `label name must have 1 to ${MAX_LABEL_NAME} characters, got ${name.length === 0 ? 'an empty name' : `${name.length}`}`)
+  check(printableOneLine(n), 'label name must be printable characters on one line (no tab, line break or other control character)')
   return n
 }
 
