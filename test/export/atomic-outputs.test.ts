@@ -65,6 +65,27 @@ describe('bundle folders are never written into', () => {
   })
 })
 
+describe('checkFolderOutput refuses a folder name with no room for its temp names before any work', () => {
+  // tempPathFor's temp name: '.' + name + '.partial-<pid>-<8 hex>' (+ '.old' for a replaced bundle moved aside)
+  const extra = `..partial-${process.pid}-12345678`.length
+  it('a new folder whose temp folder name would pass 255 bytes is refused in one line (it failed only after the work before)', async () => {
+    const long = join(fresh(), 'b'.repeat(255 - extra + 1))
+    const e = await refusal(Promise.resolve().then(() => checkFolderOutput(long)))
+    expect([e.code, e.message]).toEqual(['BAD_ARGUMENT', `${long}: the file name is ${255 - extra + 1} bytes; expected at most ${255 - extra} bytes (room for the temp file written beside it)`])
+    expect(() => checkFolderOutput(join(fresh(), 'b'.repeat(255 - extra)))).not.toThrow()
+  })
+
+  it('replacing a bundle needs room for its aside name too: refused before the work, not when the old bundle is moved', async () => {
+    const name = 'b'.repeat(255 - extra - 2) // room for the temp folder, not for the '.old' aside
+    const fits = join(fresh(), name)
+    expect(() => checkFolderOutput(fits, { overwrite: true })).not.toThrow() // nothing to move aside
+    mkdirSync(fits)
+    writeFileSync(join(fits, 'manifest.json'), '{}')
+    const e = await refusal(Promise.resolve().then(() => checkFolderOutput(fits, { overwrite: true })))
+    expect([e.code, e.message]).toEqual(['BAD_ARGUMENT', `${fits}: the file name is ${name.length} bytes; expected at most ${255 - extra - 4} bytes (room for the temp file written beside it)`])
+  })
+})
+
 describe('checkOutputPath protects what is inside an input folder', () => {
   it('an output inside a folder given as input (a DICOM series folder) is refused, even with overwrite', () => {
     const dir = freshSubdir(tmp.dir)

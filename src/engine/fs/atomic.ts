@@ -248,11 +248,13 @@ export function checkFolderOutput(outDir: string, rules: Omit<OutputRules, 'prot
   }
   checkOutputFolder(dirname(abs))
   refuseBundleFolder(dirname(abs), abs, [])
+  tempPathFor(abs, '') // a name with no room for its temp folder: refused now, not after the work that fills it
   const st = statSync(abs, { throwIfNoEntry: false })
   if (!st) return
   if (!st.isDirectory()) throw new SegError('OUTPUT_CONFLICT', `${abs} is a file; expected a new folder for the model bundle`)
   if (existsSync(join(abs, BUNDLE_MARKER))) {
     if (!overwrite) throw new SegError('OUTPUT_CONFLICT', `${abs} is an existing model bundle; expected a new folder, or overwriting asked for explicitly (--overwrite replaces the whole bundle)`)
+    tempPathFor(abs, ASIDE_EXTENSION) // and for the replaced bundle's name while it is moved aside
     return
   }
   if (!isEmptyDir(abs)) throw new SegError('OUTPUT_CONFLICT', `${abs} exists and is not a model bundle; expected a new or empty folder`)
@@ -265,6 +267,9 @@ function isEmptyDir(abs: string): boolean {
     return false
   }
 }
+
+/** Ends the temp name a replaced bundle is moved aside to (writeFolderAtomically). */
+const ASIDE_EXTENSION = '.old'
 
 /**
  * Produces the folder `outDir` all-or-nothing (checked first by checkFolderOutput): `produce(tempDir)`
@@ -287,7 +292,7 @@ export async function writeFolderAtomically(
     if (existsSync(abs)) {
       if (isEmptyDir(abs)) await rmdir(abs)
       else {
-        aside = tempPathFor(abs, '.old')
+        aside = tempPathFor(abs, ASIDE_EXTENSION)
         await rename(abs, aside)
       }
     }
