@@ -30,6 +30,28 @@ const oneLine = (err: string): string => {
   return lines[0]
 }
 
+describe('segment refuses an output name with no room for its temp file before any work', () => {
+  // tempPathFor's temp name beside an output: '.' + name + '.partial-<pid>-<8 hex>' + the writer's extension
+  const room = (extension: string): number => 255 - `..partial-${process.pid}-12345678${extension}`.length
+  it('an --out or --stats name too long for its temp file is refused before the bundle is even loaded (it was refused after the run); the longest that fits is written', async () => {
+    const dir = freshDir()
+    const tooLong = [
+      ['--out', join(dir, `${'m'.repeat(room('.nii.gz') - 6)}.nii.gz`)],
+      ['--out', join(dir, `${'d'.repeat(room('.dcm') - 3)}.dcm`)],
+      ['--out', join(dir, 'mask.nii.gz'), '--stats', join(dir, `${'s'.repeat(room('') - 3)}.csv`)]
+    ]
+    for (const args of tooLong) {
+      const r = await cli('segment', '--model', join(dir, 'no-such-bundle'), '--input', INPUT, '--quiet', '--device', 'cpu', ...args)
+      expect(r.code, r.err).toBe(2)
+      expect(oneLine(r.err)).toMatch(/: the file name is \d+ bytes; expected at most \d+ bytes \(room for the temp file written beside it\)$/)
+    }
+    const longest = join(dir, `${'m'.repeat(room('.nii.gz') - 7)}.nii.gz`)
+    const r = await segment('--out', longest)
+    expect(r.code, r.err).toBe(0)
+    expect(readdirSync(dir)).toEqual([longest.slice(dir.length + 1)])
+  })
+})
+
 describe('segment never overwrites without --overwrite', () => {
   it('--stats onto the model bundle\'s manifest.json is refused, even with --overwrite, and no mask is written', async () => {
     const dir = freshDir()

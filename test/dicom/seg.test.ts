@@ -29,7 +29,7 @@ describe.runIf(toolsThere)('DICOM-SEG of the shipped model on a FLAIR series', (
     }
 
     await expectFlairSeg(seg, series, nii, 1e-3)
-    // A name leaving no room for its temp file's: refused in one line after the run, nothing left behind.
+    // A name leaving no room for its temp file's: refused in one line before the run, nothing left behind.
     const tooLong = join(tmp.dir, `${'x'.repeat(240)}.dcm`)
     const r = await cli('segment', '--model', model, '--input', series, '--out', tooLong, '--device', 'cpu', '--quiet')
     expect([r.code, r.err.trim()]).toEqual([2, expect.stringMatching(/^error: \S+x\.dcm: the file name is 244 bytes; expected at most 2\d\d bytes \(room for the temp file written beside it\)$/)])

@@ -7,9 +7,9 @@ import { loadBundle } from '../../engine/bundle/bundle'
 import { segment } from '../../engine/pipeline/segment'
 import { DEVICE_CHOICES } from '../../shared/contract'
 import { checkDevice } from './batch'
-import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat } from '../../engine/export'
+import { labelMapExtension, labelStatistics, prepareLabelMap, prepareStatistics, statisticsFormat, STATISTICS_TEMP_EXTENSION } from '../../engine/export'
 import { createProgressBar } from '../progress'
-import { canonicalPath, checkOutputPath, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../../engine/fs/atomic'
+import { canonicalPath, checkOutputPath, tempPathFor, writeOutputsAtomically, type OutputRules, type PendingOutput } from '../../engine/fs/atomic'
 import type { CommandIO } from '../io'
 import { isDicomSegPath, resolveInputs, writeSegOutput } from '../dicom-input'
 
@@ -26,16 +26,25 @@ export const usage = `segtransfer segment --model <bundle> --input <a.nii.gz> [-
     A scan that grossly mismatches what the bundle accepts (manifest "accepts", e.g. CT for an MRI
     model) is refused unless --force; smaller mismatches print "warning:" lines.`
 
-/** Refuses bad outputs (extension, same file twice, the rules of checkOutputPath) before any work. */
+/** The extension of --out's temp file: the writers (dcmqi, itk-wasm) choose the format by it. */
+const outExtension = (out: string): string => (isDicomSegPath(out) ? '.dcm' : labelMapExtension(out))
+
+/**
+ * Refuses bad outputs (extension, same file twice, the rules of checkOutputPath, a name with no
+ * room for its temp file beside it: tempPathFor) before any work.
+ */
 function checkOutputs(out: string, stats: string | undefined, rules: OutputRules): void {
-  if (!isDicomSegPath(out)) labelMapExtension(out)
-  if (stats === undefined) return checkOutputPath(out, rules)
-  statisticsFormat(stats)
-  if (canonicalPath(stats) === canonicalPath(out)) {
-    throw new SegError('OUTPUT_CONFLICT', `--stats and --out are the same file ${path.resolve(out)}; expected two different paths`)
+  const extension = outExtension(out)
+  if (stats !== undefined) {
+    statisticsFormat(stats)
+    if (canonicalPath(stats) === canonicalPath(out)) {
+      throw new SegError('OUTPUT_CONFLICT', `--stats and --out are the same file ${path.resolve(out)}; expected two different paths`)
+    }
   }
   checkOutputPath(out, rules)
-  checkOutputPath(stats, rules)
+  if (stats !== undefined) checkOutputPath(stats, rules)
+  tempPathFor(out, extension)
+  if (stats !== undefined) tempPathFor(stats, STATISTICS_TEMP_EXTENSION)
 }
 
 /** Writes the outputs all or nothing; Ctrl-C meanwhile is caught: what was written is removed, exit 130. */
@@ -102,7 +111,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const stats = labelStatistics(result.labels, names)
   const out = values.out
   const outputs: PendingOutput[] = isDicomSegPath(out)
-    ? [{ path: out, extension: '.dcm', write: (temp) => writeSegOutput(result.labels, resolved, bundle.manifest, out, temp) }]
+    ? [{ path: out, extension: outExtension(out), write: (temp) => writeSegOutput(result.labels, resolved, bundle.manifest, out, temp) }]
     : [prepareLabelMap(result.labels, out, { like: result.reference, ...rules })]
   if (values.stats) outputs.push(prepareStatistics(stats, values.stats, rules))
   await writeAllOrNothing(outputs, rules)

@@ -134,6 +134,9 @@ export function statisticsFormat(path: string): 'csv' | 'json' {
   throw new SegError('BAD_ARGUMENT', `${path} has an unsupported extension; expected .csv or .json`)
 }
 
+/** A statistics file's temp file has no extension of its own (its text is written directly). */
+export const STATISTICS_TEMP_EXTENSION = ''
+
 /**
  * Checks a statistics output (format, and the output rules of checkOutputPath) and returns it as a
  * pending output for writeOutputsAtomically.
@@ -142,7 +145,7 @@ export function prepareStatistics(stats: LabelStatistic[], path: string, rules: 
   const format = statisticsFormat(path)
   checkOutputPath(path, rules)
   const text = format === 'csv' ? statisticsCsv(stats) : JSON.stringify({ worldSpace: 'LPS mm', labels: stats }, null, 2) + '\n'
-  return { path, extension: '', write: (temp) => writeFile(temp, text, { flag: 'wx' }) }
+  return { path, extension: STATISTICS_TEMP_EXTENSION, write: (temp) => writeFile(temp, text, { flag: 'wx' }) }
 }
 
 /**
