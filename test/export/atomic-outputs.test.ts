@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { freshSubdir, tempDir } from '../helpers/data'
 import { refusal } from '../volume/fixtures'
-import { checkFolderOutput, checkOutputPath, writeOutputsAtomically, type PendingOutput } from '../../src/engine/fs/atomic'
+import { checkFolderOutput, checkOutputPath, tempPathFor, writeOutputsAtomically, type PendingOutput } from '../../src/engine/fs/atomic'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -83,6 +83,17 @@ describe('checkFolderOutput refuses a folder name with no room for its temp name
     writeFileSync(join(fits, 'manifest.json'), '{}')
     const e = await refusal(Promise.resolve().then(() => checkFolderOutput(fits, { overwrite: true })))
     expect([e.code, e.message]).toEqual(['BAD_ARGUMENT', `${fits}: the file name is ${name.length} bytes; expected at most ${255 - extra - 4} bytes (room for the temp file written beside it)`])
+  })
+})
+
+describe('tempPathFor counts a name as the platform does', () => {
+  it('a 100-character CJK name (286 bytes) has room on Windows (255 UTF-16 units), not on Linux (255 bytes)', async () => {
+    const out = join(tmp.dir, `${'脳'.repeat(93)}.nii.gz`)
+    expect(tempPathFor(out, '.nii.gz', 'win32')).toMatch(/\.partial-\d+-[0-9a-f]{8}\.nii\.gz$/)
+    const e = await refusal(Promise.resolve().then(() => tempPathFor(out, '.nii.gz', 'linux')))
+    expect(e.message).toMatch(/: the file name is 286 bytes; expected at most \d+ bytes \(room for the temp file written beside it\)$/)
+    const tooLong = join(tmp.dir, `${'脳'.repeat(240)}.nii.gz`)
+    expect(() => tempPathFor(tooLong, '.nii.gz', 'win32')).toThrow(/: the file name is 247 characters; expected at most \d+ characters \(room/)
   })
 })
 

@@ -127,22 +127,31 @@ function isDanglingLink(abs: string): boolean {
   }
 }
 
-/** Longest file name, in bytes, on Linux file systems (ext4, tmpfs, btrfs; APFS and NTFS allow 255 characters). */
+/**
+ * Longest file name: 255 bytes on Linux file systems (ext4, tmpfs, btrfs) and macOS's; 255 UTF-16
+ * units on Windows (NTFS), where a name of 100 CJK characters (about 300 bytes) is legal.
+ */
 const NAME_MAX = 255
+
+/** A file name's length as `platform`'s file systems count it against NAME_MAX. */
+function nameLength(name: string, platform: NodeJS.Platform): { length: number; unit: string } {
+  return platform === 'win32' ? { length: name.length, unit: 'characters' } : { length: Buffer.byteLength(name), unit: 'bytes' }
+}
 
 /**
  * A temp path next to `outPath`, hidden, unique, ending with `keepExtension` (so that writers
  * choosing the format by extension still do).
+ * @param platform whose file-name limit applies (nameLength); the running one but in tests.
  * @throws SegError BAD_ARGUMENT when the temp name would be longer than NAME_MAX (the writer would
  *   fail with a bare error code, or a number from a wasm writer).
  */
-export function tempPathFor(outPath: string, keepExtension: string): string {
+export function tempPathFor(outPath: string, keepExtension: string, platform: NodeJS.Platform = process.platform): string {
   const abs = resolve(outPath)
   const name = `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}${keepExtension}`
-  const own = Buffer.byteLength(basename(abs))
-  const extra = Buffer.byteLength(name) - own
-  if (own + extra > NAME_MAX) {
-    throw new SegError('BAD_ARGUMENT', `${abs}: the file name is ${own} bytes; expected at most ${NAME_MAX - extra} bytes (room for the temp file written beside it)`)
+  const own = nameLength(basename(abs), platform)
+  const extra = nameLength(name, platform).length - own.length
+  if (own.length + extra > NAME_MAX) {
+    throw new SegError('BAD_ARGUMENT', `${abs}: the file name is ${own.length} ${own.unit}; expected at most ${NAME_MAX - extra} ${own.unit} (room for the temp file written beside it)`)
   }
   return join(dirname(abs), name)
 }
