@@ -13,10 +13,11 @@ export interface ChildInit {
   type: 'init'
   bundleDir: string
   outDir: string
-  options: Omit<StudyRunOptions, 'signal' | 'onProgress'>
+  options: Omit<StudyRunOptions, 'signal' | 'onProgress' | 'force'>
 }
 
-export type ChildRequest = ChildInit | { type: 'study'; study: KeyedStudy } | 'cancel'
+/** A study to run, and whether to force it (StudyRunOptions.force: chosen per study, not per process). */
+export type ChildRequest = ChildInit | { type: 'study'; study: KeyedStudy; force: boolean } | 'cancel'
 
 if (!process.send) throw new Error('batch child must be started with an IPC channel (child_process.fork)')
 const send = (m: unknown) => process.connected && process.send!(m)
@@ -39,10 +40,11 @@ process.on('message', async (msg: ChildRequest) => {
   }
   if (!init) throw new Error('study before init')
   busy = true
-  const { study } = msg
+  const { study, force } = msg
   try {
     const record = await runStudy(init.bundle, study, init.msg.outDir, {
       ...init.msg.options,
+      force,
       signal: controller.signal,
       onProgress: (fraction) => send({ type: 'progress', key: study.key, fraction })
     })

@@ -23,7 +23,7 @@ export interface PoolOptions {
   outDir: string
   device: Device
   refinement: boolean
-  /** Segment studies that grossly mismatch the bundle (StudyRunOptions.force). */
+  /** Segment studies that grossly mismatch the bundle (StudyRunOptions.force); `run` may say otherwise per study. */
   force?: boolean
   /** onnxruntime threads per process; default floor(cores / workers), at least 1. */
   threads?: number
@@ -37,6 +37,8 @@ export function threadsPerWorker(workers: number, cores = availableParallelism()
 
 interface Task {
   study: KeyedStudy
+  /** StudyRunOptions.force for this study: a per-study choice, so one pool (one set of processes and model sessions) serves forced and unforced studies. */
+  force: boolean
   resolve: (r: StudyRecord) => void
   reject: (e: Error) => void
 }
@@ -61,10 +63,13 @@ export class StudyPool {
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.spawn())
   }
 
-  /** Runs one study in the first free process; resolves with its record (done or failed). */
-  run(study: KeyedStudy): Promise<StudyRecord> {
+  /**
+   * Runs one study in the first free process; resolves with its record (done or failed).
+   * @param opts.force segment it even when it grossly mismatches the bundle (default PoolOptions.force).
+   */
+  run(study: KeyedStudy, opts: { force?: boolean } = {}): Promise<StudyRecord> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ study, resolve, reject })
+      this.queue.push({ study, force: opts.force ?? this.opts.force === true, resolve, reject })
       this.dispatch()
     })
   }
@@ -94,7 +99,7 @@ export class StudyPool {
       type: 'init',
       bundleDir: this.opts.bundleDir,
       outDir: this.opts.outDir,
-      options: { worker: writerName(), device: this.opts.device, refinement: this.opts.refinement, force: this.opts.force, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
+      options: { worker: writerName(), device: this.opts.device, refinement: this.opts.refinement, threads: this.opts.threads ?? threadsPerWorker(this.opts.workers) }
     }
     child.send(init)
     child.on('message', (m: any) => this.onMessage(slot, m))
@@ -135,7 +140,7 @@ export class StudyPool {
       if (slot.task || !slot.child.connected || this.queue.length === 0) continue
       const task = this.queue.shift()!
       slot.task = task
-      void slot.ready.then(() => slot.child.connected && slot.child.send({ type: 'study', study: task.study }))
+      void slot.ready.then(() => slot.child.connected && slot.child.send({ type: 'study', study: task.study, force: task.force }))
     }
   }
 }

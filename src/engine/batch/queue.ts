@@ -228,12 +228,12 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
     p.step = step
     void p.job.updateProgress(step * 10).catch(() => undefined)
   }
+  // force is per study (StudyPool.run): a re-queued forced job does not start a second set of processes.
   const poolFor = (d: StudyJobData) => {
-    const force = d.force === true
-    const k = JSON.stringify([d.bundleDir, d.outDir, d.refinement, force])
+    const k = JSON.stringify([d.bundleDir, d.outDir, d.refinement])
     let p = pools.get(k)
     if (!p) {
-      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, force, onProgress: report })
+      p = new StudyPool({ workers: o.concurrency, bundleDir: d.bundleDir, outDir: d.outDir, device: o.device, refinement: d.refinement, onProgress: report })
       pools.set(k, p)
     }
     return p
@@ -245,7 +245,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
     progress.set(d.study.key, { job, step: 0 })
     let record: StudyRecord
     try {
-      record = await poolFor(d).run(d.study)
+      record = await poolFor(d).run(d.study, { force: d.force === true })
     } finally {
       progress.delete(d.study.key)
     }
