@@ -61,4 +61,11 @@ describe('a name an edited map can get is a name its export takes (putEditedLabe
     expect(() => addLabel(t, tabbed)).toThrow(/printable characters on one line/)
     expect(accepted(renameLabel(t, 1, ' left liver ')[0].name)[0].labels[0].name).toBe('left liver')
   })
+
+  it('a name padded with spaces in a names file is kept trimmed, so a name within the bound after trimming exports', () => {
+    const padded = `  ${'x'.repeat(LIMITS.nameChars)}  `
+    const [named] = parseItkSnapNames(`1 255 0 0 1 1 1 "${padded}"`, 'a.txt')
+    expect(named.name).toBe('x'.repeat(LIMITS.nameChars))
+    expect(accepted(named.name)[0].labels[0].name).toBe(named.name)
+  })
 })

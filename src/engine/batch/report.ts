@@ -34,16 +34,16 @@ interface Cells {
 /** Joins a study's warning lines into one cell. */
 const WARNING_SEPARATOR = ' | '
 
-/** The table both reports show: id, status, error, warnings, one mL column per label, classification, provider, seconds, inputs. */
+/** The table both reports show: id, status, error, one mL column per label, classification, provider, seconds, inputs, warnings (added last, so that columns read by position before it stay where they were). */
 function cells(rows: readonly ReportRow[]): Cells {
   const labels = labelColumns(rows)
-  const header = ['id', 'status', 'error', 'warnings', ...labels.map((l) => `${l.name} (mL)`), 'classification', 'provider', 'seconds', 'inputs']
+  const header = ['id', 'status', 'error', ...labels.map((l) => `${l.name} (mL)`), 'classification', 'provider', 'seconds', 'inputs', 'warnings']
   return {
     header,
     rows: sortRows(rows).map((r) => {
       const rec = 'worker' in r ? r : undefined
       const vol = new Map((rec?.labels ?? []).map((l) => [l.value, l.volumeMl]))
-      return [r.id, r.status, rec?.error, rec?.warnings?.join(WARNING_SEPARATOR), ...labels.map((l) => vol.get(l.value)), rec?.classification, rec?.provider, rec?.seconds, r.inputs.join(';')]
+      return [r.id, r.status, rec?.error, ...labels.map((l) => vol.get(l.value)), rec?.classification, rec?.provider, rec?.seconds, r.inputs.join(';'), rec?.warnings?.join(WARNING_SEPARATOR)]
     })
   }
 }

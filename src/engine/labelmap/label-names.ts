@@ -84,7 +84,8 @@ function checked(list: NamedLabel[], file: string): NamedLabel[] {
     if (seen.has(l.value)) throw new SegError('BAD_ARGUMENT', `${file} names label ${l.value} twice; expected each value once`)
     seen.add(l.value)
   }
-  return list
+  // Stored as checked: a name padded past LIMITS.nameChars passed here and failed at export.
+  return list.map((l) => ({ ...l, name: l.name.trim() }))
 }
 
 /** The segmentation's path without its image extension (`a/b.seg.nrrd` → `a/b`). */
