@@ -44,6 +44,8 @@ export interface SeriesOptions {
   /** Series written with the same study UID belong to one study. */
   studyUid?: string
   seed?: number
+  /** Bytes of a private element in each header (vendors' private data makes headers this long). */
+  privateBytes?: number
 }
 
 /**
@@ -53,7 +55,7 @@ export interface SeriesOptions {
 export function pydicomSeries(nifti: string, dir: string, o: SeriesOptions = {}): string {
   const flags: [string, string | number | undefined][] = [
     ['--modality', o.modality], ['--series-number', o.seriesNumber], ['--description', o.description], ['--patient-name', o.patientName],
-    ['--patient-id', o.patientId], ['--study-uid', o.studyUid], ['--seed', o.seed]
+    ['--patient-id', o.patientId], ['--study-uid', o.studyUid], ['--seed', o.seed], ['--private-bytes', o.privateBytes]
   ]
   const args = flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]))
   const r = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/write_series.py'), nifti, dir, ...args], { encoding: 'utf8' })

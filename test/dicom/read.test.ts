@@ -52,6 +52,27 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
     }
   }, 30_000)
 
+  it('a header longer than the first bytes read of each file (a 40 kB private element before the pixels) reads the same voxels and geometry', async () => {
+    const plain = pydicomSeries(data('ct/spleen_ct.nii.gz'), join(tmp.dir, 'spleen_plain'), { modality: 'CT' })
+    const long = pydicomSeries(data('ct/spleen_ct.nii.gz'), join(tmp.dir, 'spleen_long_header'), { modality: 'CT', privateBytes: 40_000 })
+    const [a, b] = [(await openDicom([plain])).volume, (await openDicom([long])).volume]
+    const got = compareInWorld(b, a)
+    expect(got.size).toEqual(a.size)
+    expect(got.mm).toBe(0)
+    expect(got.differing).toBe(0)
+  }, 30_000)
+
+  it('a slice cut short after the scan is refused when its pixels are read, naming the file, not read as zeros', async () => {
+    const dir = pydicomSeries(data('ct/spleen_ct.nii.gz'), join(tmp.dir, 'spleen_cut_later'), { modality: 'CT' })
+    const scan = await scanDicom([dir])
+    const victim = scan.series[0].files[3].path
+    const bytes = readFileSync(victim)
+    writeFileSync(victim, bytes.subarray(0, bytes.length - 1000))
+    const refusal = await readDicomSeries(scan.series[0]).then(() => null, (e: unknown) => e)
+    expect(isSegError(refusal) && refusal.code).toBe('CORRUPT_FILE')
+    expect((refusal as Error).message).toMatch(new RegExp(`^${victim.split('/').at(-1)} ends inside its pixel data`))
+  }, 30_000)
+
   // The second, independent writer: plastimatch writes direction cosines with 6 decimals, which moves
   // a corner of the oblique FLAIR's 220 mm by 2-5e-4 mm whoever reads the series.
   it.each([

@@ -9,24 +9,11 @@ import { join } from 'node:path'
 import { hashFile, studyKey } from './hash'
 import { latestByKey, type StudyRecord } from './journal'
 import { STUDIES_DIR, type KeyedStudy } from './study'
+import { mapLimited } from '../fs/map-limited'
 import type { Study } from './studies'
 
 /** Files hashed at once: enough to keep a disk busy, few enough for a network share. */
 const HASH_CONCURRENCY = 4
-
-/** Maps `fn` over `items` with at most `limit` promises in flight, keeping order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
-  return out
-}
 
 /** Each study with its key; a study whose inputs cannot be read keeps the reason (it fails without a run). */
 export async function keyStudies(studies: readonly Study[], bundleHash: string, options: { refinement: boolean }): Promise<KeyedStudy[]> {

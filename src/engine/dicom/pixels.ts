@@ -9,8 +9,11 @@
  */
 import { open } from 'node:fs/promises'
 import { endianness } from 'node:os'
+import { basename } from 'node:path'
+import { SegError } from '../errors'
+import { mapLimited } from '../fs/map-limited'
 import type { VoxelArray } from '../volume/volume'
-import type { DicomFile, PixelLayout } from './scan'
+import { FILE_CONCURRENCY, type DicomFile, type PixelLayout } from './scan'
 
 const NATIVE_LE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1'])
 
@@ -39,14 +42,23 @@ function outputArray(files: readonly DicomFile[], n: number): VoxelArray {
   return new Float32Array(n)
 }
 
-/** A typed view of the stored values (little-endian host: the bytes are used as they are). */
-function storedView(bytes: Buffer, p: PixelLayout, count: number): Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array {
+type StoredArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+
+/** The typed array class of a file's stored values. */
+function storedType(p: PixelLayout): new (buffer: ArrayBufferLike, byteOffset: number, length: number) => StoredArray {
   const signed = p.pixelRepresentation === 1
-  const { buffer, byteOffset } = bytes
-  if (p.bitsAllocated === 8) return signed ? new Int8Array(buffer, byteOffset, count) : new Uint8Array(buffer, byteOffset, count)
-  if (p.bitsAllocated === 16) return signed ? new Int16Array(buffer, byteOffset, count) : new Uint16Array(buffer, byteOffset, count)
-  return signed ? new Int32Array(buffer, byteOffset, count) : new Uint32Array(buffer, byteOffset, count)
+  if (p.bitsAllocated === 8) return signed ? Int8Array : Uint8Array
+  if (p.bitsAllocated === 16) return signed ? Int16Array : Uint16Array
+  return signed ? Int32Array : Uint32Array
 }
+
+/** A typed view of the stored values (little-endian host: the bytes are used as they are). */
+function storedView(bytes: Buffer, p: PixelLayout, count: number): StoredArray {
+  return new (storedType(p))(bytes.buffer, bytes.byteOffset, count)
+}
+
+/** True when the stored values are the values: all bits are pixel bits, and no rescale. */
+const isPlain = (p: PixelLayout): boolean => p.bitsStored === p.bitsAllocated && p.slope === 1 && p.intercept === 0
 
 /** Stored values of one file, BitsStored low bits (sign-extended when signed), rescaled, into `out` from `at`. */
 function decodeFile(bytes: Buffer, p: PixelLayout, count: number, out: VoxelArray, at: number): void {
@@ -73,20 +85,29 @@ function decodeFile(bytes: Buffer, p: PixelLayout, count: number, out: VoxelArra
  */
 export async function readNativePixels(files: readonly DicomFile[]): Promise<VoxelArray> {
   const sliceVoxels = files[0].rows * files[0].columns
-  const out = outputArray(files, files.reduce((n, f) => n + f.frames * sliceVoxels, 0))
-  let at = 0
+  const starts: number[] = []
+  let total = 0
   for (const f of files) {
+    starts.push(total)
+    total += f.frames * sliceVoxels
+  }
+  const out = outputArray(files, total)
+  // Several files at once: each file's open/read/close waits on the thread pool, not on the one before.
+  await mapLimited(files, FILE_CONCURRENCY, async (f, i) => {
     const p = f.pixels!
     const count = f.frames * sliceVoxels
-    const bytes = Buffer.alloc(count * (p.bitsAllocated / 8)) // its own, aligned ArrayBuffer: typed views need alignment
+    // Stored values that are the output values: read straight into the output, no copy.
+    const direct = isPlain(p) && out.constructor === storedType(p)
+    // Else its own ArrayBuffer (typed views need alignment), not zeroed: every byte is read or the file refused.
+    const bytes = direct ? Buffer.from(out.buffer, starts[i] * out.BYTES_PER_ELEMENT, count * out.BYTES_PER_ELEMENT) : Buffer.allocUnsafeSlow(count * (p.bitsAllocated / 8))
     const fh = await open(f.path, 'r')
     try {
-      await fh.read(bytes, 0, bytes.length, p.offset!)
+      const { bytesRead } = await fh.read(bytes, 0, bytes.length, p.offset!)
+      if (bytesRead < bytes.length) throw new SegError('CORRUPT_FILE', `${basename(f.path)} ends inside its pixel data (changed since it was scanned?); expected a complete DICOM file`)
     } finally {
       await fh.close()
     }
-    decodeFile(bytes, p, count, out, at)
-    at += count
-  }
+    if (!direct) decodeFile(bytes, p, count, out, starts[i])
+  })
   return out
 }

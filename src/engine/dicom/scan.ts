@@ -14,6 +14,7 @@ import dicomParser from 'dicom-parser'
 import { SegError } from '../errors'
 import type { Vec3 } from '../volume/volume'
 import { transferSyntaxProblem } from './transfer-syntax'
+import { mapLimited } from '../fs/map-limited'
 
 /** What a scan can find in one file (the header facts geometry and listing need). */
 export interface DicomFile {
@@ -207,7 +208,7 @@ function nativePixelBytes(ds: dicomParser.DataSet, frames: number): number {
 }
 
 /** Bytes read first: the header of a typical slice fits; the pixels after it are not read here. */
-const HEAD_BYTES = 256 * 1024
+const HEAD_BYTES = 16 * 1024
 const UNDEFINED_LENGTH = 0xffffffff
 const DEFLATED = '1.2.840.10008.1.2.1.99'
 
@@ -344,6 +345,9 @@ export function groupSeries(files: readonly DicomFile[]): DicomSeries[] {
   return series
 }
 
+/** Files read at once: their opens, reads and closes overlap on libuv's thread pool (4 threads by default). */
+export const FILE_CONCURRENCY = 8
+
 /**
  * Scans folders, files or a DICOMDIR for DICOM series.
  * @param paths folders (walked recursively), files, or a DICOMDIR (the files it references).
@@ -352,8 +356,7 @@ export async function scanDicom(paths: readonly string[], opts: ScanOptions = {}
   const all = await listFiles(paths, opts.maxFiles ?? DEFAULT_MAX_FILES)
   const files: DicomFile[] = []
   const skipped: Record<string, number> = {}
-  for (const p of all) {
-    const r = await indexFile(p)
+  for (const r of await mapLimited(all, FILE_CONCURRENCY, indexFile)) {
     if (r === null) continue
     if ('skip' in r) skipped[r.skip] = (skipped[r.skip] ?? 0) + 1
     else files.push(r)
