@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
 import { tsxWorker } from '../../src/bridge/server'
 import { readDicomSeg } from '../../src/engine/dicom/seg'
@@ -82,6 +82,23 @@ describe.runIf(toolsThere)('DICOM-SEG export from the app core', () => {
     expect(pydicomSeg(seg).segments.map((s) => [s[1], s[2], s[3]])).toEqual([['CSF', 'MANUAL', ''], ['grey matter', 'MANUAL', ''], ['white matter', 'MANUAL', '']])
     expect(differingVoxels((await readDicomSeg(seg)).labels, await readVolume(nii))).toBe(0)
     expect(readdirSync(tmp.dir).filter((f) => f.includes('.partial-'))).toEqual([]) // atomic: no temp file left (tempPathFor)
+  }, 60_000)
+
+  it('a DICOM-SEG loads back as a label layer of its scan: its segments named, voxels equal to the NIfTI export; a DICOM image slice is refused in one line', async () => {
+    const seg = join(tmp.dir, 'flair.dcm') // the edited copy's SEG, written by the test above
+    const loaded = await call<SegmentSummary>(core, 'loadLabelFile', flair.id, seg)
+    expect(loaded.message).toBeUndefined()
+    const layer = loaded.value!
+    expect(layer.labels.map((l) => [l.value, l.name])).toEqual([[1, 'CSF'], [2, 'grey matter'], [3, 'white matter']])
+    expect(layer.labels.map((l) => l.color)).toEqual(run.labels.filter((l) => l.value > 0).map((l) => l.color)) // the recommended display colours
+    expect(layer.notes[0]).toBe('flair.dcm: DICOM-SEG with 3 segment(s) (1 CSF, 2 grey matter, 3 white matter)')
+    const back = join(tmp.dir, 'reloaded.nii.gz')
+    expect(await call(core, 'exportRun', layer.runId, 'labels', back, { volumeId: flair.id })).toEqual({ value: back })
+    expect(differingVoxels(await readVolume(back), await readVolume(join(tmp.dir, 'edited.nii.gz')))).toBe(0)
+    const slice = join(study, 'flair', readdirSync(join(study, 'flair')).sort()[0])
+    expect(await call(core, 'loadLabelFile', flair.id, slice)).toEqual({
+      code: 'BAD_ARGUMENT', message: `${basename(slice)} is a DICOM image, not a segmentation; expected a DICOM-SEG, or a label image (NIfTI, NRRD, MetaImage); open an image as a scan`
+    })
   }, 60_000)
 
   it('a scan not opened from a DICOM series, or a path that is not .dcm, is refused in one line before anything is written', async () => {

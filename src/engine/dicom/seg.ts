@@ -157,7 +157,14 @@ export async function writeDicomSegTo(labels: Volume, source: readonly { path: s
 export interface ReadSeg {
   /** Labels: segment numbers merged into one map (0 = none). */
   labels: Volume
-  segments: { number: number; label: string; category: string; type: string }[]
+  segments: { number: number; label: string; category: string; type: string; color?: [number, number, number] }[]
+}
+
+/** dcmqi's recommendedDisplayRGBValue as a colour, when it is three values in 0..255. */
+function displayColor(rgb: unknown): { color?: [number, number, number] } {
+  if (!Array.isArray(rgb) || rgb.length !== 3) return {}
+  const c = rgb.map(Number)
+  return c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255) ? { color: c as [number, number, number] } : {}
 }
 
 /** Reads a DICOM-SEG file (binary or fractional, non-overlapping segments) as one label map. */
@@ -173,7 +180,8 @@ export async function readDicomSeg(path: string): Promise<ReadSeg> {
     number: Number(s.labelID),
     label: String(s.SegmentLabel ?? s.SegmentDescription ?? ''),
     category: String((s.SegmentedPropertyCategoryCodeSequence as Record<string, string> | undefined)?.CodeMeaning ?? ''),
-    type: String((s.SegmentedPropertyTypeCodeSequence as Record<string, string> | undefined)?.CodeMeaning ?? '')
+    type: String((s.SegmentedPropertyTypeCodeSequence as Record<string, string> | undefined)?.CodeMeaning ?? ''),
+    ...displayColor(s.recommendedDisplayRGBValue)
   }))
   const { data } = toVoxelArray(r.segImage.data)
   return { labels: { ...itkGrid(r.segImage), data }, segments }

@@ -41,7 +41,7 @@ export function parseJsonNames(text: string, file: string): NamedLabel[] {
   const r = JsonNames.safeParse(raw)
   if (!r.success) throw new SegError('BAD_ARGUMENT', `${file}: ${r.error.issues[0].message} at ${r.error.issues[0].path.join('.') || 'top level'}; expected [{"value": 1, "name": "..."}] or {"1": "..."}`)
   const list = Array.isArray(r.data) ? r.data : Object.entries(r.data).map(([v, name]) => ({ value: Number(v), name }))
-  return checked(list.filter((l) => l.value !== 0), file)
+  return checkedNames(list.filter((l) => l.value !== 0), file)
 }
 
 /** Names and colours from an ITK-SNAP label description file; the "Clear Label" (0) line is dropped. */
@@ -54,7 +54,7 @@ export function parseItkSnapNames(text: string, file: string): NamedLabel[] {
     if (Number(m[1]) === 0) continue
     out.push({ value: Number(m[1]), name: m[5], color: [Number(m[2]), Number(m[3]), Number(m[4])] })
   }
-  return checked(out, file)
+  return checkedNames(out, file)
 }
 
 /** Segment names of a Slicer .seg.nrrd header (the text before the blank line). */
@@ -70,10 +70,11 @@ export function parseSlicerSegNames(header: string, file: string): NamedLabel[] 
       color: color?.length === 3 && color.every((c) => c >= 0 && c <= 255) ? (color as [number, number, number]) : undefined
     })
   }
-  return checked(out, file)
+  return checkedNames(out, file)
 }
 
-function checked(list: NamedLabel[], file: string): NamedLabel[] {
+/** A names list checked (values 1..65535 once each, names printable on one line within LIMITS.nameChars) and trimmed. */
+export function checkedNames(list: NamedLabel[], file: string): NamedLabel[] {
   if (list.length > LIMITS.classes) throw new SegError('BAD_ARGUMENT', `${file} names ${list.length} labels; expected at most ${LIMITS.classes} (LIMITS.classes)`)
   const seen = new Set<number>()
   for (const l of list) {

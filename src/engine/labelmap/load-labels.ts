@@ -1,12 +1,14 @@
 /**
  * Loading an existing segmentation as the labels of a scan (NIfTI, NRRD, MetaImage; any integer
- * type, or a float type holding integers), with its names from a sidecar (label-names.ts).
+ * type, or a float type holding integers), with its names from a sidecar (label-names.ts); or a
+ * DICOM Segmentation object (dcmqi's reader, the one 3D Slicer uses), its segments as labels 1..n
+ * with their names and recommended colours.
  *
  * Grid policy: a segmentation on the scan's grid (same size; spacing, origin and direction within
  * GRID_TOLERANCE_MM) is taken as is. Any other grid is refused unless the caller asks for
  * nearest-neighbour resampling, which then says so in a note: labels are never silently moved.
  */
-import { basename } from 'node:path'
+import { basename, resolve } from 'node:path'
 import { SegError } from '../errors'
 import { LIMITS } from '../limits'
 import { readVolume, type ReadOptions } from '../volume/read'
@@ -14,7 +16,9 @@ import { resampleToGrid } from '../volume/resample'
 import { describeGrid, sameGrid } from '../volume/stack'
 import type { Grid, VoxelArray } from '../volume/volume'
 import { defaultColor, labelCounts, type LabelArray, type LabelDef, type LabelMap } from '../../shared/editing'
-import { findSidecar, readSidecarNames, readSlicerSegNames, type NamedLabel } from './label-names'
+import { checkedNames, findSidecar, readSidecarNames, readSlicerSegNames, type NamedLabel } from './label-names'
+import { readDicomSeg, type ReadSeg } from '../dicom/seg'
+import { indexFile, kindOfSopClass } from '../dicom/scan'
 
 export interface LoadLabelsOptions extends ReadOptions {
   /** Put a segmentation on another grid onto the scan's by nearest-neighbour resampling (default: refuse). */
@@ -42,9 +46,11 @@ export interface LoadedLabels {
  *   0..65535, too many labels, a bad names file), and readVolume's errors.
  */
 export async function loadLabels(segPath: string, scan: Grid, opts: LoadLabelsOptions = {}): Promise<LoadedLabels> {
-  const seg = await readVolume(segPath, opts)
   const file = basename(segPath)
   const notes: string[] = []
+  const dicom = await dicomSegmentation(segPath)
+  const seg = dicom?.labels ?? (await readVolume(segPath, opts))
+  if (dicom) notes.push(`${file}: DICOM-SEG with ${dicom.segments.length} segment(s) (${dicom.segments.map((s) => `${s.number} ${s.label}`).join(', ')})`)
   const data = toLabelArray(seg.data, file)
   let onScan: LabelArray = data
   if (!sameGrid(seg, scan)) {
@@ -58,10 +64,33 @@ export async function loadLabels(segPath: string, scan: Grid, opts: LoadLabelsOp
     notes.push(`${file} was resampled by nearest neighbour from ${gridText(seg)} onto the scan's grid ${gridText(scan)}`)
   }
   const counts = labelCounts(onScan)
-  const namesFrom = opts.namesPath ?? (/\.seg\.nrrd$/i.test(segPath) ? segPath : findSidecar(segPath))
-  const named = namesFrom === null ? [] : namesFrom === segPath ? await readSlicerSegNames(segPath) : await readSidecarNames(namesFrom)
+  const namesFrom = opts.namesPath ?? (dicom || /\.seg\.nrrd$/i.test(segPath) ? segPath : findSidecar(segPath))
+  const named = namesFrom === null ? [] : namesFrom !== segPath ? await readSidecarNames(namesFrom) : dicom ? segmentNames(dicom, file) : await readSlicerSegNames(segPath)
   const labels: LabelMap = { size: [...scan.size], spacing: [...scan.spacing], origin: [...scan.origin], direction: [...scan.direction], data: onScan }
   return { labels, table: labelTable(counts, named), counts, namesFrom: named.length > 0 ? namesFrom : null, notes }
+}
+
+/**
+ * The file as a DICOM Segmentation object; null when it is not DICOM (read as an image file then).
+ * @throws SegError BAD_ARGUMENT for a DICOM object of another kind (an image slice, a report).
+ */
+async function dicomSegmentation(path: string): Promise<ReadSeg | null> {
+  const indexed = await indexFile(resolve(path))
+  if (indexed === null || 'skip' in indexed) {
+    // Not DICOM, or not readable at all: readVolume says what it is (a missing file, a folder…).
+    if (!indexed || indexed.skip === 'not DICOM' || indexed.skip === 'unreadable file') return null
+    throw new SegError('CORRUPT_FILE', `${basename(path)} is DICOM but cannot be read (${indexed.skip}); expected a complete DICOM-SEG file`)
+  }
+  const kind = kindOfSopClass(indexed.sopClassUid, indexed.pixels !== null)
+  if (kind !== 'SEG') {
+    throw new SegError('BAD_ARGUMENT', `${basename(path)} is a DICOM ${kind === 'image' ? 'image' : `${kind} object`}, not a segmentation; expected a DICOM-SEG, or a label image (NIfTI, NRRD, MetaImage); open an image as a scan`)
+  }
+  return readDicomSeg(path)
+}
+
+/** A DICOM-SEG's segments as label names (and recommended colours), checked as a names file's are. */
+function segmentNames(seg: ReadSeg, file: string): NamedLabel[] {
+  return checkedNames(seg.segments.map((s) => ({ value: s.number, name: s.label || `segment ${s.number}`, ...(s.color ? { color: s.color } : {}) })), file)
 }
 
 function gridText(g: Grid): string {
