@@ -44,8 +44,9 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
     const { volume, series } = await openDicom([dir])
     const viaGdcm = await readDicomSeries(series, undefined, 'gdcm') // the native reader agrees with GDCM
     expect(Array.from(volume.data)).toEqual(Array.from(viaGdcm.volume.data))
-    for (const ref of [await readVolume(data(rel)), await viaDcm2niix(dir)]) {
+    for (const [against, ref] of [['NIfTI', await readVolume(data(rel))], ['dcm2niix', await viaDcm2niix(dir)]] as const) {
       const got = compareInWorld(volume, ref)
+      console.log(`${rel} via pydicom: corners ${got.mm.toExponential(1)} mm from the ${against}, ${got.differing} voxels differ`)
       expect(got.size).toEqual(ref.size)
       expect(got.mm).toBeLessThan(1e-4)
       expect(got.differing).toBe(0)
@@ -83,6 +84,7 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
     plastimatchSeries(data(rel), dir)
     const nifti = await readVolume(data(rel))
     const got = compareInWorld((await openDicom([dir])).volume, nifti)
+    console.log(`${rel} via plastimatch: corners ${got.mm.toExponential(1)} mm from the NIfTI, ${got.differing} voxels differ`)
     expect(got.size).toEqual(nifti.size)
     expect(got.mm).toBeLessThan(tolMm)
     expect(got.differing).toBe(0)
