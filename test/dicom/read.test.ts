@@ -74,6 +74,15 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
     expect((refusal as Error).message).toMatch(new RegExp(`^${victim.split('/').at(-1)} ends inside its pixel data`))
   }, 30_000)
 
+  it('an 8-bit series mixing unsigned and signed slices reads the values pydicom gives (136 stays 136, not -120)', async () => {
+    const dir = join(tmp.dir, 'mixed_sign_8bit')
+    mkdirSync(dir)
+    const py = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/mixed_sign_8bit.py'), dir], { encoding: 'utf8' })
+    expect(py.status, py.stderr).toBe(0)
+    const { volume } = await readDicomSeries((await scanDicom([dir])).series[0])
+    expect(Array.from(volume.data)).toEqual(JSON.parse(py.stdout))
+  })
+
   // The second, independent writer: plastimatch writes direction cosines with 6 decimals, which moves
   // a corner of the oblique FLAIR's 220 mm by 2-5e-4 mm whoever reads the series.
   it.each([

@@ -4,7 +4,7 @@
  * JSON, Slicer .seg.nrrd), and another grid refused unless nearest-neighbour resampling is asked for.
  */
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadLabels } from '../../src/engine/labelmap/load-labels'
@@ -34,6 +34,8 @@ c = a.astype(np.int16); c[1, 0, 0] = -2
 nb.save(nb.Nifti1Image(c, seg.affine), out + '/negative.nii.gz')
 aff = seg.affine.copy(); aff[:3, :2] *= 2
 nb.save(nb.Nifti1Image(np.ascontiguousarray(a[::2, ::2, :]), aff), out + '/coarse.nii.gz')
+h = seg.header.copy(); h['cal_min'] = np.frombuffer(b'DICM', seg.header.endianness + 'f4')[0]
+nb.save(nb.Nifti1Image(a, seg.affine, h), out + '/dicm-at-128.nii')
 print(int((a > 0).sum()), float(np.prod(seg.header.get_zooms()[:3])))
 `
 
@@ -80,6 +82,14 @@ describe('load an existing segmentation as labels', () => {
     expect(r.notes[0]).toMatch(/resampled by nearest neighbour from 82x83x26/)
     // each coarse voxel covers about 4 fine ones: the volume stays within 5 %
     expect(Math.abs(r.counts.get(1)! / oracle.count - 1)).toBeLessThan(0.05)
+  })
+
+  it("an uncompressed NIfTI whose bytes 128..131 happen to read 'DICM' (its cal_min) loads as the NIfTI it is, not refused as broken DICOM", async () => {
+    const nii = join(tmp.dir, 'dicm-at-128.nii')
+    expect(readFileSync(nii).toString('latin1', 128, 132)).toBe('DICM')
+    const r = await loadLabels(nii, scan)
+    expect(r.counts.get(1)).toBe(oracle.count)
+    expect(r.notes).toEqual([])
   })
 
   it('names and colours come from an ITK-SNAP label file or a JSON sidecar next to the mask', async () => {

@@ -7,6 +7,7 @@
  * export names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { createApiCore, dispatch, type ApiCore } from '../../src/app-core/api-core'
@@ -16,7 +17,7 @@ import { readVolume } from '../../src/engine/volume/read'
 import { exportPaths } from '../../src/renderer/src/workspace/document'
 import type { SegmentSummary, VolumeInfo } from '../../src/shared/contract'
 import { data, REPO, tempDir } from '../helpers/data'
-import { differingVoxels, expectFlairSeg, pydicomSeg, pydicomSeries, toolsThere, TOOLS_HINT } from '../dicom/dicom-helpers'
+import { differingVoxels, expectFlairSeg, PYTHON, pydicomSeg, pydicomSeries, toolsThere, TOOLS_HINT } from '../dicom/dicom-helpers'
 
 const MODEL = join(REPO, 'resources/models/brain-tissue-resunet')
 const PATIENT = { name: 'Doe^Jane', id: 'PID-7731' }
@@ -98,6 +99,34 @@ describe.runIf(toolsThere)('DICOM-SEG export from the app core', () => {
     const slice = join(study, 'flair', readdirSync(join(study, 'flair')).sort()[0])
     expect(await call(core, 'loadLabelFile', flair.id, slice)).toEqual({
       code: 'BAD_ARGUMENT', message: `${basename(slice)} is a DICOM image, not a segmentation; expected a DICOM-SEG, or a label image (NIfTI, NRRD, MetaImage); open an image as a scan`
+    })
+  }, 60_000)
+
+  it('a DICOM-SEG whose segments overlap, or are not numbered 1..n, is refused in one line saying so (not a wasm trap, not segments silently emptied)', async () => {
+    const seg = join(tmp.dir, 'flair.dcm')
+    const [overlap, renumbered] = [join(tmp.dir, 'overlap.dcm'), join(tmp.dir, 'renumbered.dcm')]
+    // pydicom: segment 3's frames marked everywhere (so it overlaps 1 and 2); segments renumbered 2, 5, 9.
+    const py = spawnSync(PYTHON, ['-c', `
+import sys, pydicom
+from pydicom.pixel_data_handlers.numpy_handler import pack_bits
+d = pydicom.dcmread(sys.argv[1])
+a = d.pixel_array.copy()
+for i, f in enumerate(d.PerFrameFunctionalGroupsSequence):
+    if int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) == 3: a[i] = 1
+d.PixelData = pack_bits(a.ravel())
+d.save_as(sys.argv[2])
+d = pydicom.dcmread(sys.argv[1])
+m = {1: 2, 2: 5, 3: 9}
+for s in d.SegmentSequence: s.SegmentNumber = m[int(s.SegmentNumber)]
+for f in d.PerFrameFunctionalGroupsSequence:
+    r = f.SegmentIdentificationSequence[0]; r.ReferencedSegmentNumber = m[int(r.ReferencedSegmentNumber)]
+d.save_as(sys.argv[3])`, seg, overlap, renumbered], { encoding: 'utf8' })
+    expect(py.stderr).toBe('')
+    expect(await call(core, 'loadLabelFile', flair.id, overlap)).toEqual({
+      code: 'BAD_ARGUMENT', message: expect.stringMatching(/^overlap\.dcm has overlapping segments \([12] and 3 share voxel \d+\); expected non-overlapping segments, as a label layer holds one label a voxel$/)
+    })
+    expect(await call(core, 'loadLabelFile', flair.id, renumbered)).toEqual({
+      code: 'CORRUPT_FILE', message: 'renumbered.dcm numbers its segments 2, 5, 9; expected segment numbers 1, 2, 3… in order (DICOM PS3.3 C.8.20.2)'
     })
   }, 60_000)
 

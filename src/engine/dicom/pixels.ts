@@ -31,11 +31,11 @@ export function nativeDecodable(files: readonly DicomFile[]): boolean {
 function outputArray(files: readonly DicomFile[], n: number): VoxelArray {
   const ps = files.map((f) => f.pixels!)
   if (ps.every((p) => p.slope === 1 && p.intercept === 0)) {
-    const p = ps[0]
-    const signed = ps.some((q) => q.pixelRepresentation === 1)
+    const signed = ps[0].pixelRepresentation === 1
+    const mixed = ps.some((q) => q.pixelRepresentation !== ps[0].pixelRepresentation)
     const bits = Math.max(...ps.map((q) => q.bitsAllocated))
-    if (bits === 8) return signed ? new Int8Array(n) : new Uint8Array(n)
-    if (bits === 16 && ps.every((q) => q.pixelRepresentation === p.pixelRepresentation)) return signed ? new Int16Array(n) : new Uint16Array(n)
+    if (bits === 8) return mixed ? new Int16Array(n) : signed ? new Int8Array(n) : new Uint8Array(n) // mixed: -128..255
+    if (bits === 16 && !mixed) return signed ? new Int16Array(n) : new Uint16Array(n)
     return new Float64Array(n) // mixed signedness or 32-bit: exact in float64
   }
   if (ps.every((p) => Number.isInteger(p.slope) && Number.isInteger(p.intercept) && p.bitsAllocated <= 16)) return new Int32Array(n)

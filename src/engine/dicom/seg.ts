@@ -6,8 +6,10 @@
  * modules from the given source files and lists their SOP instances; the label map must lie on
  * the series' own grid (as segment() returns it).
  */
-import { readSegmentationNode, writeSegmentationNode } from '@itk-wasm/dicom'
-import { resolve } from 'node:path'
+import { readOverlappingSegmentationNode, readSegmentationNode, writeSegmentationNode } from '@itk-wasm/dicom'
+import { readFile } from 'node:fs/promises'
+import { basename, resolve } from 'node:path'
+import dicomParser from 'dicom-parser'
 import { SegError } from '../errors'
 import { produceAtomically } from '../fs/atomic'
 import { itkGrid, toItkImage, toVoxelArray } from '../volume/itk-image'
@@ -167,13 +169,23 @@ function displayColor(rgb: unknown): { color?: [number, number, number] } {
   return c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255) ? { color: c as [number, number, number] } : {}
 }
 
-/** Reads a DICOM-SEG file (binary or fractional, non-overlapping segments) as one label map. */
+/** The first line of what a failed dcmqi call threw (its wasm build may throw a bare number). */
+const dcmqiSaid = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)
+
+type SegResult = Awaited<ReturnType<typeof readSegmentationNode>>
+
+/**
+ * Reads a DICOM-SEG file (binary or fractional, non-overlapping segments) as one label map.
+ * @throws SegError CORRUPT_FILE when dcmqi cannot read it, BAD_ARGUMENT when two segments share a voxel.
+ */
 export async function readDicomSeg(path: string): Promise<ReadSeg> {
-  let r
+  let r: SegResult
   try {
     r = (await withQuietOutput(() => readSegmentationNode(resolve(path)))).value
   } catch (e) {
-    throw new SegError('CORRUPT_FILE', `${path} could not be read as DICOM-SEG (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}); expected a Segmentation object`)
+    // dcmqi's merging reader aborts in wasm ("null function or function signature mismatch") on
+    // segments that overlap or are not numbered 1..n; its layered reader reads those, merged here.
+    r = await readSegmentLayers(path, e)
   }
   const meta = r.metaInfo as { segmentAttributes?: Record<string, unknown>[][] }
   const segments = (meta.segmentAttributes ?? []).flat().map((s) => ({
@@ -185,4 +197,49 @@ export async function readDicomSeg(path: string): Promise<ReadSeg> {
   }))
   const { data } = toVoxelArray(r.segImage.data)
   return { labels: { ...itkGrid(r.segImage), data }, segments }
+}
+
+/**
+ * A SEG read as layers (dcmqi's overlapping reader: one vector component per group of segments that
+ * do not overlap), merged into one label map when no voxel is in two segments.
+ * @param failed what the merging reader threw, said when this reader fails too.
+ */
+async function readSegmentLayers(path: string, failed: unknown): Promise<SegResult> {
+  let r: SegResult
+  try {
+    r = (await withQuietOutput(() => readOverlappingSegmentationNode(resolve(path), { mergeSegments: false }))).value
+  } catch {
+    throw new SegError('CORRUPT_FILE', `${path} could not be read as DICOM-SEG (${dcmqiSaid(failed)}); expected a Segmentation object`)
+  }
+  // The layered reader empties the frames of segments numbered past their count: refuse those first.
+  const numbers = await segmentNumbers(path)
+  if (numbers.some((n, i) => n !== i + 1)) {
+    throw new SegError('CORRUPT_FILE', `${basename(path)} numbers its segments ${numbers.slice(0, 8).join(', ')}${numbers.length > 8 ? ', …' : ''}; expected segment numbers 1, 2, 3… in order (DICOM PS3.3 C.8.20.2)`)
+  }
+  return { ...r, segImage: { ...r.segImage, data: mergeLayers(r.segImage.data as Int16Array, r.segImage.imageType.components, basename(path)) } }
+}
+
+/** The SegmentNumber of each item of a SEG's SegmentSequence, in order (dicom-parser, header only). */
+async function segmentNumbers(path: string): Promise<number[]> {
+  const ds = dicomParser.parseDicom(await readFile(path), { untilTag: 'x7fe00010' } as dicomParser.ParseDicomOptions)
+  return (ds.elements.x00620002?.items ?? []).map((it) => it.dataSet?.uint16('x00620004') ?? 0)
+}
+
+/**
+ * Layers (`layers` values a voxel, interleaved) as one label map.
+ * @throws SegError BAD_ARGUMENT naming the first two segments that share a voxel.
+ */
+export function mergeLayers(data: Int16Array, layers: number, file: string): Int16Array {
+  const out = new Int16Array(data.length / layers)
+  for (let i = 0; i < out.length; i++) {
+    for (let k = 0; k < layers; k++) {
+      const v = data[i * layers + k]
+      if (v === 0) continue
+      if (out[i] !== 0 && out[i] !== v) {
+        throw new SegError('BAD_ARGUMENT', `${file} has overlapping segments (${out[i]} and ${v} share voxel ${i}); expected non-overlapping segments, as a label layer holds one label a voxel`)
+      }
+      out[i] = v
+    }
+  }
+  return out
 }

@@ -11,7 +11,7 @@
 import { basename, resolve } from 'node:path'
 import { SegError } from '../errors'
 import { LIMITS } from '../limits'
-import { readVolume, type ReadOptions } from '../volume/read'
+import { formatOfPath, readVolume, type ReadOptions } from '../volume/read'
 import { resampleToGrid } from '../volume/resample'
 import { describeGrid, sameGrid } from '../volume/stack'
 import type { Grid, VoxelArray } from '../volume/volume'
@@ -71,10 +71,12 @@ export async function loadLabels(segPath: string, scan: Grid, opts: LoadLabelsOp
 }
 
 /**
- * The file as a DICOM Segmentation object; null when it is not DICOM (read as an image file then).
+ * The file as a DICOM Segmentation object; null when it is not DICOM or is named as an image format
+ * (read as an image file then: 'DICM' at byte 128 may be any other format's bytes, a NIfTI's cal_min).
  * @throws SegError BAD_ARGUMENT for a DICOM object of another kind (an image slice, a report).
  */
 async function dicomSegmentation(path: string): Promise<ReadSeg | null> {
+  if (formatOfPath(path) !== null) return null
   const indexed = await indexFile(resolve(path))
   if (indexed === null || 'skip' in indexed) {
     // Not DICOM, or not readable at all: readVolume says what it is (a missing file, a folder…).
