@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { data, REPO, tempDir } from '../helpers/data'
 import { cli } from '../cli/run-cli'
@@ -139,6 +139,27 @@ describe.runIf(toolsThere)('DICOM series read against the NIfTI they were writte
       expect(v.spacing).toEqual(single.volume.spacing)
       expect(Array.from(v.data)).toEqual(Array.from(single.volume.data))
     }
+  }, 30_000)
+
+  it.runIf(existsSync('/proc/self/io'))('scanning a 300-frame enhanced file reads about 1 MiB of it (its ~90 kB header), not the whole 2.4 MB file', async () => {
+    const nii = join(tmp.dir, 'frames300.nii.gz')
+    const py = spawnSync(PYTHON, ['-c', `
+import sys, nibabel as nib, numpy as np
+a = (np.arange(64 * 64 * 300) % 1000).reshape(64, 64, 300).astype(np.int16)
+nib.save(nib.Nifti1Image(a, np.eye(4)), sys.argv[1])`, nii], { encoding: 'utf8' })
+    expect(py.status, py.stderr).toBe(0)
+    const dir = join(tmp.dir, 'frames300')
+    plastimatchSeries(nii, dir)
+    const file = join(tmp.dir, 'frames300.dcm')
+    const r = spawnSync(PYTHON, [join(REPO, 'test/fixtures/dicom/make_multiframe.py'), dir, file], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const readSoFar = (): number => Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1])
+    const before = readSoFar()
+    const scan = await scanDicom([file])
+    const read = readSoFar() - before
+    expect(scan.series[0].frames).toBe(300)
+    expect(statSync(file).size).toBeGreaterThan(2 * 2 ** 20)
+    expect(read).toBeLessThan(1.2 * 2 ** 20) // the 16 KiB head, then the 1 MiB one; never the whole file
   }, 30_000)
 
   it('a folder with two series and a stray file: info lists both (no PHI unless asked), segment refuses to guess, --series picks one and says what it skipped', async () => {

@@ -207,10 +207,27 @@ function nativePixelBytes(ds: dicomParser.DataSet, frames: number): number {
   return Math.ceil(((ds.uint16('x00280010') ?? 0) * (ds.uint16('x00280011') ?? 0) * frames * spp * bits) / 8)
 }
 
-/** Bytes read first: the header of a typical slice fits; the pixels after it are not read here. */
-const HEAD_BYTES = 16 * 1024
+/**
+ * Bytes read first, then again if the header did not fit: a typical slice's header fits in 16 KiB;
+ * an enhanced multi-frame file's per-frame groups (~90 kB at 300 frames) in 1 MiB. The whole file
+ * is read only beyond that (or for deflate and encapsulated pixels).
+ */
+const HEAD_STEPS = [16 * 1024, 1024 * 1024]
 const UNDEFINED_LENGTH = 0xffffffff
 const DEFLATED = '1.2.840.10008.1.2.1.99'
+
+/** The first `bytes` of a file (fewer when it is shorter) and its size. */
+async function readHead(path: string, bytes: number): Promise<{ head: Buffer; size: number }> {
+  const fh = await open(path, 'r')
+  try {
+    const size = (await fh.stat()).size
+    const head = Buffer.alloc(Math.min(size, bytes))
+    const { bytesRead } = await fh.read(head, 0, head.length, 0)
+    return { head: head.subarray(0, bytesRead), size }
+  } finally {
+    await fh.close()
+  }
+}
 
 /**
  * A file's dataset up to its pixel data. The head is parsed first; the whole file only when the
@@ -220,30 +237,27 @@ const DEFLATED = '1.2.840.10008.1.2.1.99'
  *   whether its pixel data is native (offsets into the file itself).
  */
 async function parseHeader(path: string): Promise<{ ds: dicomParser.DataSet; available: number; native: boolean } | { skip: string }> {
-  const fh = await open(path, 'r')
-  let head: Buffer
-  let size: number
-  try {
-    size = (await fh.stat()).size
-    head = Buffer.alloc(Math.min(size, HEAD_BYTES))
-    await fh.read(head, 0, head.length, 0)
-  } finally {
-    await fh.close()
+  let head: Buffer = Buffer.alloc(0)
+  let size = 0
+  for (const step of HEAD_STEPS) {
+    ;({ head, size } = await readHead(path, step))
+    // Part 10 files carry "DICM" after a 128-byte preamble; anything else is not ours to read.
+    if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM') return { skip: 'not DICOM' }
+    let ds: dicomParser.DataSet | null = null
+    try {
+      ds = dicomParser.parseDicom(head, { inflater, untilTag: 'x7fe00010' } as dicomParser.ParseDicomOptions)
+    } catch {
+      ds = null // header longer than the head, or a corrupt file: a longer head, then the whole file
+    }
+    const pixel = ds?.elements.x7fe00010
+    const partial = head.length < size
+    if (ds && str(ds, 'x00020010') !== DEFLATED && (pixel ? pixel.length !== UNDEFINED_LENGTH : !partial)) {
+      return { ds, available: size, native: pixel !== undefined }
+    }
+    // Deflated or encapsulated (needs the whole file), or the whole file read already: no longer head helps.
+    if (!partial || (ds && (str(ds, 'x00020010') === DEFLATED || pixel))) break
   }
-  // Part 10 files carry "DICM" after a 128-byte preamble; anything else is not ours to read.
-  if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM') return { skip: 'not DICOM' }
-  const opts = { inflater, untilTag: 'x7fe00010' } as dicomParser.ParseDicomOptions
-  let ds: dicomParser.DataSet | null = null
-  try {
-    ds = dicomParser.parseDicom(head, opts)
-  } catch {
-    ds = null // header longer than the head, or a corrupt file: decided on the whole file below
-  }
-  const pixel = ds?.elements.x7fe00010
   const partial = head.length < size
-  if (ds && str(ds, 'x00020010') !== DEFLATED && (pixel ? pixel.length !== UNDEFINED_LENGTH : !partial)) {
-    return { ds, available: size, native: pixel !== undefined }
-  }
   try {
     const full = partial ? await readFile(path) : head
     const whole = dicomParser.parseDicom(full, { inflater } as dicomParser.ParseDicomOptions)
