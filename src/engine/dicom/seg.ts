@@ -209,7 +209,7 @@ async function readSegmentLayers(path: string, failed: unknown): Promise<SegResu
   try {
     r = (await withQuietOutput(() => readOverlappingSegmentationNode(resolve(path), { mergeSegments: false }))).value
   } catch {
-    throw new SegError('CORRUPT_FILE', `${path} could not be read as DICOM-SEG (${dcmqiSaid(failed)}); expected a Segmentation object`)
+    throw new SegError('CORRUPT_FILE', `${basename(path)} could not be read as DICOM-SEG (${dcmqiSaid(failed)}); expected a Segmentation object`)
   }
   // The layered reader empties the frames of segments numbered past their count: refuse those first.
   const numbers = await segmentNumbers(path)

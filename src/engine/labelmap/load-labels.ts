@@ -50,7 +50,7 @@ export async function loadLabels(segPath: string, scan: Grid, opts: LoadLabelsOp
   const notes: string[] = []
   const dicom = await dicomSegmentation(segPath)
   const seg = dicom?.labels ?? (await readVolume(segPath, opts))
-  if (dicom) notes.push(`${file}: DICOM-SEG with ${dicom.segments.length} segment(s) (${dicom.segments.map((s) => `${s.number} ${s.label}`).join(', ')})`)
+  if (dicom) notes.push(`${file}: DICOM-SEG with ${dicom.segments.length} segment(s) (${dicom.segments.map((s) => `${s.number} ${segmentName(s)}`).join(', ')})`)
   const data = toLabelArray(seg.data, file)
   let onScan: LabelArray = data
   if (!sameGrid(seg, scan)) {
@@ -90,9 +90,12 @@ async function dicomSegmentation(path: string): Promise<ReadSeg | null> {
   return readDicomSeg(path)
 }
 
+/** A segment's label, or `segment N` when it has none (the note and the table say the same). */
+const segmentName = (s: ReadSeg['segments'][number]): string => s.label.trim() || `segment ${s.number}`
+
 /** A DICOM-SEG's segments as label names (and recommended colours), checked as a names file's are. */
 function segmentNames(seg: ReadSeg, file: string): NamedLabel[] {
-  return checkedNames(seg.segments.map((s) => ({ value: s.number, name: s.label || `segment ${s.number}`, ...(s.color ? { color: s.color } : {}) })), file)
+  return checkedNames(seg.segments.map((s) => ({ value: s.number, name: segmentName(s), ...(s.color ? { color: s.color } : {}) })), file)
 }
 
 function gridText(g: Grid): string {
