@@ -177,4 +177,22 @@ describe.skipIf(!HAVE_CHROMIUM)('editing: paint, undo, redo and export on the sc
     expect(shown.reduce((a, x) => a + x, 0)).toBeCloseTo(ml, 2)
     expect(app.errors).toEqual([])
   }, 60_000)
+
+  it("removing an edited segmentation frees the core's copy of it too (the copy its exports uploaded), not only the page's", async () => {
+    await page.selectOption('[data-testid=segmentation-select]', { label: 'edited' })
+    await page.click('[data-testid=brush-3d]')
+    const [x, y] = await axialCentre()
+    await page.mouse.click(x - 40, y - 30) // an edit, so the next export uploads the map
+    const uploaded = page.waitForResponse((r) => r.url().endsWith('/api/putEditedLabels'))
+    await exportTo(join(session.dir, 'before-remove.nii.gz'))
+    const coreRunId = ((await (await uploaded).json()) as { value: { runId: string } }).value.runId
+    const forgotten: string[] = []
+    const onRequest = (r: Request) => void (r.url().endsWith('/api/forgetRun') && forgotten.push(...(JSON.parse(r.postData()!) as { args: string[] }).args))
+    page.on('request', onRequest)
+    await page.click('[data-testid=segmentation-remove]')
+    await expect.poll(() => forgotten).toContain(coreRunId)
+    page.off('request', onRequest)
+    expect(await page.$$eval('[data-testid=segmentation-select] option', (os) => os.map((o) => o.textContent))).not.toContain('edited')
+    expect(app.errors).toEqual([])
+  }, 60_000)
 })

@@ -427,8 +427,13 @@ export const useEditingStore = defineStore('editing', {
       const seg = volumeId && path.trim() ? await s.guard('loading labels', () => api.loadLabelFile(volumeId, path.trim(), {})) : undefined
       if (seg) await s.addSegmentation(seg)
     },
-    /** Frees an edited segmentation's undo history (its segmentation was removed or its scan closed). */
+    /**
+     * Frees an edited segmentation's undo history (its segmentation was removed or its scan closed)
+     * and the core's copy of it made at its last upload (the core frees the rest of a closed scan's).
+     */
     forget(runId: string): void {
+      const core = layers.get(runId)?.coreRunId
+      if (core) void api.forgetRun(core).catch(() => undefined) // nothing is lost if the core has gone already
       pending = undefined
       layers.delete(runId)
       edited.delete(runId)
