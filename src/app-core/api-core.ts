@@ -149,7 +149,7 @@ export function createApiCore(deps: CoreDeps): ApiCore {
     isOpen: (id) => volumes.has(id),
     layer: (runId) => {
       const r = runOf(runId)
-      return { volumeId: r.volumeId, grid: r.result.labels, data: r.result.labels.data, names: r.names }
+      return { volumeId: r.volumeId, labels: r.result.labels, names: r.names }
     },
     keepRun: (volumeId, labels, names, bundleDir, table) => {
       const scan = openVolume(volumeId)

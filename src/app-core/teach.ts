@@ -9,7 +9,7 @@ import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { BaseNetworkFeatures, BaseSummary, ProgressEvent, SegmentSummary, TeachEpoch, TeachFeatures, TeachRequest, TeachScan, TeachSummary, VolumeInfo } from '../shared/contract'
 import { isSegError, SegError } from '../engine/errors'
-import type { Grid, Volume, VoxelArray } from '../engine/volume/volume'
+import type { Volume } from '../engine/volume/volume'
 import { sameGrid } from '../shared/grid'
 import type { ScanLabels } from '../engine/teach/teach-set'
 import { loadBundle, readBoundedFile, writeBundle, type Bundle } from '../engine/bundle/bundle'
@@ -34,7 +34,7 @@ export interface TeachHost {
   /** Whether the scan is still open. */
   isOpen(volumeId: string): boolean
   /** A segmentation: the scan that owns it, its label map's grid and voxels, and its label names. */
-  layer(runId: string): { volumeId: string; grid: Grid; data: VoxelArray; names: Record<number, string> }
+  layer(runId: string): { volumeId: string; labels: Volume; names: Record<number, string> }
   /** Keeps a label map as a segmentation of the scan (made from `bundleDir`, never written into; `table`: its labels with colours); returns its runId. */
   keepRun(volumeId: string, labels: Volume, names: Record<number, string>, bundleDir: string, table: readonly { value: number; name: string; color: [number, number, number] }[]): string
   checkRoom(bytes: number, what: string): void
@@ -66,10 +66,10 @@ export function modelSpaceText(g: Geometry): string {
 }
 
 /** What network features would tap on `b` (the decoder's last feature map, resolved as teach() does), or why it has none. */
-async function networkFeaturesOf(b: Bundle): Promise<BaseNetworkFeatures> {
+async function networkFeaturesOf(b: Bundle, onnx: Uint8Array): Promise<BaseNetworkFeatures> {
   const space = modelSpaceText(b.manifest.geometry)
   try {
-    const net = await networkTapsOf(b, [DECODER_TAP], [SUMMARY_SIZE, SUMMARY_SIZE, SUMMARY_SIZE])
+    const net = await networkTapsOf(b, [DECODER_TAP], [SUMMARY_SIZE, SUMMARY_SIZE, SUMMARY_SIZE], onnx)
     return { taps: net.taps, channels: net.count, space }
   } catch (e) {
     if (!isSegError(e)) throw e
@@ -110,7 +110,7 @@ export function createTeachHandlers(host: TeachHost) {
       name: b.manifest.name, table, frozen,
       features: featureNames({ spacing: [1, 1, 1], scalesMm: DEFAULT_SCALES_MM }).length,
       hidden: DEFAULT_TRAIN.hidden,
-      network: await networkFeaturesOf(b),
+      network: await networkFeaturesOf(b, onnx),
       note: `Teaching trains only a new head; ${b.manifest.name}'s layers stay frozen. With filters alone only its intensity normalisation is used; network features run its frozen layers up to the taps, in its model space (docs/teach.md).`
     }
   }
@@ -132,12 +132,12 @@ export function createTeachHandlers(host: TeachHost) {
       if (layer.volumeId !== volumeId) {
         throw new SegError('BAD_ARGUMENT', `segmentation ${runId} belongs to ${host.scan(layer.volumeId).info.name}, not to ${name}; expected a segmentation of the scan it is listed with`)
       }
-      if (!sameGrid(layer.grid, scan.volume)) throw new SegError('GRID_MISMATCH', `segmentation ${runId} is not on the grid of ${name}; expected labels on their scan's grid`)
+      if (!sameGrid(layer.labels, scan.volume)) throw new SegError('GRID_MISMATCH', `segmentation ${runId} is not on the grid of ${name}; expected labels on their scan's grid`)
       host.checkRoom(scan.volume.data.byteLength + scan.volume.data.length * 2, `the training data of ${name}`) // its voxels copied to the worker, 2-byte labels
       return { scan, layer, slices, i }
     })
     return scans.map(({ scan, layer, slices, i }) => {
-      const given = withScanName(i === 0 ? '' : scan.info.name, () => teachLabelsOf(layer.data, learn, slices))
+      const given = withScanName(i === 0 ? '' : scan.info.name, () => teachLabelsOf(layer.labels.data, learn, slices))
       const labels: ScanLabels = { name: scan.info.path, image: scan.volume, labels: { ...scan.volume, data: given.data }, labelledSlices: given.labelledSlices, ignoreValue: given.ignoreValue }
       return { scan, names: layer.names, labels }
     })

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod'
 import { SegError } from '../engine/errors'
-import { LabelSchema, Name, printableOneLine } from '../engine/bundle/manifest'
+import { LabelSchema, Name } from '../engine/bundle/manifest'
+import { printableOneLine } from '../shared/editing/labels'
 import { LIMITS } from '../engine/limits'
 import { DEVICE_CHOICES, EXPORT_KINDS, LABEL_RESAMPLINGS, SLICE_PLANES, TEACH_FEATURES, TEACH_HEADS, TEACH_MAX_EPOCHS, type ApiMethod } from '../shared/contract'
 import { normaliseUserPath } from './user-path'

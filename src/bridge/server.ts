@@ -240,7 +240,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         try {
           args = (JSON.parse(await readBody(req, res)) as { args?: unknown }).args ?? []
         } catch (e) {
-          if (isSegError(e)) return sendJson(res, 413, { ok: false, error: { code: e.code, message: e.message } })
+          if (isSegError(e)) return sendJson(res, 413, { ok: false, error: errorOf(e) })
           return refuse(res, 400, `bad request body: ${(e as Error).message}`)
         }
         const r = await dispatch(core, method, Array.isArray(args) ? args : [args])

@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core'
 import { REPO, tempDir } from '../helpers/data'
 import { cli } from '../cli/run-cli'
 import { readJournal } from '../../src/engine/batch/journal'
-import { BRAIN, DEMO, UNFIT_FAILURE, filesIn, mtimes, readCsv, spawnCli, writeFitAndUnfit, writeStudies } from './fixtures'
+import { BRAIN, DEMO, UNFIT_FAILURE, cohortDirs, filesIn, mtimes, readCsv, spawnCli, writeFitAndUnfit, writeStudies } from './fixtures'
 
 const CHROMIUM = process.env.SEGTRANSFER_CHROMIUM ?? '/usr/bin/chromium'
 const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOTS === '1'
@@ -100,10 +100,7 @@ describe('segtransfer batch killed with SIGKILL half-way', () => {
   afterAll(() => tmp.cleanup())
 
   it('resumes: finishes the rest, does not redo the finished studies, leaves no partial file', async () => {
-    const inputs = join(tmp.dir, 'in')
-    const out = join(tmp.dir, 'out')
-    mkdirSync(inputs)
-    writeStudies(inputs, 12, true)
+    const { inputs, out } = cohortDirs(tmp.dir, (d) => writeStudies(d, 12, true))
     const args = ['batch', '--model', DEMO, '--inputs', inputs, '--out-dir', out, '--workers', '1', '--device', 'cpu']
     const first = spawnCli(args)
     await first.waitFor(/^6\/12 finished/)
@@ -137,10 +134,7 @@ describe('segtransfer batch stopped by Ctrl-C', () => {
   afterAll(() => tmp.cleanup())
 
   it('cancels the study in flight, writes the report with the rest pending, exits 130, leaves no partial file', async () => {
-    const inputs = join(tmp.dir, 'in')
-    const out = join(tmp.dir, 'out')
-    mkdirSync(inputs)
-    writeStudies(inputs, 6)
+    const { inputs, out } = cohortDirs(tmp.dir, (d) => writeStudies(d, 6))
     const run = spawnCli(['batch', '--model', DEMO, '--inputs', inputs, '--out-dir', out, '--device', 'cpu'], { detached: true })
     await run.waitFor(/^1\/6 finished/)
     process.kill(-run.child.pid!, 'SIGINT') // the whole process group, as Ctrl-C in a terminal does
@@ -158,10 +152,7 @@ describe('segtransfer batch --force: a CT in a brain-MRI cohort', () => {
   afterAll(() => tmp.cleanup())
 
   it('fails the CT as unfit (MODEL_UNFIT, with the hint) and segments the brain scan; --force --retry-failed then segments the CT with its fit warnings in the report', async () => {
-    const inputs = join(tmp.dir, 'in')
-    const out = join(tmp.dir, 'out')
-    mkdirSync(inputs)
-    writeFitAndUnfit(inputs)
+    const { inputs, out } = cohortDirs(tmp.dir, (d) => writeFitAndUnfit(d))
     const args = ['batch', '--model', BRAIN, '--inputs', inputs, '--out-dir', out, '--device', 'cpu', '--quiet']
     const report = () => new Map(readCsv(join(out, 'report.csv')).map((r) => [r.id, r]))
 

@@ -3,7 +3,7 @@
  * as a child process (so it can be killed), a real redis-server on a free port, output listings.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { basename, join } from 'node:path'
 import { data, REPO } from '../helpers/data'
@@ -41,6 +41,14 @@ export function writeStudies(dir: string, n: number, corrupt = false): string[] 
 }
 
 /** The CLI in a child process (`detached`: in its own process group, as a terminal runs it); `lines` collects stdout and stderr lines as they come. */
+/** A batch's `inputs` folder under `dir`, filled by `write`, and its `out` folder (not made). */
+export function cohortDirs(dir: string, write: (inputs: string) => unknown): { inputs: string; out: string } {
+  const inputs = join(dir, 'in')
+  mkdirSync(inputs)
+  write(inputs)
+  return { inputs, out: join(dir, 'out') }
+}
+
 export function spawnCli(args: string[], opts: { detached?: boolean } = {}): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
   const child = spawn(process.execPath, [join(REPO, 'bin/segtransfer.mjs'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached })
   const lines: string[] = []

@@ -17,7 +17,6 @@ export const MANIFEST_VERSION = 1
 const Spacing = z.number().min(LIMITS.minSpacingMm, `at least ${LIMITS.minSpacingMm} mm (LIMITS.minSpacingMm)`).max(LIMITS.maxSpacingMm, `${atMost('maxSpacingMm')} mm`)
 const AxisVoxels = z.number().int().positive().max(LIMITS.axisVoxels, atMost('axisVoxels'))
 const Vec3 = z.tuple([Spacing, Spacing, Spacing])
-export { printableOneLine }
 
 /**
  * A name shows in one-line messages, tables and file names: printable characters on one line.

@@ -151,7 +151,7 @@ export async function writeDicomSegTo(labels: Volume, source: readonly { path: s
     )
   } catch (e) {
     if (e instanceof SegError) throw e
-    const said = e instanceof Error ? `: ${e.message.split('\n')[0].slice(0, 200)}` : ' without a message'
+    const said = e instanceof Error ? `: ${dcmqiSaid(e)}` : ' without a message'
     throw new SegError('OUTPUT_CONFLICT', `${resolve(outPath)} could not be written: the DICOM-SEG converter (dcmqi) failed${said}; expected the scan's DICOM files as opened (each a readable slice) and a writable folder with room`)
   }
 }
@@ -229,7 +229,7 @@ async function segmentNumbers(path: string): Promise<number[]> {
  * Layers (`layers` values a voxel, interleaved) as one label map.
  * @throws SegError BAD_ARGUMENT naming the first two segments that share a voxel.
  */
-export function mergeLayers(data: Int16Array, layers: number, file: string): Int16Array {
+function mergeLayers(data: Int16Array, layers: number, file: string): Int16Array {
   const out = new Int16Array(data.length / layers)
   for (let i = 0; i < out.length; i++) {
     for (let k = 0; k < layers; k++) {

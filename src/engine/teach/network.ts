@@ -5,10 +5,9 @@
  * taps at a time are held ([taps × model voxels], the size of the base's own upsampled output), and
  * only after estimating that they fit.
  */
-import { promises as fs } from 'node:fs'
 import type * as ort from 'onnxruntime-node'
 import { SegError } from '../errors'
-import type { Bundle } from '../bundle/bundle'
+import { readBoundedFile, type Bundle } from '../bundle/bundle'
 import type { Manifest } from '../bundle/manifest'
 import { decodeModel, type OnnxModel } from '../onnx'
 import { inferShapes } from '../onnx/shapes'
@@ -50,11 +49,13 @@ function tapInputDims(m: Manifest, size: readonly number[]): number[] {
 /**
  * The taps of `base` (names as resolveTaps takes them) and their channel count, from the graph's
  * static shapes on a model-space grid of `size` voxels.
+ * @param modelBytes the base's model.onnx when the caller has read it already; else it is read here,
+ *   bounded by LIMITS.modelBytes.
  * @throws SegError UNSUPPORTED when the base has no tappable decoder map.
  */
-export async function networkTapsOf(bundle: Bundle, taps: readonly string[], size: readonly number[]): Promise<NetworkTaps> {
+export async function networkTapsOf(bundle: Bundle, taps: readonly string[], size: readonly number[], modelBytes?: Uint8Array): Promise<NetworkTaps> {
   const m = bundle.manifest
-  const base = decodeModel(new Uint8Array(await fs.readFile(bundle.modelPath)))
+  const base = decodeModel(modelBytes ?? new Uint8Array(await readBoundedFile(bundle.modelPath, 'an ONNX model', 'modelBytes')))
   const resolved = resolveTaps(base.graph, m.model.output, taps, m.name)
   const onnx = buildTapGraph(base, m.model.input, m.channels.length, resolved, TEACH_OPSET)
   const graph = decodeModel(onnx).graph

@@ -136,7 +136,7 @@ function gzipProblem(code: string | undefined): string {
 }
 
 /** Decompressed bytes a gzip file may hold beyond what its header describes (trailing padding). */
-export const GZIP_SLACK_BYTES = 64 * 2 ** 20
+const GZIP_SLACK_BYTES = 64 * 2 ** 20
 
 /**
  * Refuses (CORRUPT_FILE) a file (gzip or not) whose content is shorter than `expected` bytes. A gzip

@@ -429,11 +429,12 @@ export const useEditingStore = defineStore('editing', {
     },
     /**
      * Frees an edited segmentation's undo history (its segmentation was removed or its scan closed)
-     * and the core's copy of it made at its last upload (the core frees the rest of a closed scan's).
+     * and, unless the core freed it already (`coreFreed`: its scan was closed), the core's copy of it
+     * made at its last upload.
      */
-    forget(runId: string): void {
+    forget(runId: string, opts: { coreFreed?: boolean } = {}): void {
       const core = layers.get(runId)?.coreRunId
-      if (core) void api.forgetRun(core).catch(() => undefined) // nothing is lost if the core has gone already
+      if (core && !opts.coreFreed) void api.forgetRun(core).catch(() => undefined) // nothing is lost if the core has gone already
       pending = undefined
       layers.delete(runId)
       edited.delete(runId)

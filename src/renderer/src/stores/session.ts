@@ -211,7 +211,7 @@ export const useSessionStore = defineStore('session', {
       await this.guard('closing scan', () => api.closeVolume(volumeId))
       for (const x of doc.segmentations) {
         labelCache.delete(x.runId)
-        useEditingStore().forget(x.runId) // its undo stack and locks go with it
+        useEditingStore().forget(x.runId, { coreFreed: true }) // its undo stack and locks go with it; closeVolume freed the core's copies
       }
       voxelCache.delete(volumeId)
       this.scans = this.scans.filter((d) => d !== doc)
